@@ -1,0 +1,118 @@
+//! The numeric precisions qbench compares, and what each costs per weight.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::{ParseNameError, named_enum};
+use crate::quantize::{self, ParamRole, QuantError, Quantized};
+
+named_enum!(
+    /// How the network's weights are stored and computed.
+    ///
+    /// The first four are *simulated*: every parameter tensor is quantized and
+    /// dequantized back to float32 on the host, then the float32 network runs, so
+    /// they measure the accuracy cost of the storage format. `f16-native` really
+    /// computes in half precision on the device.
+    Precision, "precision", {
+        /// Float32 weights as trained.
+        F32 => "f32",
+        /// Each weight rounded to IEEE binary16 (round to nearest even), saturating at ±65504.
+        F16 => "f16",
+        /// Symmetric int8 with one scale per tensor.
+        Int8 => "int8",
+        /// Symmetric int8 with one scale per output channel (biases: one per tensor).
+        Int8Channel => "int8-channel",
+        /// Float32 weights run with burn's F16 float type; needs `shader-f16` on WebGPU.
+        F16Native => "f16-native",
+    }
+);
+
+impl Precision {
+    /// The precisions whose weights are quantized on the host and run in float32.
+    pub const SIMULATED: &'static [Precision] = &[
+        Precision::F32,
+        Precision::F16,
+        Precision::Int8,
+        Precision::Int8Channel,
+    ];
+
+    /// Storage cost of one weight, bytes (int8 scales are counted separately).
+    pub fn bytes_per_weight(self) -> u64 {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 | Precision::F16Native => 2,
+            Precision::Int8 | Precision::Int8Channel => 1,
+        }
+    }
+
+    /// Whether the weights are quantized on the host and the network runs in float32.
+    pub fn is_simulated(self) -> bool {
+        self != Precision::F16Native
+    }
+
+    /// Quantizes one parameter tensor and dequantizes it back to float32.
+    ///
+    /// `shape` is burn's layout (conv weights `[out, in, kh, kw]`, dense weights
+    /// `[in, out]`, biases `[n]`). `f16-native` returns the values the device holds
+    /// after burn's own float32 → float16 cast, which rounds to nearest even like
+    /// [`Precision::F16`].
+    pub fn quantize(
+        self,
+        values: &[f32],
+        shape: &[usize],
+        role: ParamRole,
+    ) -> Result<Quantized, QuantError> {
+        quantize::check_shape(values, shape)?;
+        match self {
+            Precision::F32 => Ok(Quantized::unscaled(values.to_vec())),
+            Precision::F16 | Precision::F16Native => Ok(Quantized::unscaled(
+                values.iter().copied().map(quantize::round_f16).collect(),
+            )),
+            Precision::Int8 => quantize::int8_per_tensor(values),
+            Precision::Int8Channel => match role.channel_axis() {
+                Some(axis) => quantize::int8_per_channel(values, shape, axis),
+                None => quantize::int8_per_tensor(values),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_bytes() {
+        let names: Vec<_> = Precision::ALL.iter().map(|p| p.to_string()).collect();
+        assert_eq!(names, ["f32", "f16", "int8", "int8-channel", "f16-native"]);
+        let bytes: Vec<_> = Precision::ALL.iter().map(|p| p.bytes_per_weight()).collect();
+        assert_eq!(bytes, [4, 2, 1, 1, 2]);
+        assert_eq!("int8-channel".parse::<Precision>().unwrap(), Precision::Int8Channel);
+        assert!("int4".parse::<Precision>().is_err());
+    }
+
+    #[test]
+    fn f32_is_identity() {
+        let v = [1.5, -0.0, f32::MIN_POSITIVE, 7e30];
+        let q = Precision::F32.quantize(&v, &[4], ParamRole::Bias).unwrap();
+        assert_eq!(q.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                   v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert!(q.scales.is_empty());
+    }
+
+    #[test]
+    fn int8_channel_biases_use_one_scale() {
+        let q = Precision::Int8Channel
+            .quantize(&[1.0, -2.0, 0.5], &[3], ParamRole::Bias)
+            .unwrap();
+        assert_eq!(q.scales, vec![2.0 / 127.0]);
+    }
+
+    #[test]
+    fn shape_mismatch_is_an_error() {
+        let err = Precision::Int8.quantize(&[1.0, 2.0], &[3], ParamRole::Bias).unwrap_err();
+        assert_eq!(err, QuantError::ShapeMismatch { values: 2, shape: vec![3] });
+    }
+}

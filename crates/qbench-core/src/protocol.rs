@@ -1,0 +1,85 @@
+//! What the runner asks the page for and what the page answers: the JSON that
+//! crosses the wasm boundary and the WebDriver connection.
+
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::Backend;
+use crate::precision::Precision;
+use crate::sampling::SamplePlan;
+use crate::schema::Adapter;
+
+/// One cell for the page to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellRequest {
+    /// Where to run.
+    pub backend: Backend,
+    /// Which weights and float type.
+    pub precision: Precision,
+    /// Inputs per timed inference.
+    pub batch: u32,
+    /// How to sample latency.
+    pub plan: SamplePlan,
+    /// Held-out digits to return probabilities for (0 skips quality).
+    pub quality_inputs: usize,
+    /// Inputs per inference while computing quality.
+    pub quality_batch: usize,
+}
+
+/// What a cell measured in the page, raw: statistics are computed by the runner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellResponse {
+    /// `ok`, `unsupported` or `error`.
+    pub status: String,
+    /// Why, when not `ok`.
+    pub reason: Option<String>,
+    /// The first inference including pipeline compilation and readback, milliseconds.
+    pub first_ms: Option<f64>,
+    /// Warm samples, each one inference including readback, milliseconds.
+    pub samples_ms: Vec<f64>,
+    /// Probabilities of the first `quality_inputs` held-out digits, row-major `[n × 10]`.
+    pub probabilities: Vec<f32>,
+    /// Bytes measured after loading the weights, where the backend reports it.
+    pub measured_bytes: Option<u64>,
+    /// How `measured_bytes` was measured.
+    pub measured_how: Option<String>,
+    /// Device (or adapter) initialisation, milliseconds.
+    pub device_init_ms: Option<f64>,
+    /// Building the network and uploading its weights, milliseconds.
+    pub model_load_ms: Option<f64>,
+}
+
+impl CellResponse {
+    /// A response that says the cell cannot run or failed, with nothing measured.
+    pub fn failed(status: &str, reason: impl Into<String>) -> Self {
+        Self {
+            status: status.to_string(),
+            reason: Some(reason.into()),
+            first_ms: None,
+            samples_ms: Vec::new(),
+            probabilities: Vec::new(),
+            measured_bytes: None,
+            measured_how: None,
+            device_init_ms: None,
+            model_load_ms: None,
+        }
+    }
+}
+
+/// What the page found out about its browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Probe {
+    /// `navigator.userAgent`.
+    pub user_agent: String,
+    /// `crossOriginIsolated`.
+    pub cross_origin_isolated: bool,
+    /// Smallest non-zero step of `performance.now()` seen, milliseconds.
+    pub timer_resolution_ms: f64,
+    /// Whether a module with a 128-bit SIMD instruction validates.
+    pub wasm_simd: bool,
+    /// `navigator.hardwareConcurrency`.
+    pub hardware_concurrency: u32,
+    /// The adapter, if `requestAdapter` gave one.
+    pub webgpu: Option<Adapter>,
+    /// Why not, if not.
+    pub webgpu_unavailable_reason: Option<String>,
+}

@@ -1,0 +1,345 @@
+//! The report written by `qbench native` and `qbench run`: what the checks and
+//! dashboards read. Field names are part of the interface; bump
+//! [`SCHEMA_VERSION`] when one changes meaning.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::Backend;
+use crate::memory::WeightMemory;
+use crate::precision::Precision;
+use crate::quality::Quality;
+use crate::stats::Summary;
+
+/// Version of this schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run: the environments measured and one cell per matrix point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`] at the time of writing.
+    pub schema_version: u32,
+    /// Version of qbench that wrote the report.
+    pub qbench_version: String,
+    /// When the run started, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// The settings the run was asked for.
+    pub settings: RunSettings,
+    /// One entry per browser (or `native`).
+    pub environments: Vec<Environment>,
+    /// One entry per browser × backend × precision × batch.
+    pub cells: Vec<Cell>,
+    /// The native reference cells (`qbench native`) a browser run is compared with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline: Vec<Cell>,
+}
+
+impl Report {
+    /// An empty report for the given settings.
+    pub fn new(qbench_version: &str, started_unix_s: u64, settings: RunSettings) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            qbench_version: qbench_version.to_string(),
+            started_unix_s,
+            settings,
+            environments: Vec::new(),
+            cells: Vec::new(),
+            baseline: Vec::new(),
+        }
+    }
+
+    /// Replaces the cell with the same key, or appends it.
+    pub fn upsert_cell(&mut self, cell: Cell) {
+        match self.cells.iter_mut().find(|c| c.key() == cell.key()) {
+            Some(slot) => *slot = cell,
+            None => self.cells.push(cell),
+        }
+    }
+}
+
+/// How many samples and how much time each cell was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Warm-up inferences after the first run, not recorded.
+    pub warmup: u32,
+    /// Timed samples wanted per cell (the cell stops earlier at the time budget).
+    pub samples: u32,
+    /// Time budget for a cell's timed samples, milliseconds.
+    pub time_per_cell_ms: u64,
+    /// Wall-clock limit for a whole cell before it is a timeout, milliseconds.
+    pub timeout_per_cell_ms: u64,
+    /// Held-out digits used for quality.
+    pub quality_inputs: usize,
+}
+
+/// Where cells ran: a browser with its WebGPU adapter, or the native machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Environment {
+    /// `chromium`, `firefox` or `native`.
+    pub browser: String,
+    /// The product name the browser reports (WebDriver `browserName`).
+    pub name: String,
+    /// The browser's version (WebDriver `browserVersion`), or qbench's for native.
+    pub version: String,
+    /// `navigator.userAgent`, or the target triple for native.
+    pub user_agent: String,
+    /// `crossOriginIsolated` of the page; `None` natively.
+    pub cross_origin_isolated: Option<bool>,
+    /// Smallest non-zero step of `performance.now()` observed, milliseconds.
+    pub timer_resolution_ms: Option<f64>,
+    /// Whether WebAssembly SIMD (128-bit) validates.
+    pub wasm_simd: Option<bool>,
+    /// The WebGPU adapter, when there is one.
+    pub webgpu: Option<Adapter>,
+    /// Why there is no adapter, when there is none.
+    pub webgpu_unavailable_reason: Option<String>,
+    /// Anything else measured about the environment (driver versions, hardware threads).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+/// A WebGPU adapter as the page sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Adapter {
+    /// `adapter.info.vendor`.
+    pub vendor: String,
+    /// `adapter.info.architecture`.
+    pub architecture: String,
+    /// `adapter.info.device`.
+    pub device: String,
+    /// `adapter.info.description`.
+    pub description: String,
+    /// `adapter.isFallbackAdapter` (or `adapter.info.isFallbackAdapter`).
+    pub is_fallback_adapter: bool,
+    /// `adapter.features`, sorted.
+    pub features: Vec<String>,
+    /// Key `adapter.limits`.
+    pub limits: BTreeMap<String, f64>,
+}
+
+/// The outcome of one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "OutcomeFields", into = "OutcomeFields")]
+pub enum Outcome {
+    /// Measured.
+    Ok,
+    /// The combination cannot run here; the reason says why (e.g. no `shader-f16`).
+    Unsupported {
+        /// Why.
+        reason: String,
+    },
+    /// The cell failed; the message says how.
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+    /// The cell did not finish within its time limit.
+    Timeout {
+        /// What was running when time ran out.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The status word: `ok`, `unsupported`, `error` or `timeout`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Unsupported { .. } => "unsupported",
+            Outcome::Error { .. } => "error",
+            Outcome::Timeout { .. } => "timeout",
+        }
+    }
+
+    /// The reason or message, if any.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Ok => None,
+            Outcome::Unsupported { reason } => Some(reason),
+            Outcome::Error { message } | Outcome::Timeout { message } => Some(message),
+        }
+    }
+}
+
+/// How an [`Outcome`] is written: `status` plus `reason`.
+#[derive(Serialize, Deserialize)]
+struct OutcomeFields {
+    status: String,
+    reason: Option<String>,
+}
+
+impl From<Outcome> for OutcomeFields {
+    fn from(o: Outcome) -> Self {
+        Self { status: o.status().to_string(), reason: o.reason().map(str::to_string) }
+    }
+}
+
+impl TryFrom<OutcomeFields> for Outcome {
+    type Error = String;
+    fn try_from(f: OutcomeFields) -> Result<Self, String> {
+        let reason = || f.reason.clone().unwrap_or_default();
+        Ok(match f.status.as_str() {
+            "ok" => Outcome::Ok,
+            "unsupported" => Outcome::Unsupported { reason: reason() },
+            "error" => Outcome::Error { message: reason() },
+            "timeout" => Outcome::Timeout { message: reason() },
+            other => return Err(format!("unknown cell status `{other}`; expected ok, unsupported, error or timeout")),
+        })
+    }
+}
+
+/// One point of the matrix and what was measured there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// `chromium`, `firefox` or `native`.
+    pub browser: String,
+    /// Where the arithmetic ran.
+    pub backend: Backend,
+    /// Weight precision.
+    pub precision: Precision,
+    /// Inputs per inference.
+    pub batch: u32,
+    /// `status` and `reason`.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Latency of one inference including readback, milliseconds.
+    pub latency_ms: Option<Latency>,
+    /// Weight memory.
+    pub memory: Memory,
+    /// Quality versus float32 on the same backend.
+    pub quality: Option<Quality>,
+    /// Wall-clock time the whole cell took, milliseconds.
+    pub wall_ms: Option<f64>,
+}
+
+/// Identifies a cell in a report.
+pub type CellKey = (String, Backend, Precision, u32);
+
+impl Cell {
+    /// A cell with nothing measured yet.
+    pub fn new(browser: &str, backend: Backend, precision: Precision, batch: u32, memory: WeightMemory) -> Self {
+        Self {
+            browser: browser.to_string(),
+            backend,
+            precision,
+            batch,
+            outcome: Outcome::Ok,
+            latency_ms: None,
+            memory: Memory::estimated(memory),
+            quality: None,
+            wall_ms: None,
+        }
+    }
+
+    /// `(browser, backend, precision, batch)`.
+    pub fn key(&self) -> CellKey {
+        (self.browser.clone(), self.backend, self.precision, self.batch)
+    }
+}
+
+/// Latency of one inference, milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// The first inference, pipeline and shader compilation included.
+    pub first: f64,
+    /// Statistics of the warm samples (`samples` is their count).
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The warm samples as measured, in order.
+    pub raw: Vec<f64>,
+}
+
+/// Weight memory of a cell, bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Parameters in the network.
+    pub parameters: u64,
+    /// Parameters × bytes per weight (an estimate, not a measurement).
+    pub estimated_weight_bytes: u64,
+    /// int8 scales × 4 (an estimate).
+    pub estimated_scale_bytes: u64,
+    /// Bytes measured on the device after loading the weights, where the backend reports it.
+    pub measured_bytes: Option<u64>,
+    /// What `measured_bytes` measured.
+    pub measured_how: Option<String>,
+}
+
+impl Memory {
+    /// Only the estimate.
+    pub fn estimated(m: WeightMemory) -> Self {
+        Self {
+            parameters: m.parameters,
+            estimated_weight_bytes: m.estimated_weight_bytes,
+            estimated_scale_bytes: m.estimated_scale_bytes,
+            measured_bytes: None,
+            measured_how: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::estimate;
+    use crate::quantize::ParamRole;
+
+    fn cell() -> Cell {
+        let mem = estimate([(ParamRole::Bias, &[10usize][..])], Precision::Int8);
+        Cell::new("chromium", Backend::Webgpu, Precision::F16Native, 32, mem)
+    }
+
+    #[test]
+    fn cell_json_has_the_documented_field_names() {
+        let mut c = cell();
+        c.outcome = Outcome::Unsupported { reason: "adapter lacks shader-f16".into() };
+        c.latency_ms = Some(Latency {
+            first: 9.0,
+            summary: Summary::from_samples(&[1.0, 2.0, 3.0]).unwrap(),
+            raw: vec![1.0, 2.0, 3.0],
+        });
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["browser"], "chromium");
+        assert_eq!(v["backend"], "webgpu");
+        assert_eq!(v["precision"], "f16-native");
+        assert_eq!(v["batch"], 32);
+        assert_eq!(v["status"], "unsupported");
+        assert_eq!(v["reason"], "adapter lacks shader-f16");
+        assert_eq!(v["latency_ms"]["first"], 9.0);
+        assert_eq!(v["latency_ms"]["median"], 2.0);
+        assert_eq!(v["latency_ms"]["samples"], 3);
+        assert_eq!(v["latency_ms"]["ci95_low"], 1.0);
+        assert_eq!(v["latency_ms"]["ci95_high"], 3.0);
+        assert_eq!(v["memory"]["estimated_weight_bytes"], 10);
+        assert_eq!(v["memory"]["estimated_scale_bytes"], 4);
+        let back: Cell = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn ok_cell_has_null_reason() {
+        let v = serde_json::to_value(cell()).unwrap();
+        assert_eq!(v["status"], "ok");
+        assert!(v["reason"].is_null());
+    }
+
+    #[test]
+    fn unknown_status_is_refused_by_name() {
+        let mut v = serde_json::to_value(cell()).unwrap();
+        v["status"] = "crashed".into();
+        let err = serde_json::from_value::<Cell>(v).unwrap_err().to_string();
+        assert!(err.contains("unknown cell status `crashed`"), "{err}");
+    }
+
+    #[test]
+    fn upsert_replaces_by_key() {
+        let settings = RunSettings { warmup: 1, samples: 2, time_per_cell_ms: 3, timeout_per_cell_ms: 4, quality_inputs: 5 };
+        let mut r = Report::new("0.1.0", 0, settings);
+        r.upsert_cell(cell());
+        let mut again = cell();
+        again.outcome = Outcome::Timeout { message: "x".into() };
+        r.upsert_cell(again.clone());
+        assert_eq!(r.cells, vec![again]);
+        assert_eq!(serde_json::to_value(&r).unwrap()["schema_version"], SCHEMA_VERSION);
+    }
+}

@@ -1,0 +1,12 @@
+//! The network qbench measures, the weights and digits it ships, and the
+//! per-precision model clones. Builds natively and for wasm; the caller picks
+//! the burn backend through the [`burn::tensor::Device`] it passes in.
+
+pub mod assets;
+pub mod digits;
+pub mod network;
+pub mod weights;
+
+pub use digits::Digits;
+pub use network::Net;
+pub use weights::{ParamSpec, Weights, PARAMS};

@@ -1,0 +1,50 @@
+//! The page's interface to qbench, the one module that speaks wasm-bindgen.
+//! Requests and answers cross as JSON strings of `qbench_core::protocol` types;
+//! nothing panics across the boundary unnoticed: the panic hook stores the
+//! message where the runner can read it (`globalThis.qbenchPanic`).
+
+use qbench_core::protocol::CellRequest;
+use qbench_core::stats::Summary;
+use qbench_core::{Backend, Precision};
+use wasm_bindgen::prelude::*;
+
+/// Installs the panic hook once the module is instantiated.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string();
+        web_sys::console::error_1(&JsValue::from_str(&message));
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"qbenchPanic".into(), &message.into());
+    }));
+}
+
+/// Probes the browser: user agent, isolation, timer resolution, SIMD, WebGPU adapter. JSON `Probe`.
+#[wasm_bindgen]
+pub async fn probe() -> Result<String, JsValue> {
+    to_json(&crate::probe::probe().await)
+}
+
+/// Runs one cell described by a JSON `CellRequest`; resolves to a JSON `CellResponse`.
+#[wasm_bindgen(js_name = runCell)]
+pub async fn run_cell(request: String) -> Result<String, JsValue> {
+    let request: CellRequest =
+        serde_json::from_str(&request).map_err(|e| JsValue::from_str(&format!("bad cell request: {e}")))?;
+    to_json(&crate::cell::run(&request).await)
+}
+
+/// Summary statistics of latency samples (milliseconds), for the page's own table. JSON `Summary`.
+#[wasm_bindgen]
+pub fn summarize(samples: Vec<f64>) -> Result<String, JsValue> {
+    let summary = Summary::from_samples(&samples).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    to_json(&summary)
+}
+
+/// The matrix this build can run: `{"backends": [...], "precisions": [...]}`.
+#[wasm_bindgen]
+pub fn matrix() -> String {
+    serde_json::json!({ "backends": Backend::ALL, "precisions": Precision::ALL }).to_string()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|e| JsValue::from_str(&e.to_string()))
+}

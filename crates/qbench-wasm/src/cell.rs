@@ -1,0 +1,166 @@
+//! Runs one benchmark cell: device, weights, first inference, warm-up, timed
+//! samples, then probabilities for quality. Every inference is timed up to the
+//! moment its probabilities are back on the host (for WebGPU, after `mapAsync`).
+
+use burn::tensor::{Device, FloatDType};
+use qbench_core::protocol::{CellRequest, CellResponse};
+use qbench_core::{Backend, Precision};
+use qbench_model::network::images_tensor;
+use qbench_model::{Net, assets};
+
+use crate::clock::now_ms;
+
+/// Why a cell produced no measurements.
+#[derive(Debug)]
+enum Failure {
+    Unsupported(String),
+    Error(String),
+}
+
+fn error(context: &str) -> impl FnOnce(String) -> Failure + '_ {
+    move |msg| Failure::Error(format!("{context}: {msg}"))
+}
+
+/// Runs the cell; never fails, the failure is in the response.
+pub async fn run(request: &CellRequest) -> CellResponse {
+    match measure(request).await {
+        Ok(response) => response,
+        Err(Failure::Unsupported(reason)) => CellResponse::failed("unsupported", reason),
+        Err(Failure::Error(message)) => CellResponse::failed("error", message),
+    }
+}
+
+async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
+    let started = now_ms();
+    let device = open_device(req.backend, req.precision).await?;
+    let device_init_ms = now_ms() - started;
+
+    let weights = assets::weights()
+        .map_err(|e| e.to_string())
+        .and_then(|w| w.quantized(req.precision).map_err(|e| e.to_string()))
+        .map_err(error("loading weights"))?
+        .weights;
+    let digits = assets::digits().map_err(|e| error("loading digits")(e.to_string()))?;
+    let before = device.memory_pool_usage();
+    let load_started = now_ms();
+    let net = Net::from_weights(&weights, &device);
+    let model_load_ms = now_ms() - load_started;
+    let measured_bytes = match (before, device.memory_pool_usage()) {
+        (Some(b), Some(a)) => Some(a.bytes_in_use.saturating_sub(b.bytes_in_use)),
+        _ => None,
+    };
+
+    let batch = (req.batch as usize).clamp(1, digits.len());
+    let pixels = digits.pixels(0, batch);
+    let first_ms = timed(&net, &pixels, &device).await?;
+    for _ in 0..req.plan.warmup {
+        timed(&net, &pixels, &device).await?;
+    }
+    let mut samples_ms = Vec::new();
+    let mut spent = 0.0;
+    while req.plan.wants_more(samples_ms.len() as u32, spent) {
+        let ms = timed(&net, &pixels, &device).await?;
+        spent += ms;
+        samples_ms.push(ms);
+    }
+
+    let n = req.quality_inputs.min(digits.len());
+    let mut probabilities = Vec::with_capacity(n * 10);
+    for start in (0..n).step_by(req.quality_batch.max(1)) {
+        let end = (start + req.quality_batch.max(1)).min(n);
+        probabilities.extend(infer(&net, &digits.pixels(start, end), &device).await?);
+    }
+
+    Ok(CellResponse {
+        status: "ok".into(),
+        reason: None,
+        first_ms: Some(first_ms),
+        samples_ms,
+        probabilities,
+        measured_how: measured_bytes.map(|_| "burn memory pool: bytes in use after uploading the weights".into()),
+        measured_bytes,
+        device_init_ms: Some(device_init_ms),
+        model_load_ms: Some(model_load_ms),
+    })
+}
+
+async fn open_device(backend: Backend, precision: Precision) -> Result<Device, Failure> {
+    let mut device = match backend {
+        Backend::Cpu => Device::flex(),
+        #[cfg(target_family = "wasm")]
+        Backend::Webgpu => Device::wgpu_options()
+            .init_async()
+            .await
+            .map_err(|e| Failure::Unsupported(format!("no WebGPU device: {e}")))?,
+        #[cfg(not(target_family = "wasm"))]
+        Backend::Webgpu => return Err(Failure::Unsupported("WebGPU runs only in the browser build".into())),
+    };
+    if precision == Precision::F16Native {
+        if !device.supports_dtype(FloatDType::F16) {
+            return Err(Failure::Unsupported(match backend {
+                Backend::Webgpu => "WebGPU adapter lacks the `shader-f16` feature".into(),
+                Backend::Cpu => "burn's CPU backend has no F16 here".into(),
+            }));
+        }
+        device
+            .configure(FloatDType::F16)
+            .map_err(|e| Failure::Error(format!("configuring the device for F16: {e:?}")))?;
+    }
+    Ok(device)
+}
+
+async fn timed(net: &Net, pixels: &[f32], device: &Device) -> Result<f64, Failure> {
+    let t = now_ms();
+    infer(net, pixels, device).await?;
+    Ok(now_ms() - t)
+}
+
+/// Upload, forward, softmax and read back: one inference.
+async fn infer(net: &Net, pixels: &[f32], device: &Device) -> Result<Vec<f32>, Failure> {
+    let data = net
+        .probabilities(images_tensor(pixels, device))
+        .into_data_async()
+        .await
+        .map_err(|e| Failure::Error(format!("reading probabilities back: {e}")))?;
+    data.convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| Failure::Error(format!("probabilities are not float: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qbench_core::sampling::SamplePlan;
+
+    fn request(precision: Precision) -> CellRequest {
+        CellRequest {
+            backend: Backend::Cpu,
+            precision,
+            batch: 2,
+            plan: SamplePlan { warmup: 1, max_samples: 3, min_samples: 3, budget_ms: 0.0 },
+            quality_inputs: 7,
+            quality_batch: 4,
+        }
+    }
+
+    #[test]
+    fn webgpu_is_unsupported_natively() {
+        let mut req = request(Precision::F32);
+        req.backend = Backend::Webgpu;
+        let r = pollster::block_on(run(&req));
+        assert_eq!((r.status.as_str(), r.reason.as_deref()), ("unsupported", Some("WebGPU runs only in the browser build")));
+    }
+
+    #[test]
+    fn cpu_cell_measures_and_returns_probabilities() {
+        let r = pollster::block_on(run(&request(Precision::Int8)));
+        assert_eq!(r.status, "ok", "{:?}", r.reason);
+        assert_eq!(r.samples_ms.len(), 3);
+        assert!(r.first_ms.unwrap() > 0.0);
+        assert_eq!(r.probabilities.len(), 70);
+        for row in r.probabilities.chunks(10) {
+            let sum: f32 = row.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-4, "softmax rows sum to 1, got {sum}");
+        }
+    }
+}

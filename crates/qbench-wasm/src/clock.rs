@@ -1,0 +1,24 @@
+//! Milliseconds from a monotonic clock: `performance.now()` in the browser,
+//! `Instant` natively.
+
+#[cfg(target_family = "wasm")]
+thread_local! {
+    static PERFORMANCE: web_sys::Performance = web_sys::window()
+        .and_then(|w| w.performance())
+        .expect("qbench runs in a window with performance.now()");
+}
+
+/// Milliseconds since an arbitrary fixed point.
+#[cfg(target_family = "wasm")]
+pub fn now_ms() -> f64 {
+    PERFORMANCE.with(|p| p.now())
+}
+
+/// Milliseconds since an arbitrary fixed point.
+#[cfg(not(target_family = "wasm"))]
+pub fn now_ms() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+}

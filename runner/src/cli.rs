@@ -1,0 +1,38 @@
+//! The command line: one subcommand per job, each handing off to its module.
+
+use clap::{Parser, Subcommand};
+
+use crate::{inspect, native, run, train};
+
+/// qbench: how one CNN behaves at several numeric precisions, natively and in headless browsers.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure every precision natively on burn's CPU backend: the baseline browser cells are compared with.
+    Native(native::NativeArgs),
+    /// Per-layer quantization table for every precision; optionally export every tensor as .npy.
+    Inspect(inspect::InspectArgs),
+    /// Run the browser × backend × precision matrix in headless Chromium and Firefox and write the report.
+    Run(run::RunArgs),
+    /// Serve the page for a person to run cells by hand (cross-origin isolated, 127.0.0.1).
+    Serve(run::ServeArgs),
+    /// Train the network (CPU, fixed seed and split) and write the shipped weights and held-out digits.
+    Train(train::TrainArgs),
+}
+
+/// Parses the command line and runs the chosen subcommand.
+pub fn run() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Native(args) => native::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Serve(args) => run::serve(&args),
+        Command::Train(args) => train::run(&args),
+    }
+}

@@ -1,0 +1,6 @@
+//! Exporters: turn a computed report into bytes. Statistics are computed
+//! before they get here; exporters only format.
+
+pub mod json;
+pub mod markdown;
+pub mod terminal;

@@ -1,0 +1,47 @@
+//! The table printed in the terminal.
+
+use qbench_core::schema::Cell;
+
+/// One line per cell: outcome, latency, memory and quality.
+pub fn table(cells: &[Cell]) -> String {
+    let mut out = format!(
+        "{:<9} {:<7} {:<13} {:>5} {:<11} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8} {:>9}\n",
+        "browser", "backend", "precision", "batch", "status", "first ms", "median ms", "p95 ms", "weights", "agree %", "acc %", "drift max"
+    );
+    for c in cells {
+        let (first, median, p95) = c.latency_ms.as_ref().map_or((String::new(), String::new(), String::new()), |l| {
+            (format!("{:.3}", l.first), format!("{:.3}", l.summary.median), format!("{:.3}", l.summary.p95))
+        });
+        let (agree, acc, drift) = c.quality.as_ref().map_or((String::new(), String::new(), String::new()), |q| {
+            (format!("{:.2}", q.top1_agreement_pct), format!("{:.2}", q.accuracy_pct), format!("{:.2e}", q.drift_max))
+        });
+        out.push_str(&format!(
+            "{:<9} {:<7} {:<13} {:>5} {:<11} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8} {:>9}\n",
+            c.browser,
+            c.backend.name(),
+            c.precision.name(),
+            c.batch,
+            c.outcome.status(),
+            first,
+            median,
+            p95,
+            human_bytes(c.memory.estimated_weight_bytes),
+            agree,
+            acc,
+            drift
+        ));
+        if let Some(reason) = c.outcome.reason() {
+            out.push_str(&format!("          └ {reason}\n"));
+        }
+    }
+    out
+}
+
+/// Bytes in KiB / MiB with one decimal.
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.2} MiB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

@@ -1,0 +1,104 @@
+//! Builds the wasm module and its JS glue when missing or stale: cargo decides
+//! whether the module is stale, wasm-bindgen (exactly the version in
+//! `Cargo.lock`) runs only when the module is newer than the glue.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The cargo profile the browser bundle is built with (root `Cargo.toml`).
+pub const WASM_PROFILE: &str = "wasm";
+const TARGET: &str = "wasm32-unknown-unknown";
+
+/// The folder of the built package (`qbench_wasm.js`, `qbench_wasm_bg.wasm`).
+pub fn package_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join("qbench-pkg")
+}
+
+/// Where cargo puts build output for the workspace at `root`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Builds (if needed) and returns the package folder.
+pub fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
+    let lock_version = locked_wasm_bindgen(&root.join("Cargo.lock"))?;
+    check_cli(&lock_version)?;
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "-p", "qbench-wasm", "--target", TARGET, "--profile", WASM_PROFILE])
+        .status()
+        .context("running cargo to build the wasm module")?;
+    if !status.success() {
+        bail!(
+            "building the wasm module failed ({status}); if the target is missing: rustup target add {TARGET}"
+        );
+    }
+    let target = target_dir(root);
+    let wasm = target.join(TARGET).join(WASM_PROFILE).join("qbench_wasm.wasm");
+    let pkg = package_dir(&target);
+    let glue = pkg.join("qbench_wasm_bg.wasm");
+    if !is_newer(&glue, &wasm) {
+        let status = Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&pkg)
+            .arg(&wasm)
+            .status()
+            .context("running wasm-bindgen")?;
+        if !status.success() {
+            bail!("wasm-bindgen failed on {} ({status})", wasm.display());
+        }
+    }
+    Ok(pkg)
+}
+
+fn is_newer(a: &Path, b: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(a), modified(b)), (Some(a), Some(b)) if a >= b)
+}
+
+/// The version of the `wasm-bindgen` crate in `Cargo.lock`.
+pub fn locked_wasm_bindgen(lock: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(lock).with_context(|| format!("reading {}", lock.display()))?;
+    parse_locked_version(&text, "wasm-bindgen").with_context(|| format!("no wasm-bindgen package in {}", lock.display()))
+}
+
+/// The version of package `name` in the text of a `Cargo.lock`.
+pub fn parse_locked_version(lock: &str, name: &str) -> Option<String> {
+    let wanted = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted {
+            let version = lines.next()?.trim().strip_prefix("version = \"")?.strip_suffix('"')?;
+            return Some(version.to_string());
+        }
+    }
+    None
+}
+
+fn check_cli(wanted: &str) -> anyhow::Result<()> {
+    let install = format!("cargo install wasm-bindgen-cli --version {wanted} --locked");
+    let out = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .with_context(|| format!("wasm-bindgen not found on PATH; install it with: {install}"))?;
+    let found = String::from_utf8_lossy(&out.stdout);
+    let found = found.split_whitespace().nth(1).unwrap_or("").to_string();
+    if found != wanted {
+        bail!("wasm-bindgen CLI is {found}, Cargo.lock has {wanted}; they must match. Install it with: {install}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_version_from_lock() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-futures\"\nversion = \"0.4.80\"\n\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(parse_locked_version(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
+        assert_eq!(parse_locked_version(lock, "serde"), None);
+    }
+}
