@@ -23,7 +23,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR", default_value = "crates/qbench-model/assets")]
     pub out: PathBuf,
     /// Passes over the 8,000 training digits.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 8)]
     pub epochs: usize,
     /// Digits per optimiser step.
     #[arg(long, default_value_t = 32)]
