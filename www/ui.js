@@ -31,7 +31,7 @@ async function runSelected() {
       $("status").textContent = `running ${backend} ${precision} batch ${batch}…`;
       const request = {
         backend, precision, batch,
-        plan: { warmup: 3, max_samples: Number($("samples").value), min_samples: 5, budget_ms: 3000 },
+        plan: { warmup: 3, warmup_ms: 300, max_samples: Number($("samples").value), min_samples: 5, budget_ms: 3000 },
         quality_inputs: 0, quality_batch: 100,
       };
       const r = JSON.parse(await window.qbench.runCell(JSON.stringify(request)));

@@ -29,6 +29,9 @@ pub struct NativeArgs {
     /// Untimed warm-up inferences after the first one.
     #[arg(long, default_value_t = 5)]
     pub warmup: u32,
+    /// Untimed warm-up time after the first inference, at least, milliseconds.
+    #[arg(long = "warmup-time", default_value_t = 300)]
+    pub warmup_ms: u64,
     /// Timed samples per cell (fewer if the time budget runs out first).
     #[arg(long, default_value_t = 100)]
     pub samples: u32,
@@ -45,7 +48,7 @@ pub struct NativeArgs {
 
 impl NativeArgs {
     fn plan(&self) -> SamplePlan {
-        SamplePlan { warmup: self.warmup, max_samples: self.samples, min_samples: 5, budget_ms: self.time_per_cell_ms as f64 }
+        SamplePlan { warmup: self.warmup, warmup_ms: self.warmup_ms as f64, max_samples: self.samples, min_samples: 5, budget_ms: self.time_per_cell_ms as f64 }
     }
 }
 
@@ -66,6 +69,7 @@ pub fn measure(args: &NativeArgs) -> anyhow::Result<Report> {
     let digits = assets::digits().context("loading the shipped held-out digits")?.take(args.quality_inputs);
     let settings = RunSettings {
         warmup: args.warmup,
+        warmup_ms: args.warmup_ms,
         samples: args.samples,
         time_per_cell_ms: args.time_per_cell_ms,
         timeout_per_cell_ms: 0,
@@ -170,8 +174,10 @@ fn time_inference(net: &Net, digits: &Digits, batch: usize, device: &Device, pla
         Ok(t.elapsed().as_secs_f64() * 1e3)
     };
     let first = timed()?;
-    for _ in 0..plan.warmup {
-        timed()?;
+    let (mut warmups, mut warm_ms) = (0, 0.0);
+    while plan.wants_warmup(warmups, warm_ms) {
+        warm_ms += timed()?;
+        warmups += 1;
     }
     let mut raw = Vec::new();
     let mut spent = 0.0;

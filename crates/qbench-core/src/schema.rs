@@ -61,8 +61,10 @@ impl Report {
 /// How many samples and how much time each cell was given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
-    /// Warm-up inferences after the first run, not recorded.
+    /// Warm-up inferences after the first run, at least; not recorded.
     pub warmup: u32,
+    /// Warm-up time after the first run, at least, milliseconds.
+    pub warmup_ms: u64,
     /// Timed samples wanted per cell (the cell stops earlier at the time budget).
     pub samples: u32,
     /// Time budget for a cell's timed samples, milliseconds.
@@ -333,7 +335,7 @@ mod tests {
 
     #[test]
     fn upsert_replaces_by_key() {
-        let settings = RunSettings { warmup: 1, samples: 2, time_per_cell_ms: 3, timeout_per_cell_ms: 4, quality_inputs: 5 };
+        let settings = RunSettings { warmup: 1, warmup_ms: 0, samples: 2, time_per_cell_ms: 3, timeout_per_cell_ms: 4, quality_inputs: 5 };
         let mut r = Report::new("0.1.0", 0, settings);
         r.upsert_cell(cell());
         let mut again = cell();

@@ -53,8 +53,10 @@ async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
     let batch = (req.batch as usize).clamp(1, digits.len());
     let pixels = digits.pixels(0, batch);
     let first_ms = timed(&net, &pixels, &device).await?;
-    for _ in 0..req.plan.warmup {
-        timed(&net, &pixels, &device).await?;
+    let (mut warmups, mut warm_ms) = (0, 0.0);
+    while req.plan.wants_warmup(warmups, warm_ms) {
+        warm_ms += timed(&net, &pixels, &device).await?;
+        warmups += 1;
     }
     let mut samples_ms = Vec::new();
     let mut spent = 0.0;
@@ -137,7 +139,7 @@ mod tests {
             backend: Backend::Cpu,
             precision,
             batch: 2,
-            plan: SamplePlan { warmup: 1, max_samples: 3, min_samples: 3, budget_ms: 0.0 },
+            plan: SamplePlan { warmup: 1, warmup_ms: 0.0, max_samples: 3, min_samples: 3, budget_ms: 0.0 },
             quality_inputs: 7,
             quality_batch: 4,
         }

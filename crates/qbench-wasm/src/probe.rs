@@ -12,8 +12,8 @@ use wasm_bindgen_futures::JsFuture;
 use crate::clock::now_ms;
 
 /// A module whose only function uses a v128 instruction (as wasm-feature-detect does).
-const SIMD_MODULE: [u8; 30] = [
-    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98,
+const SIMD_MODULE: [u8; 31] = [
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ];
 
 /// Adapter limits worth recording for a CNN.

@@ -19,8 +19,8 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "# qbench report\n");
     let _ = writeln!(
         out,
-        "qbench {} · schema {} · started {} (Unix s) · warm-up {} · up to {} samples or {} ms per cell · timeout {} s · quality on {} held-out digits\n",
-        report.qbench_version, report.schema_version, report.started_unix_s, s.warmup, s.samples, s.time_per_cell_ms, s.timeout_per_cell_ms / 1000, s.quality_inputs
+        "qbench {} · schema {} · started {} (Unix s) · warm-up ≥ {} runs and ≥ {} ms · up to {} samples or {} ms per cell · timeout {} s · quality on {} held-out digits\n",
+        report.qbench_version, report.schema_version, report.started_unix_s, s.warmup, s.warmup_ms, s.samples, s.time_per_cell_ms, s.timeout_per_cell_ms / 1000, s.quality_inputs
     );
     environments(&mut out, report);
     compatibility(&mut out, report);
@@ -56,7 +56,7 @@ fn environments(out: &mut String, report: &Report) {
             e.name,
             e.version,
             opt(e.cross_origin_isolated, |b| b.to_string()),
-            opt(e.timer_resolution_ms, |t| format!("{t} ms")),
+            opt(e.timer_resolution_ms, |t| format!("{t:.4} ms")),
             opt(e.wasm_simd, |b| b.to_string()),
             adapter,
             opt(e.webgpu.as_ref(), |a| a.is_fallback_adapter.to_string()),

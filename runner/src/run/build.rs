@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 /// The cargo profile the browser bundle is built with (root `Cargo.toml`).
 pub const WASM_PROFILE: &str = "wasm";
 const TARGET: &str = "wasm32-unknown-unknown";
+/// Code generation flags of the wasm build.
+pub const WASM_RUSTFLAGS: &str = "-C target-feature=+simd128";
 
 /// The folder of the built package (`qbench_wasm.js`, `qbench_wasm_bg.wasm`).
 pub fn package_dir(target_dir: &Path) -> PathBuf {
@@ -28,6 +30,8 @@ pub fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
         .args(["build", "-p", "qbench-wasm", "--target", TARGET, "--profile", WASM_PROFILE])
+        // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", WASM_RUSTFLAGS)
         .status()
         .context("running cargo to build the wasm module")?;
     if !status.success() {

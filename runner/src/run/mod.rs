@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// Untimed warm-up inferences after the first one.
     #[arg(long, default_value_t = 3)]
     pub warmup: u32,
+    /// Untimed warm-up time after the first inference, at least, milliseconds.
+    #[arg(long = "warmup-time", default_value_t = 300)]
+    pub warmup_ms: u64,
     /// Timed samples per cell (fewer if the time budget runs out first; at least 5).
     #[arg(long, default_value_t = 30)]
     pub samples: u32,
@@ -75,6 +78,7 @@ impl RunArgs {
     fn settings(&self) -> RunSettings {
         RunSettings {
             warmup: self.warmup,
+            warmup_ms: self.warmup_ms,
             samples: self.samples,
             time_per_cell_ms: self.time_per_cell_ms,
             timeout_per_cell_ms: self.timeout_per_cell_s * 1000,
@@ -83,7 +87,7 @@ impl RunArgs {
     }
 
     fn plan(&self) -> SamplePlan {
-        SamplePlan { warmup: self.warmup, max_samples: self.samples.max(1), min_samples: 5.min(self.samples.max(1)), budget_ms: self.time_per_cell_ms as f64 }
+        SamplePlan { warmup: self.warmup, warmup_ms: self.warmup_ms as f64, max_samples: self.samples.max(1), min_samples: 5.min(self.samples.max(1)), budget_ms: self.time_per_cell_ms as f64 }
     }
 }
 
@@ -239,6 +243,7 @@ fn baseline(args: &RunArgs) -> anyhow::Result<Report> {
             precisions: args.precisions.clone(),
             batch: args.batch.clone(),
             warmup: args.warmup,
+            warmup_ms: args.warmup_ms,
             samples: args.samples,
             time_per_cell_ms: args.time_per_cell_ms,
             quality_inputs: args.quality_inputs,
