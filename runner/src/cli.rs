@@ -22,6 +22,12 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the page for a person to run cells by hand (cross-origin isolated, 127.0.0.1).
     Serve(run::ServeArgs),
+    /// Run one cell natively and print its raw JSON response (used by `native`).
+    #[command(hide = true)]
+    Cell {
+        /// A JSON `CellRequest`.
+        request: String,
+    },
     /// Train the network (CPU, fixed seed and split) and write the shipped weights and held-out digits.
     Train(train::TrainArgs),
 }
@@ -33,6 +39,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Serve(args) => run::serve(&args),
+        Command::Cell { request } => native::cell_process(&request),
         Command::Train(args) => train::run(&args),
     }
 }

@@ -2,6 +2,7 @@
 //! headless browsers, and report speed, memory, quality and compatibility.
 
 mod cli;
+mod collect;
 mod dataset;
 mod inspect;
 mod native;

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use burn::tensor::{Device, FloatDType};
+use burn::tensor::Device;
 use qbench_core::matrix::NATIVE_BROWSER;
-use qbench_core::quality::{self, Quality};
+use qbench_core::protocol::{CellRequest, CellResponse};
 use qbench_core::sampling::SamplePlan;
-use qbench_core::schema::{Cell, Environment, Latency, Outcome, Report, RunSettings};
-use qbench_core::stats::Summary;
+use qbench_core::schema::{Cell, Environment, Outcome, Report, RunSettings};
 use qbench_core::{Backend, Precision};
 use qbench_model::network::{CLASSES, images_tensor};
-use qbench_model::{Digits, Net, Weights, assets, weights};
+use qbench_model::{Digits, Net, assets, weights};
 
+use crate::collect::{self, References};
 use crate::report;
 
 /// What `qbench native` measures.
@@ -64,6 +64,11 @@ pub fn run(args: &NativeArgs) -> anyhow::Result<()> {
 }
 
 /// Measures every requested precision × batch natively.
+///
+/// Each cell runs in its own `qbench cell` process with the same code the
+/// browser runs (`qbench_wasm::cell`): burn fixes the CPU device's float type
+/// once per process, so `f16-native` needs a fresh one, and every cell gets
+/// the same clean start as a fresh page.
 pub fn measure(args: &NativeArgs) -> anyhow::Result<Report> {
     let weights = assets::weights().context("loading the shipped weights")?;
     let digits = assets::digits().context("loading the shipped held-out digits")?.take(args.quality_inputs);
@@ -80,71 +85,57 @@ pub fn measure(args: &NativeArgs) -> anyhow::Result<Report> {
 
     let device = Device::flex();
     let reference = probabilities(&Net::from_weights(&weights, &device), &digits, 100, &device)?;
-    // f16-native reconfigures the CPU device for good, so it runs last.
-    let mut precisions = args.precisions.clone();
-    precisions.sort_by_key(|p| *p == Precision::F16Native);
-    for precision in precisions {
-        let cells = measure_precision(&weights, &digits, &reference, precision, &args.batch, args.plan());
-        for cell in cells {
+    let refs = References { same_backend_f32: None, native_f32: &reference, labels: digits.labels() };
+    for &precision in &args.precisions {
+        for (i, &batch) in args.batch.iter().enumerate() {
+            let request = CellRequest {
+                backend: Backend::Cpu,
+                precision,
+                batch,
+                plan: args.plan(),
+                // Quality does not depend on the batch: measured with the first one.
+                quality_inputs: if i == 0 { digits.len() } else { 0 },
+                quality_batch: 100,
+            };
+            let blank = Cell::new(NATIVE_BROWSER, Backend::Cpu, precision, batch, weights::memory(precision));
+            let started = Instant::now();
+            let mut cell = match run_cell_process(&request) {
+                Ok(response) => collect::measured(blank, &response, &refs, ms(started)),
+                Err(err) => Cell { outcome: Outcome::Error { message: format!("{err:#}") }, wall_ms: Some(ms(started)), ..blank },
+            };
+            if cell.quality.is_none() && cell.outcome == Outcome::Ok {
+                cell.quality = report.cells.iter().find(|c| c.precision == precision).and_then(|c| c.quality);
+            }
             report.upsert_cell(cell);
         }
     }
     Ok(report)
 }
 
-fn measure_precision(
-    weights: &Weights,
-    digits: &Digits,
-    reference: &[f32],
-    precision: Precision,
-    batches: &[u32],
-    plan: SamplePlan,
-) -> Vec<Cell> {
-    let new_cell = |batch| Cell::new(NATIVE_BROWSER, Backend::Cpu, precision, batch, weights::memory(precision));
-    let attempt = || -> anyhow::Result<Vec<Cell>> {
-        let (device, net) = match load(weights, precision)? {
-            Loaded::Ready(device, net) => (device, net),
-            Loaded::Unsupported(reason) => {
-                return Ok(batches.iter().map(|&b| Cell { outcome: Outcome::Unsupported { reason: reason.clone() }, ..new_cell(b) }).collect());
-            }
-        };
-        let probs = probabilities(&net, digits, 100, &device)?;
-        let mut q = Quality::compare(&probs, reference, digits.labels(), CLASSES)?;
-        q.max_abs_diff_vs_native = Some(quality::max_abs_diff(&probs, reference)?);
-        batches
-            .iter()
-            .map(|&batch| {
-                let started = Instant::now();
-                let latency = time_inference(&net, digits, batch as usize, &device, plan)?;
-                Ok(Cell {
-                    latency_ms: Some(latency),
-                    quality: Some(q),
-                    wall_ms: Some(started.elapsed().as_secs_f64() * 1e3),
-                    ..new_cell(batch)
-                })
-            })
-            .collect()
-    };
-    attempt().unwrap_or_else(|err| {
-        batches.iter().map(|&b| Cell { outcome: Outcome::Error { message: format!("{err:#}") }, ..new_cell(b) }).collect()
-    })
+fn ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1e3
 }
 
-enum Loaded {
-    Ready(Device, Net),
-    Unsupported(String),
+/// Runs one cell in a child `qbench cell` process.
+fn run_cell_process(request: &CellRequest) -> anyhow::Result<CellResponse> {
+    let exe = std::env::current_exe().context("finding the qbench executable")?;
+    let out = std::process::Command::new(&exe)
+        .arg("cell")
+        .arg(serde_json::to_string(request)?)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {} cell", exe.display()))?;
+    anyhow::ensure!(out.status.success(), "the cell process failed: {}", out.status);
+    serde_json::from_slice(&out.stdout).context("the cell process did not print a CellResponse")
 }
 
-fn load(weights: &Weights, precision: Precision) -> anyhow::Result<Loaded> {
-    let mut device = Device::flex();
-    if precision == Precision::F16Native {
-        if !device.supports_dtype(FloatDType::F16) {
-            return Ok(Loaded::Unsupported("burn's CPU backend does not support F16 here".into()));
-        }
-        device.configure(FloatDType::F16).map_err(|e| anyhow::anyhow!("configuring the CPU device for F16: {e:?}"))?;
-    }
-    let weights = weights.quantized(precision)?.weights;
-    Ok(Loaded::Ready(device.clone(), Net::from_weights(&weights, &device)))
+/// `qbench cell JSON`: runs one cell natively with the browser's cell code, prints its response.
+pub fn cell_process(request_json: &str) -> anyhow::Result<()> {
+    let request: CellRequest = serde_json::from_str(request_json).context("parsing the cell request")?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let response = runtime.block_on(qbench_wasm::cell::run(&request));
+    println!("{}", serde_json::to_string(&response)?);
+    Ok(())
 }
 
 /// Class probabilities of every digit, `[n × 10]`, read back to the host.
@@ -164,29 +155,6 @@ fn infer(net: &Net, pixels: &[f32], device: &Device) -> anyhow::Result<Vec<f32>>
         .try_into_data()
         .map_err(|e| anyhow::anyhow!("reading probabilities back: {e}"))?;
     data.convert::<f32>().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("probabilities are not float: {e:?}"))
-}
-
-fn time_inference(net: &Net, digits: &Digits, batch: usize, device: &Device, plan: SamplePlan) -> anyhow::Result<Latency> {
-    let pixels = digits.pixels(0, batch.min(digits.len()));
-    let timed = || -> anyhow::Result<f64> {
-        let t = Instant::now();
-        infer(net, &pixels, device)?;
-        Ok(t.elapsed().as_secs_f64() * 1e3)
-    };
-    let first = timed()?;
-    let (mut warmups, mut warm_ms) = (0, 0.0);
-    while plan.wants_warmup(warmups, warm_ms) {
-        warm_ms += timed()?;
-        warmups += 1;
-    }
-    let mut raw = Vec::new();
-    let mut spent = 0.0;
-    while plan.wants_more(raw.len() as u32, spent) {
-        let ms = timed()?;
-        spent += ms;
-        raw.push(ms);
-    }
-    Ok(Latency { first, summary: Summary::from_samples(&raw)?, raw })
 }
 
 fn environment() -> Environment {

@@ -3,7 +3,6 @@
 
 pub mod browser;
 pub mod build;
-pub mod collect;
 pub mod driver;
 pub mod plan;
 pub mod server;
@@ -20,6 +19,7 @@ use qbench_core::schema::{Outcome, Report, RunSettings};
 use qbench_core::{Backend, Browser, Precision};
 use qbench_model::{Net, assets};
 
+use crate::collect;
 use crate::native::{self, NativeArgs};
 use crate::report;
 use browser::{Fault, Session};

@@ -1,5 +1,6 @@
-//! Turns what a page answered into a report cell: statistics and quality are
-//! computed here, once, from the raw samples and probabilities.
+//! Turns what a cell answered (a page, or a native `qbench cell` process) into
+//! a report cell: statistics and quality are computed here, once, from the raw
+//! samples and probabilities.
 
 use qbench_core::Precision;
 use qbench_core::protocol::CellResponse;
@@ -9,7 +10,7 @@ use qbench_core::stats::Summary;
 use qbench_model::network::CLASSES;
 use qbench_model::weights;
 
-use super::plan::PlannedCell;
+use crate::run::plan::PlannedCell;
 
 /// What quality is measured against.
 pub struct References<'a> {
@@ -33,19 +34,26 @@ pub fn failed(plan: &PlannedCell, outcome: Outcome, wall_ms: f64) -> Cell {
 
 /// The cell for `plan` from the page's `response`.
 pub fn cell(plan: &PlannedCell, response: &CellResponse, refs: &References, wall_ms: f64) -> Cell {
+    measured(blank(plan), response, refs, wall_ms)
+}
+
+/// Fills `blank` (a cell with its key and estimated memory) from `response`.
+pub fn measured(blank: Cell, response: &CellResponse, refs: &References, wall_ms: f64) -> Cell {
+    let precision = blank.precision;
     let outcome = match response.status.as_str() {
         "ok" => Outcome::Ok,
         "unsupported" => Outcome::Unsupported { reason: reason(response) },
         "error" => Outcome::Error { message: reason(response) },
         other => Outcome::Error { message: format!("page answered unknown status `{other}`") },
     };
+    let mut cell = Cell { wall_ms: Some(wall_ms), ..blank };
     if outcome != Outcome::Ok {
-        return failed(plan, outcome, wall_ms);
+        cell.outcome = outcome;
+        return cell;
     }
-    let mut cell = Cell { wall_ms: Some(wall_ms), ..blank(plan) };
     cell.memory.measured_bytes = response.measured_bytes;
     cell.memory.measured_how = response.measured_how.clone();
-    match latency(response).and_then(|l| Ok((l, quality(plan.precision, response, refs)?))) {
+    match latency(response).and_then(|l| Ok((l, quality(precision, response, refs)?))) {
         Ok((latency, quality)) => {
             cell.latency_ms = Some(latency);
             cell.quality = quality;
