@@ -33,6 +33,22 @@ pub struct Report {
     /// The native reference cells (`qbench native`) a browser run is compared with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub baseline: Vec<Cell>,
+    /// The wasm module the browsers ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<Bundle>,
+}
+
+/// The wasm module a browser run served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// Size of the module after wasm-bindgen (and wasm-opt), bytes.
+    pub wasm_bytes: u64,
+    /// The wasm-opt that optimised it, if any.
+    pub wasm_opt: Option<String>,
+    /// Code generation flags.
+    pub rustflags: String,
+    /// Cargo profile.
+    pub profile: String,
 }
 
 impl Report {
@@ -46,6 +62,7 @@ impl Report {
             environments: Vec::new(),
             cells: Vec::new(),
             baseline: Vec::new(),
+            bundle: None,
         }
     }
 

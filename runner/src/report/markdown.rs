@@ -22,6 +22,17 @@ pub fn render(report: &Report) -> String {
         "qbench {} · schema {} · started {} (Unix s) · warm-up ≥ {} runs and ≥ {} ms · up to {} samples or {} ms per cell · timeout {} s · quality on {} held-out digits\n",
         report.qbench_version, report.schema_version, report.started_unix_s, s.warmup, s.warmup_ms, s.samples, s.time_per_cell_ms, s.timeout_per_cell_ms / 1000, s.quality_inputs
     );
+    if let Some(b) = &report.bundle {
+        let _ = writeln!(
+            out,
+            "wasm module: {} ({} B), profile `{}`, `{}`, {}\n",
+            human_bytes(b.wasm_bytes),
+            b.wasm_bytes,
+            b.profile,
+            b.rustflags,
+            b.wasm_opt.as_deref().map_or("no wasm-opt".to_string(), |v| format!("optimised by {v}"))
+        );
+    }
     environments(&mut out, report);
     compatibility(&mut out, report);
     latency(&mut out, report);

@@ -15,7 +15,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use qbench_core::protocol::CellRequest;
 use qbench_core::sampling::SamplePlan;
-use qbench_core::schema::{Outcome, Report, RunSettings};
+use qbench_core::schema::{Bundle, Outcome, Report, RunSettings};
 use qbench_core::{Backend, Browser, Precision};
 use qbench_model::{Net, assets};
 
@@ -66,6 +66,9 @@ pub struct RunArgs {
     /// The qbench checkout (holds `www/`, `Cargo.toml`).
     #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
     pub root: PathBuf,
+    /// Serve this already built package (`qbench_wasm.js` + `qbench_wasm_bg.wasm`) instead of building one.
+    #[arg(long, value_name = "DIR")]
+    pub pkg: Option<PathBuf>,
     /// Testing aid: make the page fail the cells of this precision.
     #[arg(long, hide = true, value_name = "PRECISION")]
     pub fault_precision: Option<Precision>,
@@ -93,18 +96,28 @@ impl RunArgs {
 
 /// Runs `qbench run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let pkg = build::ensure(&args.root)?;
+    let pkg = match &args.pkg {
+        Some(dir) => build::describe(dir)?,
+        None => build::ensure(&args.root)?,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run_matrix(args, &pkg))
 }
 
-async fn run_matrix(args: &RunArgs, pkg: &Path) -> anyhow::Result<()> {
+async fn run_matrix(args: &RunArgs, package: &build::Package) -> anyhow::Result<()> {
+    let pkg = &package.dir;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let json_path = args.out.join("report.json");
     let server = server::start(&args.root.join("www"), pkg, 0).await?;
     let url = server.url();
 
     let mut report = Report::new(env!("CARGO_PKG_VERSION"), native::unix_now(), args.settings());
+    report.bundle = Some(Bundle {
+        wasm_bytes: package.wasm_bytes,
+        wasm_opt: package.wasm_opt.clone(),
+        rustflags: build::WASM_RUSTFLAGS.to_string(),
+        profile: build::WASM_PROFILE.to_string(),
+    });
     report.baseline = baseline(args)?.cells;
     let digits = assets::digits()?.take(args.quality_inputs);
     let device = burn::tensor::Device::flex();
@@ -268,7 +281,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let pkg = build::ensure(&args.root)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let server = server::start(&args.root.join("www"), &pkg, args.port).await?;
+        let server = server::start(&args.root.join("www"), &pkg.dir, args.port).await?;
         println!("serving qbench at {} (Ctrl-C stops)", server.url());
         tokio::signal::ctrl_c().await?;
         Ok(())
