@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::{inspect, native, run, train};
+use crate::{inspect, native, report, run, train};
 
 /// qbench: how one CNN behaves at several numeric precisions, natively and in headless browsers.
 #[derive(Debug, Parser)]
@@ -22,6 +22,16 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the page for a person to run cells by hand (cross-origin isolated, 127.0.0.1).
     Serve(run::ServeArgs),
+    /// Compare a report with an earlier one: outcome changes and latency moves beyond the 95% CIs.
+    Compare {
+        /// The earlier report.json.
+        before: std::path::PathBuf,
+        /// The newer report.json.
+        after: std::path::PathBuf,
+        /// Exit with status 1 when a cell regressed (ok before and not now, or slower).
+        #[arg(long)]
+        fail_on_regression: bool,
+    },
     /// Run one cell natively and print its raw JSON response (used by `native`).
     #[command(hide = true)]
     Cell {
@@ -39,6 +49,15 @@ pub fn run() -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Serve(args) => run::serve(&args),
+        Command::Compare { before, after, fail_on_regression } => {
+            let changes = report::compare::changes(&report::json::read(&before)?, &report::json::read(&after)?);
+            print!("{}", report::compare::render(&changes));
+            let regressions = changes.iter().filter(|c| c.is_regression()).count();
+            if fail_on_regression && regressions > 0 {
+                anyhow::bail!("{regressions} cells regressed");
+            }
+            Ok(())
+        }
         Command::Cell { request } => native::cell_process(&request),
         Command::Train(args) => train::run(&args),
     }
