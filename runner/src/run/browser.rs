@@ -44,7 +44,7 @@ pub fn capabilities(browser: Browser, profile: &Path) -> serde_json::Map<String,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", "--enable-unsafe-webgpu",
+                    "--no-first-run", "--disable-quic", "--disable-breakpad", "--enable-unsafe-webgpu",
                     format!("--user-data-dir={}", profile.display()),
                 ]
             });

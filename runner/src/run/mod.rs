@@ -160,7 +160,17 @@ async fn run_matrix(args: &RunArgs, package: &build::Package) -> anyhow::Result<
         let started = Instant::now();
         let (cell, keep_session) = match &session {
             None => (collect::failed(planned, Outcome::Error { message: format!("{} could not be started", planned.browser) }, 0.0), false),
-            Some(s) => match tokio::time::timeout(limit, s.run_cell(&url, &request, fault, limit)).await {
+            Some(s) => match tokio::select! {
+                result = tokio::time::timeout(limit, s.run_cell(&url, &request, fault, limit)) => result,
+                _ = tokio::signal::ctrl_c() => {
+                    // The drivers run in their own process group, out of the terminal's
+                    // reach: dropping the session kills them and their browsers.
+                    drop(session.take());
+                    bar.abandon_with_message("interrupted");
+                    finish(&report, &args.out, &json_path)?;
+                    anyhow::bail!("interrupted; {} holds the cells measured so far", json_path.display());
+                }
+            } {
                 Ok(Ok(response)) => {
                     let refs = collect::References {
                         same_backend_f32: f32_probs.get(&(planned.browser, planned.backend)).map(Vec::as_slice),
@@ -206,8 +216,13 @@ async fn run_matrix(args: &RunArgs, package: &build::Package) -> anyhow::Result<
         s.close().await;
     }
     bar.finish_and_clear();
-    let md = args.out.join("report.md");
-    std::fs::write(&md, report::markdown::render(&report)).with_context(|| format!("writing {}", md.display()))?;
+    finish(&report, &args.out, &json_path)
+}
+
+/// Writes `report.md` and prints the table.
+fn finish(report: &Report, out: &Path, json_path: &Path) -> anyhow::Result<()> {
+    let md = out.join("report.md");
+    std::fs::write(&md, report::markdown::render(report)).with_context(|| format!("writing {}", md.display()))?;
     println!("{}", report::terminal::table(&report.cells));
     println!("wrote {} and {}", json_path.display(), md.display());
     Ok(())
