@@ -45,10 +45,9 @@ pub struct Bundle {
     pub wasm_bytes: u64,
     /// The wasm-opt that optimised it, if any.
     pub wasm_opt: Option<String>,
-    /// Code generation flags.
-    pub rustflags: String,
-    /// Cargo profile.
-    pub profile: String,
+    /// How it was built (cargo profile and code generation flags); `None` when
+    /// qbench served a package it did not build.
+    pub build: Option<String>,
 }
 
 impl Report {

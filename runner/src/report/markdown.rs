@@ -25,11 +25,10 @@ pub fn render(report: &Report) -> String {
     if let Some(b) = &report.bundle {
         let _ = writeln!(
             out,
-            "wasm module: {} ({} B), profile `{}`, `{}`, {}\n",
+            "wasm module: {} ({} B), built with {}, {}\n",
             human_bytes(b.wasm_bytes),
             b.wasm_bytes,
-            b.profile,
-            b.rustflags,
+            b.build.as_deref().unwrap_or("unknown settings"),
             b.wasm_opt.as_deref().map_or("no wasm-opt".to_string(), |v| format!("optimised by {v}"))
         );
     }

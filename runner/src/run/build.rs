@@ -32,6 +32,8 @@ pub struct Package {
     pub wasm_bytes: u64,
     /// The wasm-opt that optimised it, if one did.
     pub wasm_opt: Option<String>,
+    /// How it was built (profile and flags), if qbench built it.
+    pub build: Option<String>,
 }
 
 /// Oldest binaryen whose `wasm-opt -O` produces a module both browsers load
@@ -68,6 +70,7 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
         if !status.success() {
             bail!("wasm-bindgen failed on {} ({status})", wasm.display());
         }
+        std::fs::write(pkg.join("build.txt"), format!("cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}\n"))?;
         if let Some(version) = wasm_opt_version() {
             optimise(&glue, &version)?;
         }
@@ -79,8 +82,8 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
 pub fn describe(dir: &Path) -> anyhow::Result<Package> {
     let wasm = dir.join("qbench_wasm_bg.wasm");
     let wasm_bytes = std::fs::metadata(&wasm).with_context(|| format!("no module at {}", wasm.display()))?.len();
-    let wasm_opt = std::fs::read_to_string(dir.join("wasm-opt.txt")).ok().map(|s| s.trim().to_string());
-    Ok(Package { dir: dir.to_path_buf(), wasm_bytes, wasm_opt })
+    let stamp = |name: &str| std::fs::read_to_string(dir.join(name)).ok().map(|s| s.trim().to_string());
+    Ok(Package { dir: dir.to_path_buf(), wasm_bytes, wasm_opt: stamp("wasm-opt.txt"), build: stamp("build.txt") })
 }
 
 /// The usable wasm-opt's version line, if there is one on PATH.

@@ -115,8 +115,7 @@ async fn run_matrix(args: &RunArgs, package: &build::Package) -> anyhow::Result<
     report.bundle = Some(Bundle {
         wasm_bytes: package.wasm_bytes,
         wasm_opt: package.wasm_opt.clone(),
-        rustflags: build::WASM_RUSTFLAGS.to_string(),
-        profile: build::WASM_PROFILE.to_string(),
+        build: package.build.clone(),
     });
     report.baseline = baseline(args)?.cells;
     let digits = assets::digits()?.take(args.quality_inputs);
