@@ -23,6 +23,12 @@ pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
+/// The wasm build's own target folder: a cargo of its own, so a `cargo test`
+/// that holds the main target folder's lock can run `qbench run`.
+pub fn wasm_target_dir(root: &Path) -> PathBuf {
+    target_dir(root).join("wasm-build")
+}
+
 /// What was built: where, how large, and whether wasm-opt ran.
 #[derive(Debug, Clone)]
 pub struct Package {
@@ -47,6 +53,7 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
         .args(["build", "-p", "qbench-wasm", "--target", TARGET, "--profile", WASM_PROFILE])
+        .env("CARGO_TARGET_DIR", wasm_target_dir(root))
         // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", WASM_RUSTFLAGS)
         .status()
@@ -56,9 +63,8 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
             "building the wasm module failed ({status}); if the target is missing: rustup target add {TARGET}"
         );
     }
-    let target = target_dir(root);
-    let wasm = target.join(TARGET).join(WASM_PROFILE).join("qbench_wasm.wasm");
-    let pkg = package_dir(&target);
+    let wasm = wasm_target_dir(root).join(TARGET).join(WASM_PROFILE).join("qbench_wasm.wasm");
+    let pkg = package_dir(&target_dir(root));
     let glue = pkg.join("qbench_wasm_bg.wasm");
     if !is_newer(&glue, &wasm) {
         let status = Command::new("wasm-bindgen")
