@@ -66,7 +66,10 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
     let wasm = wasm_target_dir(root).join(TARGET).join(WASM_PROFILE).join("qbench_wasm.wasm");
     let pkg = package_dir(&target_dir(root));
     let glue = pkg.join("qbench_wasm_bg.wasm");
+    let opt_stamp = pkg.join("wasm-opt.txt");
     if !is_newer(&glue, &wasm) {
+        // A new module: its glue and stamps are rewritten, any old optimisation is void.
+        let _ = std::fs::remove_file(&opt_stamp);
         let status = Command::new("wasm-bindgen")
             .args(["--target", "web", "--no-typescript", "--out-dir"])
             .arg(&pkg)
@@ -77,6 +80,9 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
             bail!("wasm-bindgen failed on {} ({status})", wasm.display());
         }
         std::fs::write(pkg.join("build.txt"), format!("cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}\n"))?;
+    }
+    // Checked apart from the glue, so an interrupted wasm-opt is run again next time.
+    if !opt_stamp.exists() {
         if let Some(version) = wasm_opt_version() {
             optimise(&glue, &version)?;
         }
