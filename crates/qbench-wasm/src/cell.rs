@@ -88,7 +88,7 @@ async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
 
 async fn open_device(backend: Backend, precision: Precision) -> Result<Device, Failure> {
     let mut device = match backend {
-        Backend::Cpu => Device::flex(),
+        Backend::Cpu => cpu_device(),
         #[cfg(target_family = "wasm")]
         Backend::Webgpu => Device::wgpu_options()
             .init_async()
@@ -101,7 +101,7 @@ async fn open_device(backend: Backend, precision: Precision) -> Result<Device, F
         if !device.supports_dtype(FloatDType::F16) {
             return Err(Failure::Unsupported(match backend {
                 Backend::Webgpu => "WebGPU adapter lacks the `shader-f16` feature".into(),
-                Backend::Cpu => "burn's CPU backend has no F16 here".into(),
+                Backend::Cpu => format!("{} has no F16 compute", if cfg!(feature = "cpu-ndarray") { "burn-ndarray" } else { "burn-flex" }),
             }));
         }
         device
@@ -109,6 +109,15 @@ async fn open_device(backend: Backend, precision: Precision) -> Result<Device, F
             .map_err(|e| Failure::Error(format!("configuring the device for F16: {e:?}")))?;
     }
     Ok(device)
+}
+
+/// burn-flex, or burn-ndarray when built with the `cpu-ndarray` measurement feature.
+fn cpu_device() -> Device {
+    #[cfg(feature = "cpu-ndarray")]
+    #[allow(deprecated)]
+    return Device::ndarray();
+    #[cfg(not(feature = "cpu-ndarray"))]
+    Device::flex()
 }
 
 async fn timed(net: &Net, pixels: &[f32], device: &Device) -> Result<f64, Failure> {

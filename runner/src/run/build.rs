@@ -50,9 +50,11 @@ const WASM_OPT_MIN_VERSION: u32 = 116;
 pub fn ensure(root: &Path) -> anyhow::Result<Package> {
     let lock_version = locked_wasm_bindgen(&root.join("Cargo.lock"))?;
     check_cli(&lock_version)?;
+    // QBENCH_WASM_FEATURES (e.g. `cpu-ndarray`) is a measurement aid for comparing builds.
+    let features = std::env::var("QBENCH_WASM_FEATURES").unwrap_or_default();
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
-        .args(["build", "-p", "qbench-wasm", "--target", TARGET, "--profile", WASM_PROFILE])
+        .args(["build", "-p", "qbench-wasm", "--target", TARGET, "--profile", WASM_PROFILE, "--features", &features])
         .env("CARGO_TARGET_DIR", wasm_target_dir(root))
         // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", WASM_RUSTFLAGS)
@@ -79,7 +81,7 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
         if !status.success() {
             bail!("wasm-bindgen failed on {} ({status})", wasm.display());
         }
-        std::fs::write(pkg.join("build.txt"), format!("cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}\n"))?;
+        std::fs::write(pkg.join("build.txt"), format!("cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, features [{features}]\n"))?;
     }
     // Checked apart from the glue, so an interrupted wasm-opt is run again next time.
     if !opt_stamp.exists() {
