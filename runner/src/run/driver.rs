@@ -96,8 +96,8 @@ impl Drop for Driver {
     fn drop(&mut self) {
         // The driver and every browser it started share the process group.
         #[cfg(unix)]
-        if let Some(pgid) = self.pgid {
-            let _ = std::process::Command::new("kill").arg("-KILL").arg(format!("-{pgid}")).status();
+        if let Some(pgid) = self.pgid.and_then(|p| i32::try_from(p).ok()).filter(|&p| p > 1) {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
         }
         let _ = self.child.start_kill();
     }
