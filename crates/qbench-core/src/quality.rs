@@ -70,7 +70,7 @@ pub fn argmax(row: &[f32]) -> usize {
 }
 
 fn rows<'a>(what: &'static str, probs: &'a [f32], classes: usize) -> Result<std::slice::ChunksExact<'a, f32>, QualityError> {
-    if classes == 0 || probs.len() % classes != 0 {
+    if classes == 0 || !probs.len().is_multiple_of(classes) {
         return Err(QualityError::Ragged { what, len: probs.len(), classes });
     }
     if let Some(index) = probs.iter().position(|v| !v.is_finite()) {
