@@ -12,6 +12,11 @@ use qbench_model::weights;
 
 use crate::run::plan::PlannedCell;
 
+/// Milliseconds since `started`.
+pub fn elapsed_ms(started: std::time::Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1e3
+}
+
 /// What quality is measured against.
 pub struct References<'a> {
     /// Float32 probabilities from the same browser and backend, if that cell succeeded.

@@ -14,7 +14,7 @@ use qbench_core::{Backend, Precision};
 use qbench_model::network::{CLASSES, images_tensor};
 use qbench_model::{Digits, Net, assets, weights};
 
-use crate::collect::{self, References};
+use crate::collect::{self, References, elapsed_ms};
 use crate::report;
 
 /// What `qbench native` measures.
@@ -99,21 +99,14 @@ pub fn measure(args: &NativeArgs) -> anyhow::Result<Report> {
             };
             let blank = Cell::new(NATIVE_BROWSER, Backend::Cpu, precision, batch, weights::memory(precision));
             let started = Instant::now();
-            let mut cell = match run_cell_process(&request) {
-                Ok(response) => collect::measured(blank, &response, &refs, ms(started)),
-                Err(err) => Cell { outcome: Outcome::Error { message: format!("{err:#}") }, wall_ms: Some(ms(started)), ..blank },
+            let cell = match run_cell_process(&request) {
+                Ok(response) => collect::measured(blank, &response, &refs, elapsed_ms(started)),
+                Err(err) => Cell { outcome: Outcome::Error { message: format!("{err:#}") }, wall_ms: Some(elapsed_ms(started)), ..blank },
             };
-            if cell.quality.is_none() && cell.outcome == Outcome::Ok {
-                cell.quality = report.cells.iter().find(|c| c.precision == precision).and_then(|c| c.quality);
-            }
-            report.upsert_cell(cell);
+            report.upsert_cell_sharing_quality(cell);
         }
     }
     Ok(report)
-}
-
-fn ms(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1e3
 }
 
 /// Runs one cell in a child `qbench cell` process.

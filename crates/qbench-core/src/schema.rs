@@ -65,6 +65,20 @@ impl Report {
         }
     }
 
+    /// Like [`Report::upsert_cell`], but an `ok` cell without quality takes the quality of
+    /// a cell with the same browser, backend and precision: quality does not depend on
+    /// the batch, so it is measured once per precision and shown on every batch's row.
+    pub fn upsert_cell_sharing_quality(&mut self, mut cell: Cell) {
+        if cell.quality.is_none() && cell.outcome == Outcome::Ok {
+            cell.quality = self
+                .cells
+                .iter()
+                .find(|c| c.browser == cell.browser && c.backend == cell.backend && c.precision == cell.precision)
+                .and_then(|c| c.quality);
+        }
+        self.upsert_cell(cell);
+    }
+
     /// Replaces the cell with the same key, or appends it.
     pub fn upsert_cell(&mut self, cell: Cell) {
         match self.cells.iter_mut().find(|c| c.key() == cell.key()) {
@@ -359,5 +373,19 @@ mod tests {
         r.upsert_cell(again.clone());
         assert_eq!(r.cells, vec![again]);
         assert_eq!(serde_json::to_value(&r).unwrap()["schema_version"], SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn quality_is_shared_across_batches_of_a_precision() {
+        let settings = RunSettings { warmup: 1, warmup_ms: 0, samples: 2, time_per_cell_ms: 3, timeout_per_cell_ms: 4, quality_inputs: 5 };
+        let mut r = Report::new("0.1.0", 0, settings);
+        let q = Quality { n: 5, top1_agreement_pct: 100.0, drift_mean: 0.0, drift_max: 0.0, accuracy_pct: 80.0, max_abs_diff_vs_native: None };
+        r.upsert_cell(Cell { quality: Some(q), ..cell() });
+        r.upsert_cell_sharing_quality(Cell { batch: 1, ..cell() });
+        assert_eq!(r.cells[1].quality, Some(q));
+        r.upsert_cell_sharing_quality(Cell { batch: 2, outcome: Outcome::Error { message: "x".into() }, ..cell() });
+        assert_eq!(r.cells[2].quality, None, "a failed cell shows no quality");
+        r.upsert_cell_sharing_quality(Cell { batch: 3, precision: Precision::F16, ..cell() });
+        assert_eq!(r.cells[3].quality, None, "another precision's quality is not borrowed");
     }
 }

@@ -19,7 +19,7 @@ use qbench_core::schema::{Bundle, Outcome, Report, RunSettings};
 use qbench_core::{Backend, Browser, Precision};
 use qbench_model::{Net, assets};
 
-use crate::collect;
+use crate::collect::{self, elapsed_ms};
 use crate::native::{self, NativeArgs};
 use crate::report;
 use browser::{Fault, Session};
@@ -176,16 +176,16 @@ async fn run_matrix(args: &RunArgs, package: &build::Package) -> anyhow::Result<
                         native_f32: &native_f32,
                         labels: digits.labels(),
                     };
-                    let cell = collect::cell(planned, &response, &refs, ms(started));
+                    let cell = collect::cell(planned, &response, &refs, elapsed_ms(started));
                     if planned.precision == Precision::F32 && !response.probabilities.is_empty() && cell.outcome == Outcome::Ok {
                         f32_probs.insert((planned.browser, planned.backend), response.probabilities);
                     }
                     (cell, true)
                 }
-                Ok(Err(err)) => (collect::failed(planned, Outcome::Error { message: format!("{err:#}") }, ms(started)), is_page_error(&err)),
+                Ok(Err(err)) => (collect::failed(planned, Outcome::Error { message: format!("{err:#}") }, elapsed_ms(started)), is_page_error(&err)),
                 Err(_) => {
                     let message = format!("no answer within {} s", args.timeout_per_cell_s);
-                    (collect::failed(planned, Outcome::Timeout { message }, ms(started)), false)
+                    (collect::failed(planned, Outcome::Timeout { message }, elapsed_ms(started)), false)
                 }
             },
         };
@@ -196,18 +196,10 @@ async fn run_matrix(args: &RunArgs, package: &build::Package) -> anyhow::Result<
                 drop(s);
             }
         }
-        let mut cell = cell;
         if cell.quality.is_some() {
             quality_done.push(key);
-        } else if cell.outcome == Outcome::Ok {
-            // Quality does not depend on the batch: measured once per precision, shown on each batch's row.
-            cell.quality = report
-                .cells
-                .iter()
-                .find(|c| c.browser == planned.browser.name() && c.backend == planned.backend && c.precision == planned.precision)
-                .and_then(|c| c.quality);
         }
-        report.upsert_cell(cell);
+        report.upsert_cell_sharing_quality(cell);
         report::json::write(&report, &json_path)?;
         bar.inc(1);
     }
@@ -225,10 +217,6 @@ fn finish(report: &Report, out: &Path, json_path: &Path) -> anyhow::Result<()> {
     println!("{}", report::terminal::table(&report.cells));
     println!("wrote {} and {}", json_path.display(), md.display());
     Ok(())
-}
-
-fn ms(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1e3
 }
 
 /// Whether the session survived: a page that threw is fine, a dead connection is not.
