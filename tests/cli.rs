@@ -1,37 +1,81 @@
-//! The `qbench` binary end to end, without a browser: `native` and `inspect`.
+//! The `qbench` binary end to end, without a browser: `native`, `inspect`,
+//! `compare`, `expect`, `config`, and the exit codes of `run` when it cannot start.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use qbench_core::{ParamRole, Precision};
 use serde_json::Value;
 
 fn qbench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_qbench"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qbench"));
+    cmd.env_remove("GITHUB_STEP_SUMMARY");
+    cmd
 }
 
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().expect("qbench runs");
-    assert!(out.status.success(), "qbench failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "qbench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A small native report: every precision, batch 1 and 4, few samples.
+fn native_report(path: &Path) -> Value {
+    run_ok(
+        qbench()
+            .args([
+                "native",
+                "--samples",
+                "8",
+                "--min-samples",
+                "8",
+                "--warmup",
+                "1",
+                "--time-per-cell",
+                "200",
+                "--batch",
+                "1,4",
+                "--json",
+            ])
+            .arg(path),
+    );
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 #[test]
 fn native_report_meets_the_baseline_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("native.json");
-    let table = run_ok(qbench().args(["native", "--samples", "5", "--warmup", "1", "--time-per-cell", "200", "--json"]).arg(&json));
-    assert!(table.contains("int8-channel"), "{table}");
-    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], 1);
+    let report = native_report(&dir.path().join("native.json"));
+    assert_eq!(report["schema_version"], 2);
+    assert!(
+        report["started"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339 in UTC: {}",
+        report["started"]
+    );
+    assert!(report["finished"].is_string());
     let cells = report["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 5 * 2);
+    assert_eq!(cells[0]["precision"], "f32", "float32 first");
     for c in cells {
         assert_eq!(c["browser"], "native");
         assert_eq!(c["status"], "ok", "{c}");
         let precision: Precision = c["precision"].as_str().unwrap().parse().unwrap();
-        assert_eq!(c["memory"]["estimated_weight_bytes"], 421_642 * precision.bytes_per_weight());
-        assert_eq!(c["quality"]["n"], 2000);
-        assert!(c["latency_ms"]["samples"].as_u64().unwrap() >= 5);
+        assert_eq!(
+            c["memory"]["estimated_weight_bytes"],
+            421_642 * precision.bytes_per_weight()
+        );
+        assert_eq!(c["quality"]["n"], 2000, "{c}");
+        assert_eq!(c["latency_ms"]["samples"], 8);
+        assert_eq!(c["sampling"]["stop"], "max");
         assert!(c["latency_ms"]["median"].as_f64().unwrap() > 0.0);
         let acc = c["quality"]["accuracy_pct"].as_f64().unwrap();
         assert!(acc >= 97.0, "{precision} accuracy {acc}");
@@ -47,7 +91,10 @@ fn native_report_meets_the_baseline_contract() {
 fn inspect_export_round_trips_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     let table = run_ok(qbench().arg("inspect").arg("--export").arg(dir.path()));
-    assert!(table.contains("fc1.weight") && table.contains("SQNR"), "{table}");
+    assert!(
+        table.contains("fc1.weight") && table.contains("SQNR"),
+        "{table}"
+    );
     let weights = qbench_model::assets::weights().unwrap();
     let read = |tensor: &str, name: &str| {
         let bytes = std::fs::read(dir.path().join(tensor).join(format!("{name}.npy"))).unwrap();
@@ -57,7 +104,12 @@ fn inspect_export_round_trips_bit_for_bit() {
         assert_eq!(bits(&read(spec.name, "f32")), bits(values), "{}", spec.name);
         for p in [Precision::F16, Precision::Int8, Precision::Int8Channel] {
             let expected = p.quantize(values, spec.shape, spec.role).unwrap().values;
-            assert_eq!(bits(&read(spec.name, p.name())), bits(&expected), "{} {p}", spec.name);
+            assert_eq!(
+                bits(&read(spec.name, p.name())),
+                bits(&expected),
+                "{} {p}",
+                spec.name
+            );
         }
         if spec.role == ParamRole::DenseWeight {
             assert_eq!(spec.shape.len(), 2);
@@ -73,13 +125,326 @@ fn bits(v: &[f32]) -> Vec<u32> {
 fn npy_values(bytes: &[u8]) -> Vec<f32> {
     assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
     let len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
-    bytes[10 + len..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    bytes[10 + len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 #[test]
-fn bad_flag_values_are_named() {
-    let out = qbench().args(["native", "--precisions", "int4"]).output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown precision `int4`"), "{err}");
+fn bad_flag_values_are_named_and_exit_2() {
+    let out = qbench()
+        .args(["native", "--precisions", "int4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown precision `int4`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Multiplies every latency sample of one cell by `factor` (and its statistics).
+fn scale_cell(report: &mut Value, precision: &str, batch: u64, factor: f64) {
+    let cell = report["cells"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["precision"] == precision && c["batch"] == batch)
+        .unwrap();
+    let l = &mut cell["latency_ms"];
+    let raw: Vec<f64> = l["raw"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() * factor)
+        .collect();
+    l["raw"] = serde_json::json!(raw);
+    for k in [
+        "median",
+        "mean",
+        "min",
+        "max",
+        "p95",
+        "ci95_low",
+        "ci95_high",
+        "first",
+    ] {
+        l[k] = serde_json::json!(l[k].as_f64().unwrap() * factor);
+    }
+}
+
+#[test]
+fn compare_exit_codes_same_regressed_and_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let mut report = native_report(&a);
+    // The same report against itself: nothing regressed, no speed verdict but `same`.
+    let out = qbench()
+        .args(["compare", "--fail-on-regression"])
+        .arg(&a)
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("0 regressions, 0 fixes; latency: 0 slower, 0 faster, 10 same"),
+        "{text}"
+    );
+    // One cell 25% slower in a copy: caught, named, exit 1.
+    scale_cell(&mut report, "int8", 4, 1.25);
+    let b = dir.path().join("b.json");
+    std::fs::write(&b, serde_json::to_vec(&report).unwrap()).unwrap();
+    let junit = dir.path().join("junit.xml");
+    let out = qbench()
+        .args(["compare", "--fail-on-regression"])
+        .arg(&a)
+        .arg(&b)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("native cpu int8 batch 4: slower ×1.250"),
+        "{}",
+        stderr(&out)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(
+        parsed.test_suites.iter().map(|s| s.tests).sum::<usize>(),
+        10
+    );
+    assert_eq!(
+        parsed.test_suites.iter().map(|s| s.failures).sum::<usize>(),
+        1
+    );
+    // Without the gate flag the same comparison exits 0.
+    assert_eq!(
+        qbench()
+            .arg("compare")
+            .arg(&a)
+            .arg(&b)
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(0)
+    );
+    // A corrupt or missing input is bad input: 2, naming the file.
+    let corrupt = dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{\"schema_version\": 2, \"cells\": [").unwrap();
+    for bad in [&corrupt, &dir.path().join("absent.json")] {
+        let out = qbench()
+            .args(["compare", "--fail-on-regression"])
+            .arg(&a)
+            .arg(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(bad.file_name().unwrap().to_str().unwrap()),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn expect_from_a_report_writes_a_file_it_satisfies() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let mut report = native_report(&a);
+    let cell = report["cells"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["precision"] == "f16-native" && c["batch"] == 1)
+        .unwrap();
+    cell["status"] = "unsupported".into();
+    cell["reason"] = "no F16 here".into();
+    std::fs::write(&a, serde_json::to_vec(&report).unwrap()).unwrap();
+    let file = dir.path().join("expect.toml");
+    run_ok(
+        qbench()
+            .args(["expect", "--from"])
+            .arg(&a)
+            .arg("--out")
+            .arg(&file),
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("precision = \"f16-native\"\nbatch = 1\nstatus = \"unsupported\"\nreason = \"no F16 here\""), "{text}");
+}
+
+#[test]
+fn config_prints_the_effective_configuration_and_refuses_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("qbench.toml");
+    std::fs::write(
+        &file,
+        "browsers = [\"firefox\"]\nprecisions = [\"f32\"]\nrounds = 3\n",
+    )
+    .unwrap();
+    let text = run_ok(
+        qbench()
+            .arg("config")
+            .arg("--config")
+            .arg(&file)
+            .args(["--rounds", "2"]),
+    );
+    let printed: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(printed["browsers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        printed["rounds"].as_integer(),
+        Some(2),
+        "the flag overrides the file"
+    );
+    assert_eq!(printed["samples"].as_integer(), Some(100), "the default");
+    // Found in the working directory without --config.
+    let text = run_ok(qbench().arg("config").current_dir(dir.path()));
+    assert!(text.contains("rounds = 3"), "{text}");
+    std::fs::write(&file, "browsers = [\"firefox\"]\nbrowser = \"chromium\"\n").unwrap();
+    for out in [
+        qbench()
+            .arg("config")
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap(),
+        qbench()
+            .arg("run")
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap(),
+    ] {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("unknown field `browser`") && stderr(&out).contains("line 2"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_driver_that_exits_at_once_is_exit_3_naming_it_within_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pkg, out) = (dir.path().join("pkg"), dir.path().join("out"));
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("qbench_wasm_bg.wasm"), b"\0asm").unwrap();
+    let started = Instant::now();
+    let result = qbench()
+        .env("CHROMEDRIVER", "/bin/false")
+        .args([
+            "run",
+            "--browsers",
+            "chromium",
+            "--backends",
+            "cpu",
+            "--precisions",
+            "f32",
+            "--batch",
+            "1",
+            "--samples",
+            "5",
+            "--min-samples",
+            "5",
+            "--time-per-cell",
+            "100",
+        ])
+        .arg("--pkg")
+        .arg(&pkg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.status.code(), Some(3), "{}", stderr(&result));
+    let err = stderr(&result);
+    assert!(
+        err.contains("no browser could be started") && err.contains("/bin/false"),
+        "{err}"
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["cells"][0]["status"], "error");
+    assert!(
+        report["environments"][0]["start_error"]
+            .as_str()
+            .unwrap()
+            .contains("/bin/false"),
+        "{report}"
+    );
+    // A missing driver is named with its install command.
+    let result = qbench()
+        .env("CHROMEDRIVER", dir.path().join("no-such-driver"))
+        .args([
+            "run",
+            "--browsers",
+            "chromium",
+            "--backends",
+            "cpu",
+            "--precisions",
+            "f32",
+            "--batch",
+            "1",
+        ])
+        .arg("--pkg")
+        .arg(&pkg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(3), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("no-such-driver, which is not a file"),
+        "{}",
+        stderr(&result)
+    );
+    assert!(
+        out.join("report.prev.json").is_file(),
+        "the earlier report was moved aside, not replaced"
+    );
+}
+
+#[test]
+fn bad_run_inputs_are_exit_2_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let expect = dir.path().join("expect.toml");
+    std::fs::write(&expect, "[[cell]]\nstatus = \"fine\"\n").unwrap();
+    let out = qbench()
+        .arg("run")
+        .arg("--expect")
+        .arg(&expect)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("fine") && stderr(&out).contains("expect.toml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("out").exists(), "nothing was started");
+    let out = qbench().args(["run", "--samples", "3"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = qbench()
+        .args(["run", "--fail-on-regression"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--baseline-report"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -5,7 +5,8 @@ import init, * as wasm from "/pkg/qbench_wasm.js";
 const ready = init().then(() => wasm);
 
 // Runs one cell. `requestJson` is a qbench CellRequest; the optional `fault`
-// field ("throw" | "hang") is a testing aid that fails the cell on purpose.
+// field ("throw" | "hang" | "garble") is a testing aid that fails the cell on
+// purpose (`qbench run --fault-precision P --fault F`, used by the tests).
 async function runCell(requestJson) {
   const request = JSON.parse(requestJson);
   if (request.fault === "throw") {
@@ -15,12 +16,17 @@ async function runCell(requestJson) {
     for (;;) { /* injected fault: the main thread never yields */ }
   }
   const q = await ready;
-  return q.runCell(requestJson);
+  const answer = await q.runCell(requestJson);
+  if (request.fault === "garble") {
+    // Keeps what was measured but breaks the protocol: an unknown status.
+    return JSON.stringify({ ...JSON.parse(answer), status: "garbled" });
+  }
+  return answer;
 }
 
 window.qbench = {
   ready,
-  probe: async () => (await ready).probe(),
+  probe: async (powerPreference) => (await ready).probe(powerPreference ?? undefined),
   runCell,
   summarize: async (samples) => JSON.parse((await ready).summarize(Float64Array.from(samples))),
   matrix: async () => JSON.parse((await ready).matrix()),

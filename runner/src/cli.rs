@@ -1,13 +1,21 @@
 //! The command line: one subcommand per job, each handing off to its module.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
+use crate::config::{self, RunFlags};
+use crate::exit::{Ended, ResultExt};
 use crate::{inspect, native, report, run, train};
 
 /// qbench: how one CNN behaves at several numeric precisions, natively and in headless browsers.
+///
+/// Exit codes: 0 everything as expected; 1 unexpected outcomes, or regressions a
+/// gate flag asked about; 2 bad usage or bad input; 3 the run could not happen
+/// (or its results could not be written); 128 + n stopped by signal n.
 #[derive(Debug, Parser)]
 #[command(version, about)]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -19,19 +27,15 @@ enum Command {
     /// Per-layer quantization table for every precision; optionally export every tensor as .npy.
     Inspect(inspect::InspectArgs),
     /// Run the browser × backend × precision matrix in headless Chromium and Firefox and write the report.
-    Run(run::RunArgs),
+    Run(Box<RunFlags>),
+    /// Print the effective configuration of `run`: defaults, then qbench.toml, then the flags.
+    Config(Box<RunFlags>),
     /// Serve the page for a person to run cells by hand (cross-origin isolated, 127.0.0.1).
     Serve(run::ServeArgs),
-    /// Compare a report with an earlier one: outcome changes and latency moves beyond the 95% CIs.
-    Compare {
-        /// The earlier report.json.
-        before: std::path::PathBuf,
-        /// The newer report.json.
-        after: std::path::PathBuf,
-        /// Exit with status 1 when a cell regressed (ok before and not now, or slower).
-        #[arg(long)]
-        fail_on_regression: bool,
-    },
+    /// Compare a report with an earlier one: breakages, fixes, latency verdicts, quality drops.
+    Compare(CompareArgs),
+    /// Write the expectations file a report satisfies, for a person to review and commit.
+    Expect(ExpectArgs),
     /// Run one cell natively and print its raw JSON response (used by `native`).
     #[command(hide = true)]
     Cell {
@@ -42,23 +46,104 @@ enum Command {
     Train(train::TrainArgs),
 }
 
+/// Arguments of `qbench compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// The earlier report.json.
+    pub before: PathBuf,
+    /// The newer report.json.
+    pub after: PathBuf,
+    /// Exit 1 when a cell regressed: ok before and not now, slower, or lower quality.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Smallest latency change that counts, percent.
+    #[arg(long, default_value_t = 5.0)]
+    pub threshold: f64,
+    /// Seed of the bootstrap (the same seed gives the same intervals).
+    #[arg(long, default_value_t = qbench_core::verdict::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Also write the comparison as JUnit XML (a case per cell of the newer report).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Markdown step summary (default: append to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+/// Arguments of `qbench expect`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExpectArgs {
+    /// The report.json whose outcomes become the expectations.
+    #[arg(long, value_name = "REPORT")]
+    pub from: PathBuf,
+    /// Write the file here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
 /// Parses the command line and runs the chosen subcommand.
-pub fn run() -> anyhow::Result<()> {
-    match Cli::parse().command {
+pub fn run(cli: Cli) -> anyhow::Result<Ended> {
+    match cli.command {
         Command::Native(args) => native::run(&args),
-        Command::Inspect(args) => inspect::run(&args),
-        Command::Run(args) => run::run(&args),
+        Command::Inspect(args) => inspect::run(&args).map(|()| Ended::AsExpected),
+        Command::Run(flags) => run::run(&flags),
+        Command::Config(flags) => {
+            let config = config::resolve(&flags)?;
+            print!("{}", toml::to_string(&config)?);
+            Ok(Ended::AsExpected)
+        }
         Command::Serve(args) => run::serve(&args),
-        Command::Compare { before, after, fail_on_regression } => {
-            let changes = report::compare::changes(&report::json::read(&before)?, &report::json::read(&after)?);
-            print!("{}", report::compare::render(&changes));
-            let regressions = changes.iter().filter(|c| c.is_regression()).count();
-            if fail_on_regression && regressions > 0 {
-                anyhow::bail!("{regressions} cells regressed");
+        Command::Compare(args) => compare(&args),
+        Command::Expect(args) => {
+            let report = report::json::read(&args.from)?;
+            let text = report::expect::from_report(&report, &args.from.display().to_string());
+            match &args.out {
+                Some(path) => report::json::write_atomically(path, text.as_bytes())?,
+                None => print!("{text}"),
             }
-            Ok(())
+            Ok(Ended::AsExpected)
         }
         Command::Cell { request } => native::cell_process(&request),
-        Command::Train(args) => train::run(&args),
+        Command::Train(args) => train::run(&args).map(|()| Ended::AsExpected),
     }
+}
+
+fn compare(args: &CompareArgs) -> anyhow::Result<Ended> {
+    if !(args.threshold > 0.0 && args.threshold < 100.0) {
+        return Err(anyhow::anyhow!(
+            "--threshold {} is not a percentage in (0, 100)",
+            args.threshold
+        ))
+        .bad_input();
+    }
+    let (old, new) = (
+        report::json::read(&args.before)?,
+        report::json::read(&args.after)?,
+    );
+    let comparison = report::compare::compare(&old, &new, args.threshold / 100.0, args.seed);
+    print!("{}", report::compare::render(&comparison));
+    if let Some(path) = &args.junit {
+        report::json::write_atomically(
+            path,
+            report::junit::render(&new, Some(&comparison))?.as_bytes(),
+        )?;
+    }
+    let summary = report::summary::render(&new, Some(&comparison));
+    match (&args.summary, std::env::var_os("GITHUB_STEP_SUMMARY")) {
+        (Some(path), _) => report::json::write_atomically(path, summary.as_bytes())?,
+        (None, Some(path)) => report::summary::append(std::path::Path::new(&path), &summary)?,
+        (None, None) => {}
+    }
+    let regressions: Vec<String> = comparison
+        .regressions()
+        .map(|r| format!("{}: {}", r.id, r.describe()))
+        .collect();
+    if args.fail_on_regression && !regressions.is_empty() {
+        return Ok(Ended::Unexpected(format!(
+            "{} cells regressed:\n  {}",
+            regressions.len(),
+            regressions.join("\n  ")
+        )));
+    }
+    Ok(Ended::AsExpected)
 }

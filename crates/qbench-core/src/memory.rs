@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(m.parameters, params);
         assert_eq!(m.estimated_weight_bytes, params * 2);
         assert_eq!(m.scales, 0);
-        assert_eq!(estimate(NET, Precision::F32).estimated_weight_bytes, params * 4);
+        assert_eq!(
+            estimate(NET, Precision::F32).estimated_weight_bytes,
+            params * 4
+        );
     }
 
     #[test]
@@ -81,6 +84,9 @@ mod tests {
         let per_channel = estimate(NET, Precision::Int8Channel);
         assert_eq!(per_channel.scales, 32 + 1 + 128 + 1);
         assert_eq!(per_channel.estimated_scale_bytes, (32 + 1 + 128 + 1) * 4);
-        assert_eq!(per_channel.estimated_weight_bytes, per_tensor.estimated_weight_bytes);
+        assert_eq!(
+            per_channel.estimated_weight_bytes,
+            per_tensor.estimated_weight_bytes
+        );
     }
 }

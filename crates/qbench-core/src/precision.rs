@@ -87,9 +87,15 @@ mod tests {
     fn names_and_bytes() {
         let names: Vec<_> = Precision::ALL.iter().map(|p| p.to_string()).collect();
         assert_eq!(names, ["f32", "f16", "int8", "int8-channel", "f16-native"]);
-        let bytes: Vec<_> = Precision::ALL.iter().map(|p| p.bytes_per_weight()).collect();
+        let bytes: Vec<_> = Precision::ALL
+            .iter()
+            .map(|p| p.bytes_per_weight())
+            .collect();
         assert_eq!(bytes, [4, 2, 1, 1, 2]);
-        assert_eq!("int8-channel".parse::<Precision>().unwrap(), Precision::Int8Channel);
+        assert_eq!(
+            "int8-channel".parse::<Precision>().unwrap(),
+            Precision::Int8Channel
+        );
         assert!("int4".parse::<Precision>().is_err());
     }
 
@@ -97,8 +103,10 @@ mod tests {
     fn f32_is_identity() {
         let v = [1.5, -0.0, f32::MIN_POSITIVE, 7e30];
         let q = Precision::F32.quantize(&v, &[4], ParamRole::Bias).unwrap();
-        assert_eq!(q.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                   v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            q.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
         assert!(q.scales.is_empty());
     }
 
@@ -112,7 +120,15 @@ mod tests {
 
     #[test]
     fn shape_mismatch_is_an_error() {
-        let err = Precision::Int8.quantize(&[1.0, 2.0], &[3], ParamRole::Bias).unwrap_err();
-        assert_eq!(err, QuantError::ShapeMismatch { values: 2, shape: vec![3] });
+        let err = Precision::Int8
+            .quantize(&[1.0, 2.0], &[3], ParamRole::Bias)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            QuantError::ShapeMismatch {
+                values: 2,
+                shape: vec![3]
+            }
+        );
     }
 }

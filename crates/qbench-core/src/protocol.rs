@@ -3,10 +3,29 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::matrix::Backend;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::matrix::{Backend, ParseNameError, named_enum};
 use crate::precision::Precision;
-use crate::sampling::SamplePlan;
-use crate::schema::Adapter;
+use crate::sampling::{SamplePlan, Stop};
+use crate::schema::{Adapter, Status};
+
+named_enum!(
+    /// The `powerPreference` a WebGPU adapter is requested with.
+    PowerPreference, "GPU power preference", {
+        /// `high-performance`: burn's default, a discrete GPU where there is one.
+        HighPerformance => "high-performance",
+        /// `low-power`: an integrated GPU where there is one.
+        LowPower => "low-power",
+    }
+);
+
+impl Default for PowerPreference {
+    fn default() -> Self {
+        PowerPreference::HighPerformance
+    }
+}
 
 /// One cell for the page to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,19 +42,25 @@ pub struct CellRequest {
     pub quality_inputs: usize,
     /// Inputs per inference while computing quality.
     pub quality_batch: usize,
+    /// The adapter's power preference (WebGPU cells).
+    #[serde(default)]
+    pub power_preference: PowerPreference,
 }
 
 /// What a cell measured in the page, raw: statistics are computed by the runner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellResponse {
     /// `ok`, `unsupported` or `error`.
-    pub status: String,
+    pub status: Status,
     /// Why, when not `ok`.
     pub reason: Option<String>,
     /// The first inference including pipeline compilation and readback, milliseconds.
     pub first_ms: Option<f64>,
     /// Warm samples, each one inference including readback, milliseconds.
     pub samples_ms: Vec<f64>,
+    /// Why sampling stopped.
+    #[serde(default)]
+    pub stop: Option<Stop>,
     /// Probabilities of the first `quality_inputs` held-out digits, row-major `[n × 10]`.
     pub probabilities: Vec<f32>,
     /// Bytes measured after loading the weights, where the backend reports it.
@@ -50,12 +75,13 @@ pub struct CellResponse {
 
 impl CellResponse {
     /// A response that says the cell cannot run or failed, with nothing measured.
-    pub fn failed(status: &str, reason: impl Into<String>) -> Self {
+    pub fn failed(status: Status, reason: impl Into<String>) -> Self {
         Self {
-            status: status.to_string(),
+            status,
             reason: Some(reason.into()),
             first_ms: None,
             samples_ms: Vec::new(),
+            stop: None,
             probabilities: Vec::new(),
             measured_bytes: None,
             measured_how: None,

@@ -69,12 +69,24 @@ pub fn argmax(row: &[f32]) -> usize {
     best
 }
 
-fn rows<'a>(what: &'static str, probs: &'a [f32], classes: usize) -> Result<std::slice::ChunksExact<'a, f32>, QualityError> {
+fn rows<'a>(
+    what: &'static str,
+    probs: &'a [f32],
+    classes: usize,
+) -> Result<std::slice::ChunksExact<'a, f32>, QualityError> {
     if classes == 0 || !probs.len().is_multiple_of(classes) {
-        return Err(QualityError::Ragged { what, len: probs.len(), classes });
+        return Err(QualityError::Ragged {
+            what,
+            len: probs.len(),
+            classes,
+        });
     }
     if let Some(index) = probs.iter().position(|v| !v.is_finite()) {
-        return Err(QualityError::NotFinite { what, index, value: probs[index] });
+        return Err(QualityError::NotFinite {
+            what,
+            index,
+            value: probs[index],
+        });
     }
     Ok(probs.chunks_exact(classes))
 }
@@ -82,17 +94,27 @@ fn rows<'a>(what: &'static str, probs: &'a [f32], classes: usize) -> Result<std:
 impl Quality {
     /// Compares `candidate` probabilities with `baseline` (float32) ones, row-major
     /// `[inputs, classes]`, and both with `labels`.
-    pub fn compare(candidate: &[f32], baseline: &[f32], labels: &[u8], classes: usize) -> Result<Self, QualityError> {
+    pub fn compare(
+        candidate: &[f32],
+        baseline: &[f32],
+        labels: &[u8],
+        classes: usize,
+    ) -> Result<Self, QualityError> {
         let cand = rows("candidate", candidate, classes)?;
         let base = rows("baseline", baseline, classes)?;
         let (nc, nb) = (cand.len(), base.len());
         if nc != nb || nc != labels.len() {
-            return Err(QualityError::CountMismatch { candidate: nc, baseline: nb, labels: labels.len() });
+            return Err(QualityError::CountMismatch {
+                candidate: nc,
+                baseline: nb,
+                labels: labels.len(),
+            });
         }
         if nc == 0 {
             return Err(QualityError::Empty);
         }
-        let (mut agree, mut correct, mut drift_sum, mut drift_max) = (0usize, 0usize, 0.0f64, 0.0f64);
+        let (mut agree, mut correct, mut drift_sum, mut drift_max) =
+            (0usize, 0usize, 0.0f64, 0.0f64);
         for ((c, b), &label) in cand.zip(base).zip(labels) {
             let (top_c, top_b) = (argmax(c), argmax(b));
             agree += usize::from(top_c == top_b);
@@ -116,11 +138,18 @@ impl Quality {
 /// Largest absolute difference between two equally long arrays.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> Result<f64, QualityError> {
     if a.len() != b.len() {
-        return Err(QualityError::CountMismatch { candidate: a.len(), baseline: b.len(), labels: a.len() });
+        return Err(QualityError::CountMismatch {
+            candidate: a.len(),
+            baseline: b.len(),
+            labels: a.len(),
+        });
     }
     let _ = rows("candidate", a, 1)?;
     let _ = rows("baseline", b, 1)?;
-    Ok(a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs()).fold(0.0, f64::max))
+    Ok(a.iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs())
+        .fold(0.0, f64::max))
 }
 
 #[cfg(test)]
@@ -130,16 +159,27 @@ mod tests {
     #[test]
     fn hand_made_probabilities() {
         // Three inputs, three classes.
-        let base = [0.7, 0.2, 0.1, /**/ 0.1, 0.5, 0.4, /**/ 0.3, 0.3, 0.4];
-        let cand = [0.6, 0.3, 0.1, /**/ 0.1, 0.4, 0.5, /**/ 0.25, 0.25, 0.5];
+        let base = [
+            0.7, 0.2, 0.1, /**/ 0.1, 0.5, 0.4, /**/ 0.3, 0.3, 0.4,
+        ];
+        let cand = [
+            0.6, 0.3, 0.1, /**/ 0.1, 0.4, 0.5, /**/ 0.25, 0.25, 0.5,
+        ];
         let labels = [0, 1, 1];
         let q = Quality::compare(&cand, &base, &labels, 3).unwrap();
         assert_eq!(q.n, 3);
         assert_eq!(q.top1_agreement_pct, 100.0 * 2.0 / 3.0); // input 1 flips 1 → 2
         assert_eq!(q.accuracy_pct, 100.0 / 3.0); // only input 0 is right
-        let drifts = [0.7f32 as f64 - 0.6f32 as f64, 0.5f32 as f64 - 0.5f32 as f64, 0.5f32 as f64 - 0.4f32 as f64];
+        let drifts = [
+            0.7f32 as f64 - 0.6f32 as f64,
+            0.5f32 as f64 - 0.5f32 as f64,
+            0.5f32 as f64 - 0.4f32 as f64,
+        ];
         assert_eq!(q.drift_max, drifts[0].abs().max(drifts[2].abs()));
-        assert_eq!(q.drift_mean, (drifts[0].abs() + drifts[1].abs() + drifts[2].abs()) / 3.0);
+        assert_eq!(
+            q.drift_mean,
+            (drifts[0].abs() + drifts[1].abs() + drifts[2].abs()) / 3.0
+        );
         assert_eq!(q.max_abs_diff_vs_native, None);
     }
 
@@ -147,7 +187,15 @@ mod tests {
     fn identical_sets_agree_fully() {
         let p = [0.1, 0.9, 0.8, 0.2];
         let q = Quality::compare(&p, &p, &[1, 1], 2).unwrap();
-        assert_eq!((q.top1_agreement_pct, q.drift_mean, q.drift_max, q.accuracy_pct), (100.0, 0.0, 0.0, 50.0));
+        assert_eq!(
+            (
+                q.top1_agreement_pct,
+                q.drift_mean,
+                q.drift_max,
+                q.accuracy_pct
+            ),
+            (100.0, 0.0, 0.0, 50.0)
+        );
     }
 
     #[test]
@@ -158,24 +206,42 @@ mod tests {
 
     #[test]
     fn bad_input_is_named() {
-        assert_eq!(Quality::compare(&[], &[], &[], 10).unwrap_err(), QualityError::Empty);
+        assert_eq!(
+            Quality::compare(&[], &[], &[], 10).unwrap_err(),
+            QualityError::Empty
+        );
         assert_eq!(
             Quality::compare(&[0.5; 3], &[0.5; 4], &[0, 0], 2).unwrap_err(),
-            QualityError::Ragged { what: "candidate", len: 3, classes: 2 }
+            QualityError::Ragged {
+                what: "candidate",
+                len: 3,
+                classes: 2
+            }
         );
         assert_eq!(
             Quality::compare(&[0.5; 4], &[0.5; 2], &[0, 0], 2).unwrap_err(),
-            QualityError::CountMismatch { candidate: 2, baseline: 1, labels: 2 }
+            QualityError::CountMismatch {
+                candidate: 2,
+                baseline: 1,
+                labels: 2
+            }
         );
         assert!(matches!(
             Quality::compare(&[0.5, f32::NAN], &[0.5, 0.5], &[0], 2),
-            Err(QualityError::NotFinite { what: "candidate", index: 1, .. })
+            Err(QualityError::NotFinite {
+                what: "candidate",
+                index: 1,
+                ..
+            })
         ));
     }
 
     #[test]
     fn max_abs_diff_of_arrays() {
-        assert_eq!(max_abs_diff(&[1.0, 2.0, 3.0], &[1.0, 2.5, 2.0]).unwrap(), 1.0);
+        assert_eq!(
+            max_abs_diff(&[1.0, 2.0, 3.0], &[1.0, 2.5, 2.0]).unwrap(),
+            1.0
+        );
         assert!(max_abs_diff(&[1.0], &[1.0, 2.0]).is_err());
     }
 }

@@ -46,7 +46,10 @@ pub struct Quantized {
 
 impl Quantized {
     pub(crate) fn unscaled(values: Vec<f32>) -> Self {
-        Self { values, scales: Vec::new() }
+        Self {
+            values,
+            scales: Vec::new(),
+        }
     }
 }
 
@@ -81,7 +84,10 @@ pub enum QuantError {
 
 pub(crate) fn check_shape(values: &[f32], shape: &[usize]) -> Result<(), QuantError> {
     if shape.iter().product::<usize>() != values.len() {
-        return Err(QuantError::ShapeMismatch { values: values.len(), shape: shape.to_vec() });
+        return Err(QuantError::ShapeMismatch {
+            values: values.len(),
+            shape: shape.to_vec(),
+        });
     }
     Ok(())
 }
@@ -108,7 +114,10 @@ pub fn int8_code(value: f32, scale: f32) -> i8 {
 
 fn check_finite(values: &[f32]) -> Result<(), QuantError> {
     match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(QuantError::NonFinite { index, value: values[index] }),
+        Some(index) => Err(QuantError::NonFinite {
+            index,
+            value: values[index],
+        }),
         None => Ok(()),
     }
 }
@@ -117,17 +126,28 @@ fn check_finite(values: &[f32]) -> Result<(), QuantError> {
 pub fn int8_per_tensor(values: &[f32]) -> Result<Quantized, QuantError> {
     check_finite(values)?;
     let scale = int8_scale(values.iter().copied());
-    let values = values.iter().map(|&v| f32::from(int8_code(v, scale)) * scale).collect();
-    Ok(Quantized { values, scales: vec![scale] })
+    let values = values
+        .iter()
+        .map(|&v| f32::from(int8_code(v, scale)) * scale)
+        .collect();
+    Ok(Quantized {
+        values,
+        scales: vec![scale],
+    })
 }
 
 /// Symmetric int8 with one scale per index of `axis`.
-pub fn int8_per_channel(values: &[f32], shape: &[usize], axis: usize) -> Result<Quantized, QuantError> {
+pub fn int8_per_channel(
+    values: &[f32],
+    shape: &[usize],
+    axis: usize,
+) -> Result<Quantized, QuantError> {
     check_shape(values, shape)?;
     check_finite(values)?;
-    let channels = *shape
-        .get(axis)
-        .ok_or_else(|| QuantError::AxisOutOfRange { axis, shape: shape.to_vec() })?;
+    let channels = *shape.get(axis).ok_or_else(|| QuantError::AxisOutOfRange {
+        axis,
+        shape: shape.to_vec(),
+    })?;
     let inner: usize = shape[axis + 1..].iter().product();
     let channel_of = |index: usize| (index / inner) % channels;
 
@@ -207,7 +227,17 @@ mod tests {
         assert_eq!(q.scales, vec![scale]);
         let codes: Vec<i8> = v.iter().map(|&w| int8_code(w, scale)).collect();
         assert_eq!(codes, vec![127, -127, 0, -50, 50, 0]);
-        assert_eq!(bits(&q.values), bits(&[127.0 * scale, -127.0 * scale, 0.0, -50.0 * scale, 50.0 * scale, 0.0]));
+        assert_eq!(
+            bits(&q.values),
+            bits(&[
+                127.0 * scale,
+                -127.0 * scale,
+                0.0,
+                -50.0 * scale,
+                50.0 * scale,
+                0.0
+            ])
+        );
     }
 
     #[test]
@@ -256,9 +286,15 @@ mod tests {
     fn int8_rejects_nan_and_infinity() {
         assert_eq!(
             int8_per_tensor(&[1.0, f32::INFINITY]).unwrap_err(),
-            QuantError::NonFinite { index: 1, value: f32::INFINITY }
+            QuantError::NonFinite {
+                index: 1,
+                value: f32::INFINITY
+            }
         );
-        assert!(matches!(int8_per_tensor(&[f32::NAN]), Err(QuantError::NonFinite { index: 0, .. })));
+        assert!(matches!(
+            int8_per_tensor(&[f32::NAN]),
+            Err(QuantError::NonFinite { index: 0, .. })
+        ));
     }
 
     #[test]
@@ -288,7 +324,10 @@ mod tests {
     fn int8_per_channel_checks_axis() {
         assert_eq!(
             int8_per_channel(&[1.0], &[1], 1).unwrap_err(),
-            QuantError::AxisOutOfRange { axis: 1, shape: vec![1] }
+            QuantError::AxisOutOfRange {
+                axis: 1,
+                shape: vec![1]
+            }
         );
     }
 }

@@ -6,14 +6,21 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::matrix::Backend;
+use crate::adapter::AdapterClass;
+use crate::expect::Judgement;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::matrix::{Backend, ParseNameError, named_enum};
 use crate::memory::WeightMemory;
 use crate::precision::Precision;
 use crate::quality::Quality;
+use crate::sampling::Stop;
 use crate::stats::Summary;
 
-/// Version of this schema.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of this schema. Version 2 added hosts, RFC 3339 times, the planned
+/// cells, sampling stops, attempts and expectations; version-1 reports are still read.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A whole run: the environments measured and one cell per matrix point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,11 +29,27 @@ pub struct Report {
     pub schema_version: u32,
     /// Version of qbench that wrote the report.
     pub qbench_version: String,
-    /// When the run started, seconds since the Unix epoch.
-    pub started_unix_s: u64,
+    /// The git commit qbench was built from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// When the run started, RFC 3339.
+    pub started: String,
+    /// When the run ended, RFC 3339; `None` while it runs or when it was cut short
+    /// before writing it: such a report is partial.
+    #[serde(default)]
+    pub finished: Option<String>,
+    /// The signal that stopped the run, when one did (`SIGINT`, `SIGTERM`, `SIGHUP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
     /// The settings the run was asked for.
     pub settings: RunSettings,
-    /// One entry per browser (or `native`).
+    /// Every cell the run set out to measure; cells missing from `cells` were not run.
+    #[serde(default)]
+    pub planned: Vec<CellId>,
+    /// The expectations file the cells were judged against, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expectations: Option<String>,
+    /// One entry per host × browser (or `native`).
     pub environments: Vec<Environment>,
     /// One entry per browser × backend × precision × batch.
     pub cells: Vec<Cell>,
@@ -51,13 +74,18 @@ pub struct Bundle {
 }
 
 impl Report {
-    /// An empty report for the given settings.
-    pub fn new(qbench_version: &str, started_unix_s: u64, settings: RunSettings) -> Self {
+    /// An empty report for the given settings; `started` is RFC 3339.
+    pub fn new(qbench_version: &str, started: &str, settings: RunSettings) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             qbench_version: qbench_version.to_string(),
-            started_unix_s,
+            git_commit: None,
+            started: started.to_string(),
+            finished: None,
+            interrupted: None,
             settings,
+            planned: Vec::new(),
+            expectations: None,
             environments: Vec::new(),
             cells: Vec::new(),
             baseline: Vec::new(),
@@ -73,18 +101,56 @@ impl Report {
             cell.quality = self
                 .cells
                 .iter()
-                .find(|c| c.browser == cell.browser && c.backend == cell.backend && c.precision == cell.precision)
+                .find(|c| {
+                    c.host == cell.host
+                        && c.browser == cell.browser
+                        && c.backend == cell.backend
+                        && c.precision == cell.precision
+                })
                 .and_then(|c| c.quality);
         }
         self.upsert_cell(cell);
     }
 
-    /// Replaces the cell with the same key, or appends it.
+    /// Replaces the cell with the same id, or appends it.
     pub fn upsert_cell(&mut self, cell: Cell) {
-        match self.cells.iter_mut().find(|c| c.key() == cell.key()) {
+        match self.cells.iter_mut().find(|c| c.id() == cell.id()) {
             Some(slot) => *slot = cell,
             None => self.cells.push(cell),
         }
+    }
+
+    /// Whether the run ended and measured every planned cell.
+    pub fn is_complete(&self) -> bool {
+        self.finished.is_some()
+            && self.interrupted.is_none()
+            && self
+                .planned
+                .iter()
+                .all(|id| self.cells.iter().any(|c| &c.id() == id))
+    }
+
+    /// The environment a cell ran in (same host and browser).
+    pub fn environment_of(&self, cell: &Cell) -> Option<&Environment> {
+        self.environments
+            .iter()
+            .find(|e| e.host == cell.host && e.browser == cell.browser)
+    }
+
+    /// The host labels of the report, in order of first appearance (`None`: unknown host).
+    pub fn hosts(&self) -> Vec<Option<String>> {
+        let mut hosts: Vec<Option<String>> = Vec::new();
+        for h in self
+            .environments
+            .iter()
+            .map(|e| &e.host)
+            .chain(self.cells.iter().map(|c| &c.host))
+        {
+            if !hosts.contains(h) {
+                hosts.push(h.clone());
+            }
+        }
+        hosts
     }
 }
 
@@ -103,13 +169,41 @@ pub struct RunSettings {
     pub timeout_per_cell_ms: u64,
     /// Held-out digits used for quality.
     pub quality_inputs: usize,
+    /// Samples taken before the precision target may stop a cell.
+    #[serde(default)]
+    pub min_samples: u32,
+    /// Target half-width of the median's 95% interval, fraction of the median (0: none).
+    #[serde(default)]
+    pub ci_target: f64,
+    /// Times each cell was run, in an order shuffled per round; samples are pooled.
+    #[serde(default = "one")]
+    pub rounds: u32,
+    /// Seed of the per-round shuffles.
+    #[serde(default)]
+    pub seed: u64,
+    /// Retries of a failed cell on a fresh session.
+    #[serde(default)]
+    pub retries: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Where cells ran: a browser with its WebGPU adapter, or the native machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Environment {
+    /// The machine's label (`--host-label`); `None` in version-1 reports.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Where the browser ran: `local` (a driver qbench started) or a WebDriver URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// `chromium`, `firefox` or `native`.
     pub browser: String,
+    /// Why the browser could not be started, when it could not (its cells are errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_error: Option<String>,
     /// The product name the browser reports (WebDriver `browserName`).
     pub name: String,
     /// The browser's version (WebDriver `browserVersion`), or qbench's for native.
@@ -126,6 +220,9 @@ pub struct Environment {
     pub webgpu: Option<Adapter>,
     /// Why there is no adapter, when there is none.
     pub webgpu_unavailable_reason: Option<String>,
+    /// The `powerPreference` the adapter was requested with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_preference: Option<String>,
     /// Anything else measured about the environment (driver versions, hardware threads).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
@@ -148,7 +245,27 @@ pub struct Adapter {
     pub features: Vec<String>,
     /// Key `adapter.limits`.
     pub limits: BTreeMap<String, f64>,
+    /// Hardware or software ([`crate::adapter::classify`]); filled in by the runner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<AdapterClass>,
+    /// Why it has that class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_reason: Option<String>,
 }
+
+named_enum!(
+    /// A cell's outcome without its reason: what expectations name.
+    Status, "status", {
+        /// Measured.
+        Ok => "ok",
+        /// Cannot run here.
+        Unsupported => "unsupported",
+        /// Failed.
+        Error => "error",
+        /// Did not finish in time.
+        Timeout => "timeout",
+    }
+);
 
 /// The outcome of one cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +301,16 @@ impl Outcome {
         }
     }
 
+    /// The status without the reason.
+    pub fn kind(&self) -> Status {
+        match self {
+            Outcome::Ok => Status::Ok,
+            Outcome::Unsupported { .. } => Status::Unsupported,
+            Outcome::Error { .. } => Status::Error,
+            Outcome::Timeout { .. } => Status::Timeout,
+        }
+    }
+
     /// The reason or message, if any.
     pub fn reason(&self) -> Option<&str> {
         match self {
@@ -203,7 +330,10 @@ struct OutcomeFields {
 
 impl From<Outcome> for OutcomeFields {
     fn from(o: Outcome) -> Self {
-        Self { status: o.status().to_string(), reason: o.reason().map(str::to_string) }
+        Self {
+            status: o.status().to_string(),
+            reason: o.reason().map(str::to_string),
+        }
     }
 }
 
@@ -216,7 +346,11 @@ impl TryFrom<OutcomeFields> for Outcome {
             "unsupported" => Outcome::Unsupported { reason: reason() },
             "error" => Outcome::Error { message: reason() },
             "timeout" => Outcome::Timeout { message: reason() },
-            other => return Err(format!("unknown cell status `{other}`; expected ok, unsupported, error or timeout")),
+            other => {
+                return Err(format!(
+                    "unknown cell status `{other}`; expected ok, unsupported, error or timeout"
+                ));
+            }
         })
     }
 }
@@ -224,6 +358,9 @@ impl TryFrom<OutcomeFields> for Outcome {
 /// One point of the matrix and what was measured there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
+    /// The machine's label; `None` in version-1 reports.
+    #[serde(default)]
+    pub host: Option<String>,
     /// `chromium`, `firefox` or `native`.
     pub browser: String,
     /// Where the arithmetic ran.
@@ -243,15 +380,84 @@ pub struct Cell {
     pub quality: Option<Quality>,
     /// Wall-clock time the whole cell took, milliseconds.
     pub wall_ms: Option<f64>,
+    /// How sampling went: why it stopped, the precision reached, each round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Sampling>,
+    /// Runs of the cell's last round it took (1 + retries used).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Failed first and passed on a retry.
+    #[serde(default)]
+    pub flaky: bool,
+    /// What the expectations file said and whether the outcome met it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expectation: Option<Judgement>,
 }
 
-/// Identifies a cell in a report.
-pub type CellKey = (String, Backend, Precision, u32);
+/// How a cell's latency samples were taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Why the (last round's) sampling stopped.
+    pub stop: Stop,
+    /// Half-width of the pooled median's 95% interval, percent of the median.
+    pub ci_half_width_pct: f64,
+    /// Each round, in the order run.
+    pub rounds: Vec<Round>,
+}
+
+/// One round of a cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Round {
+    /// Median of this round's samples, milliseconds.
+    pub median: f64,
+    /// This round's first inference, milliseconds.
+    pub first: f64,
+    /// Samples taken in this round.
+    pub samples: usize,
+    /// Why this round stopped sampling.
+    pub stop: Stop,
+}
+
+/// Identifies a cell: host, browser, backend, precision and batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CellId {
+    /// The machine's label.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `chromium`, `firefox` or `native`.
+    pub browser: String,
+    /// Backend.
+    pub backend: Backend,
+    /// Precision.
+    pub precision: Precision,
+    /// Inputs per inference.
+    pub batch: u32,
+}
+
+impl std::fmt::Display for CellId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(host) = &self.host {
+            write!(f, "{host} ")?;
+        }
+        write!(
+            f,
+            "{} {} {} batch {}",
+            self.browser, self.backend, self.precision, self.batch
+        )
+    }
+}
 
 impl Cell {
     /// A cell with nothing measured yet.
-    pub fn new(browser: &str, backend: Backend, precision: Precision, batch: u32, memory: WeightMemory) -> Self {
+    pub fn new(
+        browser: &str,
+        backend: Backend,
+        precision: Precision,
+        batch: u32,
+        memory: WeightMemory,
+    ) -> Self {
         Self {
+            host: None,
             browser: browser.to_string(),
             backend,
             precision,
@@ -261,12 +467,22 @@ impl Cell {
             memory: Memory::estimated(memory),
             quality: None,
             wall_ms: None,
+            sampling: None,
+            attempts: 1,
+            flaky: false,
+            expectation: None,
         }
     }
 
-    /// `(browser, backend, precision, batch)`.
-    pub fn key(&self) -> CellKey {
-        (self.browser.clone(), self.backend, self.precision, self.batch)
+    /// Host, browser, backend, precision and batch.
+    pub fn id(&self) -> CellId {
+        CellId {
+            host: self.host.clone(),
+            browser: self.browser.clone(),
+            backend: self.backend,
+            precision: self.precision,
+            batch: self.batch,
+        }
     }
 }
 
@@ -316,6 +532,22 @@ mod tests {
     use crate::memory::estimate;
     use crate::quantize::ParamRole;
 
+    pub(crate) fn settings() -> RunSettings {
+        RunSettings {
+            warmup: 1,
+            warmup_ms: 0,
+            samples: 2,
+            time_per_cell_ms: 3,
+            timeout_per_cell_ms: 4,
+            quality_inputs: 5,
+            min_samples: 2,
+            ci_target: 0.02,
+            rounds: 1,
+            seed: 0,
+            retries: 0,
+        }
+    }
+
     fn cell() -> Cell {
         let mem = estimate([(ParamRole::Bias, &[10usize][..])], Precision::Int8);
         Cell::new("chromium", Backend::Webgpu, Precision::F16Native, 32, mem)
@@ -324,7 +556,9 @@ mod tests {
     #[test]
     fn cell_json_has_the_documented_field_names() {
         let mut c = cell();
-        c.outcome = Outcome::Unsupported { reason: "adapter lacks shader-f16".into() };
+        c.outcome = Outcome::Unsupported {
+            reason: "adapter lacks shader-f16".into(),
+        };
         c.latency_ms = Some(Latency {
             first: 9.0,
             summary: Summary::from_samples(&[1.0, 2.0, 3.0]).unwrap(),
@@ -365,27 +599,53 @@ mod tests {
 
     #[test]
     fn upsert_replaces_by_key() {
-        let settings = RunSettings { warmup: 1, warmup_ms: 0, samples: 2, time_per_cell_ms: 3, timeout_per_cell_ms: 4, quality_inputs: 5 };
-        let mut r = Report::new("0.1.0", 0, settings);
+        let mut r = Report::new("0.1.0", "2026-11-28T00:00:00Z", settings());
         r.upsert_cell(cell());
         let mut again = cell();
-        again.outcome = Outcome::Timeout { message: "x".into() };
+        again.outcome = Outcome::Timeout {
+            message: "x".into(),
+        };
         r.upsert_cell(again.clone());
         assert_eq!(r.cells, vec![again]);
-        assert_eq!(serde_json::to_value(&r).unwrap()["schema_version"], SCHEMA_VERSION);
+        assert_eq!(
+            serde_json::to_value(&r).unwrap()["schema_version"],
+            SCHEMA_VERSION
+        );
     }
 
     #[test]
     fn quality_is_shared_across_batches_of_a_precision() {
-        let settings = RunSettings { warmup: 1, warmup_ms: 0, samples: 2, time_per_cell_ms: 3, timeout_per_cell_ms: 4, quality_inputs: 5 };
-        let mut r = Report::new("0.1.0", 0, settings);
-        let q = Quality { n: 5, top1_agreement_pct: 100.0, drift_mean: 0.0, drift_max: 0.0, accuracy_pct: 80.0, max_abs_diff_vs_native: None };
-        r.upsert_cell(Cell { quality: Some(q), ..cell() });
+        let mut r = Report::new("0.1.0", "2026-11-28T00:00:00Z", settings());
+        let q = Quality {
+            n: 5,
+            top1_agreement_pct: 100.0,
+            drift_mean: 0.0,
+            drift_max: 0.0,
+            accuracy_pct: 80.0,
+            max_abs_diff_vs_native: None,
+        };
+        r.upsert_cell(Cell {
+            quality: Some(q),
+            ..cell()
+        });
         r.upsert_cell_sharing_quality(Cell { batch: 1, ..cell() });
         assert_eq!(r.cells[1].quality, Some(q));
-        r.upsert_cell_sharing_quality(Cell { batch: 2, outcome: Outcome::Error { message: "x".into() }, ..cell() });
+        r.upsert_cell_sharing_quality(Cell {
+            batch: 2,
+            outcome: Outcome::Error {
+                message: "x".into(),
+            },
+            ..cell()
+        });
         assert_eq!(r.cells[2].quality, None, "a failed cell shows no quality");
-        r.upsert_cell_sharing_quality(Cell { batch: 3, precision: Precision::F16, ..cell() });
-        assert_eq!(r.cells[3].quality, None, "another precision's quality is not borrowed");
+        r.upsert_cell_sharing_quality(Cell {
+            batch: 3,
+            precision: Precision::F16,
+            ..cell()
+        });
+        assert_eq!(
+            r.cells[3].quality, None,
+            "another precision's quality is not borrowed"
+        );
     }
 }

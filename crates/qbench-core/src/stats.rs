@@ -48,7 +48,10 @@ impl Summary {
             return Err(StatsError::Empty);
         }
         if let Some(index) = samples.iter().position(|v| !v.is_finite()) {
-            return Err(StatsError::NotFinite { index, value: samples[index] });
+            return Err(StatsError::NotFinite {
+                index,
+                value: samples[index],
+            });
         }
         let mut sorted = samples.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -72,6 +75,29 @@ impl Summary {
             ci95_high: sorted[hi],
         })
     }
+}
+
+/// Half-width of the median's 95% confidence interval as a fraction of the median
+/// (0.02 = ±2%); `None` for no samples, a non-finite sample or a median ≤ 0.
+pub fn median_ci_half_width(samples: &[f64]) -> Option<f64> {
+    if samples.is_empty() || samples.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = quantile(&sorted, 0.5);
+    let (lo, hi) = median_ci_ranks(sorted.len());
+    (median > 0.0).then(|| (sorted[hi] - sorted[lo]) / 2.0 / median)
+}
+
+/// The median of unsorted data (`None` when empty).
+pub fn median(samples: &[f64]) -> Option<f64> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(quantile(&sorted, 0.5))
 }
 
 /// The `q` quantile of sorted data, linear interpolation (NumPy's default, Hyndman–Fan type 7).
@@ -133,7 +159,10 @@ mod tests {
     #[test]
     fn single_sample() {
         let s = Summary::from_samples(&[7.5]).unwrap();
-        assert_eq!((s.median, s.p95, s.stddev, s.ci95_low, s.ci95_high), (7.5, 7.5, 0.0, 7.5, 7.5));
+        assert_eq!(
+            (s.median, s.p95, s.stddev, s.ci95_low, s.ci95_high),
+            (7.5, 7.5, 0.0, 7.5, 7.5)
+        );
     }
 
     #[test]
@@ -155,6 +184,19 @@ mod tests {
     }
 
     #[test]
+    fn half_width_is_relative_to_the_median() {
+        let samples: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(
+            median_ci_half_width(&samples),
+            Some((15.0 - 6.0) / 2.0 / 10.5)
+        );
+        assert_eq!(median_ci_half_width(&[2.0; 7]), Some(0.0));
+        assert_eq!(median_ci_half_width(&[]), None);
+        assert_eq!(median_ci_half_width(&[0.0, 0.0]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
+    }
+
+    #[test]
     fn empty_and_nan_are_errors() {
         assert_eq!(Summary::from_samples(&[]).unwrap_err(), StatsError::Empty);
         assert!(matches!(
@@ -162,7 +204,9 @@ mod tests {
             Err(StatsError::NotFinite { index: 1, .. })
         ));
         assert_eq!(
-            Summary::from_samples(&[f64::INFINITY]).unwrap_err().to_string(),
+            Summary::from_samples(&[f64::INFINITY])
+                .unwrap_err()
+                .to_string(),
             "sample 0 is inf, not a finite number"
         );
     }

@@ -35,7 +35,11 @@ pub struct Digits {
 impl Digits {
     /// Digits from pixel codes (`n × 784`) and labels (`n`).
     pub fn new(codes: Vec<u8>, labels: Vec<u8>) -> Self {
-        assert_eq!(codes.len(), labels.len() * IMAGE_PIXELS, "784 pixel codes per label");
+        assert_eq!(
+            codes.len(),
+            labels.len() * IMAGE_PIXELS,
+            "784 pixel codes per label"
+        );
         Self { codes, labels }
     }
 
@@ -53,7 +57,10 @@ impl Digits {
                 found_dtype: format!("{:?}", images.dtype()),
             });
         }
-        if labels.dtype() != Dtype::U8 || labels.shape().len() != 1 || labels.data().iter().any(|&l| l > 9) {
+        if labels.dtype() != Dtype::U8
+            || labels.shape().len() != 1
+            || labels.data().iter().any(|&l| l > 9)
+        {
             return Err(WeightsError::Shape {
                 name: "labels",
                 expected: &[0],
@@ -68,7 +75,10 @@ impl Digits {
     pub fn to_safetensors(&self) -> Result<Vec<u8>, WeightsError> {
         let n = self.len();
         let views = vec![
-            ("images", TensorView::new(Dtype::U8, vec![n, IMAGE_SIDE, IMAGE_SIDE], &self.codes)?),
+            (
+                "images",
+                TensorView::new(Dtype::U8, vec![n, IMAGE_SIDE, IMAGE_SIDE], &self.codes)?,
+            ),
             ("labels", TensorView::new(Dtype::U8, vec![n], &self.labels)?),
         ];
         Ok(safetensors::serialize(views, None)?)
@@ -91,13 +101,19 @@ impl Digits {
 
     /// Pixel values of digits `start..end`, row-major, `(end - start) × 784`.
     pub fn pixels(&self, start: usize, end: usize) -> Vec<f32> {
-        self.codes[start * IMAGE_PIXELS..end * IMAGE_PIXELS].iter().map(|&c| decode_pixel(c)).collect()
+        self.codes[start * IMAGE_PIXELS..end * IMAGE_PIXELS]
+            .iter()
+            .map(|&c| decode_pixel(c))
+            .collect()
     }
 
     /// The first `n` digits (all of them if there are fewer).
     pub fn take(&self, n: usize) -> Digits {
         let n = n.min(self.len());
-        Digits::new(self.codes[..n * IMAGE_PIXELS].to_vec(), self.labels[..n].to_vec())
+        Digits::new(
+            self.codes[..n * IMAGE_PIXELS].to_vec(),
+            self.labels[..n].to_vec(),
+        )
     }
 }
 

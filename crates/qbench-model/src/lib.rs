@@ -9,4 +9,4 @@ pub mod weights;
 
 pub use digits::Digits;
 pub use network::Net;
-pub use weights::{ParamSpec, Weights, PARAMS};
+pub use weights::{PARAMS, ParamSpec, Weights};

@@ -58,13 +58,25 @@ impl Net {
         let mut net = Self::init(device);
         let tensor = |name: &str| weights.tensor(name);
         net.conv1.weight = Param::from_tensor(to_tensor::<4>(tensor("conv1.weight"), device));
-        net.conv1.bias = Some(Param::from_tensor(to_tensor::<1>(tensor("conv1.bias"), device)));
+        net.conv1.bias = Some(Param::from_tensor(to_tensor::<1>(
+            tensor("conv1.bias"),
+            device,
+        )));
         net.conv2.weight = Param::from_tensor(to_tensor::<4>(tensor("conv2.weight"), device));
-        net.conv2.bias = Some(Param::from_tensor(to_tensor::<1>(tensor("conv2.bias"), device)));
+        net.conv2.bias = Some(Param::from_tensor(to_tensor::<1>(
+            tensor("conv2.bias"),
+            device,
+        )));
         net.fc1.weight = Param::from_tensor(to_tensor::<2>(tensor("fc1.weight"), device));
-        net.fc1.bias = Some(Param::from_tensor(to_tensor::<1>(tensor("fc1.bias"), device)));
+        net.fc1.bias = Some(Param::from_tensor(to_tensor::<1>(
+            tensor("fc1.bias"),
+            device,
+        )));
         net.fc2.weight = Param::from_tensor(to_tensor::<2>(tensor("fc2.weight"), device));
-        net.fc2.bias = Some(Param::from_tensor(to_tensor::<1>(tensor("fc2.bias"), device)));
+        net.fc2.bias = Some(Param::from_tensor(to_tensor::<1>(
+            tensor("fc2.bias"),
+            device,
+        )));
         net
     }
 
@@ -91,5 +103,8 @@ fn to_tensor<const D: usize>(param: (&[usize], &[f32]), device: &Device) -> Tens
 /// Images `[n, 1, 28, 28]` from `n × 784` pixel values.
 pub fn images_tensor(pixels: &[f32], device: &Device) -> Tensor<4> {
     let n = pixels.len() / IMAGE_PIXELS;
-    Tensor::from_data(TensorData::new(pixels.to_vec(), [n, 1, IMAGE_SIDE, IMAGE_SIDE]), device)
+    Tensor::from_data(
+        TensorData::new(pixels.to_vec(), [n, 1, IMAGE_SIDE, IMAGE_SIDE]),
+        device,
+    )
 }

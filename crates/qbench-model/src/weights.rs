@@ -42,7 +42,9 @@ pub enum WeightsError {
     #[error("weights are not a valid safetensors file: {0}")]
     Format(#[from] safetensors::SafeTensorError),
     /// A tensor has the wrong dtype or shape.
-    #[error("weights tensor `{name}`: expected float32 {expected:?}, found {found_dtype} {found:?}")]
+    #[error(
+        "weights tensor `{name}`: expected float32 {expected:?}, found {found_dtype} {found:?}"
+    )]
     Shape {
         /// Tensor name.
         name: &'static str,
@@ -96,7 +98,11 @@ impl Weights {
                 return Err(shape_error(spec, vec![v.len()], "float32"));
             }
         }
-        assert_eq!(values.len(), PARAMS.len(), "one value vector per parameter tensor");
+        assert_eq!(
+            values.len(),
+            PARAMS.len(),
+            "one value vector per parameter tensor"
+        );
         Ok(Self { values })
     }
 
@@ -107,20 +113,38 @@ impl Weights {
         for spec in &PARAMS {
             let view = file.tensor(spec.name)?;
             if view.dtype() != Dtype::F32 || view.shape() != spec.shape {
-                return Err(shape_error(spec, view.shape().to_vec(), &format!("{:?}", view.dtype())));
+                return Err(shape_error(
+                    spec,
+                    view.shape().to_vec(),
+                    &format!("{:?}", view.dtype()),
+                ));
             }
-            values.push(view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
+            values.push(
+                view.data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            );
         }
         Ok(Self { values })
     }
 
     /// The weights as a safetensors file (float32, little-endian, burn's layout).
     pub fn to_safetensors(&self) -> Result<Vec<u8>, WeightsError> {
-        let bytes: Vec<Vec<u8>> = self.values.iter().map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
+        let bytes: Vec<Vec<u8>> = self
+            .values
+            .iter()
+            .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            .collect();
         let views = PARAMS
             .iter()
             .zip(&bytes)
-            .map(|(spec, b)| Ok((spec.name, TensorView::new(Dtype::F32, spec.shape.to_vec(), b)?)))
+            .map(|(spec, b)| {
+                Ok((
+                    spec.name,
+                    TensorView::new(Dtype::F32, spec.shape.to_vec(), b)?,
+                ))
+            })
             .collect::<Result<Vec<_>, WeightsError>>()?;
         Ok(safetensors::serialize(views, None)?)
     }
@@ -128,13 +152,22 @@ impl Weights {
     /// Reads the trained parameters back from a network.
     pub fn from_net(net: &Net) -> Result<Self, WeightsError> {
         let read = |name: &'static str, data: Result<TensorData, burn::tensor::ExecutionError>| {
-            data.map_err(|e| WeightsError::Read { name, message: e.to_string() })?
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .map_err(|e| WeightsError::Read { name, message: format!("{e:?}") })
+            data.map_err(|e| WeightsError::Read {
+                name,
+                message: e.to_string(),
+            })?
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| WeightsError::Read {
+                name,
+                message: format!("{e:?}"),
+            })
         };
         let bias = |b: &Option<burn::module::Param<burn::tensor::Tensor<1>>>| {
-            b.as_ref().expect("the network's layers have biases").val().try_into_data()
+            b.as_ref()
+                .expect("the network's layers have biases")
+                .val()
+                .try_into_data()
         };
         Self::from_values(vec![
             read("conv1.weight", net.conv1.weight.val().try_into_data())?,
@@ -150,7 +183,10 @@ impl Weights {
 
     /// Shape and values of the named tensor. Panics on a name not in [`PARAMS`].
     pub fn tensor(&self, name: &str) -> (&'static [usize], &[f32]) {
-        let i = PARAMS.iter().position(|s| s.name == name).unwrap_or_else(|| panic!("no parameter named {name}"));
+        let i = PARAMS
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no parameter named {name}"));
         (PARAMS[i].shape, &self.values[i])
     }
 
@@ -166,11 +202,18 @@ impl Weights {
         for (spec, v) in self.iter() {
             let q = precision
                 .quantize(v, spec.shape, spec.role)
-                .map_err(|source| WeightsError::Quantize { name: spec.name, precision, source })?;
+                .map_err(|source| WeightsError::Quantize {
+                    name: spec.name,
+                    precision,
+                    source,
+                })?;
             values.push(q.values);
             scales.push(q.scales);
         }
-        Ok(QuantizedWeights { weights: Weights { values }, scales })
+        Ok(QuantizedWeights {
+            weights: Weights { values },
+            scales,
+        })
     }
 }
 
@@ -180,7 +223,12 @@ pub fn memory(precision: Precision) -> WeightMemory {
 }
 
 fn shape_error(spec: &ParamSpec, found: Vec<usize>, dtype: &str) -> WeightsError {
-    WeightsError::Shape { name: spec.name, expected: spec.shape, found, found_dtype: dtype.to_string() }
+    WeightsError::Shape {
+        name: spec.name,
+        expected: spec.shape,
+        found,
+        found_dtype: dtype.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -190,21 +238,31 @@ mod tests {
     fn ramp() -> Weights {
         let values = PARAMS
             .iter()
-            .map(|s| (0..s.shape.iter().product::<usize>()).map(|i| (i as f32 - 7.0) * 0.001).collect())
+            .map(|s| {
+                (0..s.shape.iter().product::<usize>())
+                    .map(|i| (i as f32 - 7.0) * 0.001)
+                    .collect()
+            })
             .collect();
         Weights::from_values(values).unwrap()
     }
 
     #[test]
     fn parameter_count() {
-        assert_eq!(memory(Precision::F32).parameters, 320 + 18_496 + 401_536 + 1_290);
+        assert_eq!(
+            memory(Precision::F32).parameters,
+            320 + 18_496 + 401_536 + 1_290
+        );
         assert_eq!(memory(Precision::F32).estimated_weight_bytes, 421_642 * 4);
     }
 
     #[test]
     fn safetensors_round_trip() {
         let w = ramp();
-        assert_eq!(Weights::from_safetensors(&w.to_safetensors().unwrap()).unwrap(), w);
+        assert_eq!(
+            Weights::from_safetensors(&w.to_safetensors().unwrap()).unwrap(),
+            w
+        );
     }
 
     #[test]
@@ -212,17 +270,30 @@ mod tests {
         let w = ramp();
         let bytes: Vec<u8> = [1.0f32; 10].iter().flat_map(|x| x.to_le_bytes()).collect();
         let mut views: Vec<(&str, TensorView)> = Vec::new();
-        let good: Vec<Vec<u8>> = w.values.iter().map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
+        let good: Vec<Vec<u8>> = w
+            .values
+            .iter()
+            .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            .collect();
         for (spec, b) in PARAMS.iter().zip(&good) {
             if spec.name == "fc2.weight" {
-                views.push((spec.name, TensorView::new(Dtype::F32, vec![10], &bytes).unwrap()));
+                views.push((
+                    spec.name,
+                    TensorView::new(Dtype::F32, vec![10], &bytes).unwrap(),
+                ));
             } else {
-                views.push((spec.name, TensorView::new(Dtype::F32, spec.shape.to_vec(), b).unwrap()));
+                views.push((
+                    spec.name,
+                    TensorView::new(Dtype::F32, spec.shape.to_vec(), b).unwrap(),
+                ));
             }
         }
         let file = safetensors::serialize(views, None).unwrap();
         let err = Weights::from_safetensors(&file).unwrap_err().to_string();
-        assert_eq!(err, "weights tensor `fc2.weight`: expected float32 [128, 10], found F32 [10]");
+        assert_eq!(
+            err,
+            "weights tensor `fc2.weight`: expected float32 [128, 10], found F32 [10]"
+        );
     }
 
     #[test]
@@ -232,7 +303,10 @@ mod tests {
         let scale_counts: Vec<usize> = q.scales.iter().map(Vec::len).collect();
         assert_eq!(scale_counts, vec![32, 1, 64, 1, 128, 1, 10, 1]);
         for ((spec, orig), (_, deq)) in w.iter().zip(q.weights.iter()) {
-            let expected = Precision::Int8Channel.quantize(orig, spec.shape, spec.role).unwrap().values;
+            let expected = Precision::Int8Channel
+                .quantize(orig, spec.shape, spec.role)
+                .unwrap()
+                .values;
             assert_eq!(deq, &expected[..], "{}", spec.name);
         }
     }

@@ -8,14 +8,27 @@ use qbench_model::{Net, assets};
 
 fn accuracy(precision: Precision) -> f64 {
     let device = Device::flex();
-    let weights = assets::weights().unwrap().quantized(precision).unwrap().weights;
+    let weights = assets::weights()
+        .unwrap()
+        .quantized(precision)
+        .unwrap()
+        .weights;
     let net = Net::from_weights(&weights, &device);
     let digits = assets::digits().unwrap();
     let mut correct = 0;
     for start in (0..digits.len()).step_by(250) {
         let end = (start + 250).min(digits.len());
-        let probs = net.probabilities(images_tensor(&digits.pixels(start, end), &device)).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
-        correct += probs.chunks_exact(CLASSES).zip(&digits.labels()[start..end]).filter(|(row, label)| argmax(row) == usize::from(**label)).count();
+        let probs = net
+            .probabilities(images_tensor(&digits.pixels(start, end), &device))
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
+        correct += probs
+            .chunks_exact(CLASSES)
+            .zip(&digits.labels()[start..end])
+            .filter(|(row, label)| argmax(row) == usize::from(**label))
+            .count();
     }
     100.0 * correct as f64 / digits.len() as f64
 }
@@ -28,7 +41,10 @@ fn shipped_digits_are_the_held_out_two_thousand() {
     for &l in digits.labels() {
         per_class[usize::from(l)] += 1;
     }
-    assert!(per_class.iter().all(|&n| n > 150), "every digit is represented: {per_class:?}");
+    assert!(
+        per_class.iter().all(|&n| n > 150),
+        "every digit is represented: {per_class:?}"
+    );
 }
 
 #[test]
@@ -36,5 +52,8 @@ fn float32_reaches_98_percent_and_int8_stays_close() {
     let f32_acc = accuracy(Precision::F32);
     assert!(f32_acc >= 98.0, "float32 held-out accuracy {f32_acc}");
     let int8_acc = accuracy(Precision::Int8);
-    assert!((f32_acc - int8_acc).abs() <= 1.0, "int8 {int8_acc} vs f32 {f32_acc}");
+    assert!(
+        (f32_acc - int8_acc).abs() <= 1.0,
+        "int8 {int8_acc} vs f32 {f32_acc}"
+    );
 }

@@ -18,17 +18,24 @@ pub fn start() {
     }));
 }
 
-/// Probes the browser: user agent, isolation, timer resolution, SIMD, WebGPU adapter. JSON `Probe`.
+/// Probes the browser: user agent, isolation, timer resolution, SIMD, and the WebGPU
+/// adapter requested with `power_preference` (`high-performance` when absent). JSON `Probe`.
 #[wasm_bindgen]
-pub async fn probe() -> Result<String, JsValue> {
-    to_json(&crate::probe::probe().await)
+pub async fn probe(power_preference: Option<String>) -> Result<String, JsValue> {
+    let preference = match power_preference {
+        Some(p) => p
+            .parse()
+            .map_err(|e: qbench_core::ParseNameError| JsValue::from_str(&e.to_string()))?,
+        None => qbench_core::protocol::PowerPreference::default(),
+    };
+    to_json(&crate::probe::probe(preference).await)
 }
 
 /// Runs one cell described by a JSON `CellRequest`; resolves to a JSON `CellResponse`.
 #[wasm_bindgen(js_name = runCell)]
 pub async fn run_cell(request: String) -> Result<String, JsValue> {
-    let request: CellRequest =
-        serde_json::from_str(&request).map_err(|e| JsValue::from_str(&format!("bad cell request: {e}")))?;
+    let request: CellRequest = serde_json::from_str(&request)
+        .map_err(|e| JsValue::from_str(&format!("bad cell request: {e}")))?;
     to_json(&crate::cell::run(&request).await)
 }
 

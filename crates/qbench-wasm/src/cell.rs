@@ -3,7 +3,8 @@
 //! moment its probabilities are back on the host (for WebGPU, after `mapAsync`).
 
 use burn::tensor::{Device, FloatDType};
-use qbench_core::protocol::{CellRequest, CellResponse};
+use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
+use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
 use qbench_model::network::images_tensor;
 use qbench_model::{Net, assets};
@@ -25,14 +26,14 @@ fn error(context: &str) -> impl FnOnce(String) -> Failure + '_ {
 pub async fn run(request: &CellRequest) -> CellResponse {
     match measure(request).await {
         Ok(response) => response,
-        Err(Failure::Unsupported(reason)) => CellResponse::failed("unsupported", reason),
-        Err(Failure::Error(message)) => CellResponse::failed("error", message),
+        Err(Failure::Unsupported(reason)) => CellResponse::failed(Status::Unsupported, reason),
+        Err(Failure::Error(message)) => CellResponse::failed(Status::Error, message),
     }
 }
 
 async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
     let started = now_ms();
-    let device = open_device(req.backend, req.precision).await?;
+    let device = open_device(req.backend, req.precision, req.power_preference).await?;
     let device_init_ms = now_ms() - started;
 
     let weights = assets::weights()
@@ -60,11 +61,14 @@ async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
     }
     let mut samples_ms = Vec::new();
     let mut spent = 0.0;
-    while req.plan.wants_more(samples_ms.len() as u32, spent) {
+    let stop = loop {
+        if let Some(stop) = req.plan.stop(&samples_ms, spent) {
+            break stop;
+        }
         let ms = timed(&net, &pixels, &device).await?;
         spent += ms;
         samples_ms.push(ms);
-    }
+    };
 
     let n = req.quality_inputs.min(digits.len());
     let mut probabilities = Vec::with_capacity(n * 10);
@@ -74,34 +78,61 @@ async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
     }
 
     Ok(CellResponse {
-        status: "ok".into(),
+        status: Status::Ok,
         reason: None,
         first_ms: Some(first_ms),
         samples_ms,
+        stop: Some(stop),
         probabilities,
-        measured_how: measured_bytes.map(|_| "burn memory pool: bytes in use after uploading the weights".into()),
+        measured_how: measured_bytes
+            .map(|_| "burn memory pool: bytes in use after uploading the weights".into()),
         measured_bytes,
         device_init_ms: Some(device_init_ms),
         model_load_ms: Some(model_load_ms),
     })
 }
 
-async fn open_device(backend: Backend, precision: Precision) -> Result<Device, Failure> {
+async fn open_device(
+    backend: Backend,
+    precision: Precision,
+    preference: PowerPreference,
+) -> Result<Device, Failure> {
     let mut device = match backend {
         Backend::Cpu => cpu_device(),
         #[cfg(target_family = "wasm")]
-        Backend::Webgpu => Device::wgpu_options()
-            .init_async()
-            .await
-            .map_err(|e| Failure::Unsupported(format!("no WebGPU device: {e}")))?,
+        Backend::Webgpu => {
+            // burn asks for `high-performance` unless told an integrated GPU (`low-power`).
+            let options = match preference {
+                PowerPreference::HighPerformance => Device::wgpu_options(),
+                PowerPreference::LowPower => {
+                    Device::wgpu_options().device_kind(burn::tensor::DeviceKind::IntegratedGpu(0))
+                }
+            };
+            options
+                .init_async()
+                .await
+                .map_err(|e| Failure::Unsupported(format!("no WebGPU device: {e}")))?
+        }
         #[cfg(not(target_family = "wasm"))]
-        Backend::Webgpu => return Err(Failure::Unsupported("WebGPU runs only in the browser build".into())),
+        Backend::Webgpu => {
+            let _ = preference;
+            return Err(Failure::Unsupported(
+                "WebGPU runs only in the browser build".into(),
+            ));
+        }
     };
     if precision == Precision::F16Native {
         if !device.supports_dtype(FloatDType::F16) {
             return Err(Failure::Unsupported(match backend {
                 Backend::Webgpu => "WebGPU adapter lacks the `shader-f16` feature".into(),
-                Backend::Cpu => format!("{} has no F16 compute", if cfg!(feature = "cpu-ndarray") { "burn-ndarray" } else { "burn-flex" }),
+                Backend::Cpu => format!(
+                    "{} has no F16 compute",
+                    if cfg!(feature = "cpu-ndarray") {
+                        "burn-ndarray"
+                    } else {
+                        "burn-flex"
+                    }
+                ),
             }));
         }
         device
@@ -148,9 +179,17 @@ mod tests {
             backend: Backend::Cpu,
             precision,
             batch: 2,
-            plan: SamplePlan { warmup: 1, warmup_ms: 0.0, max_samples: 3, min_samples: 3, budget_ms: 0.0 },
+            plan: SamplePlan {
+                warmup: 1,
+                warmup_ms: 0.0,
+                max_samples: 3,
+                min_samples: 3,
+                budget_ms: 1e9,
+                ci_target: 0.0,
+            },
             quality_inputs: 7,
             quality_batch: 4,
+            power_preference: PowerPreference::default(),
         }
     }
 
@@ -159,14 +198,21 @@ mod tests {
         let mut req = request(Precision::F32);
         req.backend = Backend::Webgpu;
         let r = pollster::block_on(run(&req));
-        assert_eq!((r.status.as_str(), r.reason.as_deref()), ("unsupported", Some("WebGPU runs only in the browser build")));
+        assert_eq!(
+            (r.status, r.reason.as_deref()),
+            (
+                Status::Unsupported,
+                Some("WebGPU runs only in the browser build")
+            )
+        );
     }
 
     #[test]
     fn cpu_cell_measures_and_returns_probabilities() {
         let r = pollster::block_on(run(&request(Precision::Int8)));
-        assert_eq!(r.status, "ok", "{:?}", r.reason);
+        assert_eq!(r.status, Status::Ok, "{:?}", r.reason);
         assert_eq!(r.samples_ms.len(), 3);
+        assert_eq!(r.stop, Some(qbench_core::sampling::Stop::Max));
         assert!(r.first_ms.unwrap() > 0.0);
         assert_eq!(r.probabilities.len(), 70);
         for row in r.probabilities.chunks(10) {

@@ -3,9 +3,9 @@
 //! a [`clock`], and everything but `bindings` also builds natively so it is tested
 //! with `cargo test`.
 
-pub mod cell;
-pub mod clock;
 #[cfg(target_family = "wasm")]
 pub mod bindings;
+pub mod cell;
+pub mod clock;
 #[cfg(target_family = "wasm")]
 mod probe;

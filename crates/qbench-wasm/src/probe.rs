@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array, WebAssembly};
-use qbench_core::protocol::Probe;
+use qbench_core::protocol::{PowerPreference, Probe};
 use qbench_core::schema::Adapter;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -13,7 +13,8 @@ use crate::clock::now_ms;
 
 /// A module whose only function uses a v128 instruction (as wasm-feature-detect does).
 const SIMD_MODULE: [u8; 31] = [
-    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253,
+    15, 253, 98, 11,
 ];
 
 /// Adapter limits worth recording for a CNN.
@@ -35,20 +36,26 @@ fn text(target: &JsValue, key: &str) -> String {
     get(target, key).as_string().unwrap_or_default()
 }
 
-/// Probes the environment; never fails, missing facts stay empty.
-pub async fn probe() -> Probe {
+/// Probes the environment; never fails, missing facts stay empty. The adapter is
+/// requested with `preference`, as the cells request theirs.
+pub async fn probe(preference: PowerPreference) -> Probe {
     let global = js_sys::global();
     let navigator = get(&global, "navigator");
-    let (webgpu, webgpu_unavailable_reason) = match adapter(&navigator).await {
+    let (webgpu, webgpu_unavailable_reason) = match adapter(&navigator, preference).await {
         Ok(a) => (Some(a), None),
         Err(reason) => (None, Some(reason)),
     };
     Probe {
         user_agent: text(&navigator, "userAgent"),
-        cross_origin_isolated: get(&global, "crossOriginIsolated").as_bool().unwrap_or(false),
+        cross_origin_isolated: get(&global, "crossOriginIsolated")
+            .as_bool()
+            .unwrap_or(false),
         timer_resolution_ms: timer_resolution_ms(),
-        wasm_simd: WebAssembly::validate(&Uint8Array::from(&SIMD_MODULE[..]).into()).unwrap_or(false),
-        hardware_concurrency: get(&navigator, "hardwareConcurrency").as_f64().unwrap_or(0.0) as u32,
+        wasm_simd: WebAssembly::validate(&Uint8Array::from(&SIMD_MODULE[..]).into())
+            .unwrap_or(false),
+        hardware_concurrency: get(&navigator, "hardwareConcurrency")
+            .as_f64()
+            .unwrap_or(0.0) as u32,
         webgpu,
         webgpu_unavailable_reason,
     }
@@ -70,25 +77,46 @@ fn timer_resolution_ms() -> f64 {
     best
 }
 
-async fn adapter(navigator: &JsValue) -> Result<Adapter, String> {
+async fn adapter(navigator: &JsValue, preference: PowerPreference) -> Result<Adapter, String> {
     let gpu = get(navigator, "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return Err("navigator.gpu is undefined: WebGPU is not enabled in this browser".into());
     }
-    let request: Function = get(&gpu, "requestAdapter").dyn_into().map_err(|_| "navigator.gpu.requestAdapter is not a function")?;
-    let promise: Promise = request.call0(&gpu).map_err(describe)?.dyn_into().map_err(|_| "requestAdapter did not return a promise")?;
-    let adapter = JsFuture::from(promise).await.map_err(|e| format!("requestAdapter failed: {}", describe(e)))?;
+    let request: Function = get(&gpu, "requestAdapter")
+        .dyn_into()
+        .map_err(|_| "navigator.gpu.requestAdapter is not a function")?;
+    let options = js_sys::Object::new();
+    Reflect::set(
+        &options,
+        &"powerPreference".into(),
+        &preference.name().into(),
+    )
+    .map_err(describe)?;
+    let promise: Promise = request
+        .call1(&gpu, &options)
+        .map_err(describe)?
+        .dyn_into()
+        .map_err(|_| "requestAdapter did not return a promise")?;
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter failed: {}", describe(e)))?;
     if adapter.is_null() || adapter.is_undefined() {
         return Err("navigator.gpu.requestAdapter() returned null: no adapter".into());
     }
     let info = get(&adapter, "info");
-    let is_fallback = get(&adapter, "isFallbackAdapter").as_bool().or_else(|| get(&info, "isFallbackAdapter").as_bool());
-    let mut features: Vec<String> =
-        Array::from(&get(&adapter, "features")).iter().filter_map(|f| f.as_string()).collect();
+    let is_fallback = get(&adapter, "isFallbackAdapter")
+        .as_bool()
+        .or_else(|| get(&info, "isFallbackAdapter").as_bool());
+    let mut features: Vec<String> = Array::from(&get(&adapter, "features"))
+        .iter()
+        .filter_map(|f| f.as_string())
+        .collect();
     features.sort();
     let limits_js = get(&adapter, "limits");
-    let limits: BTreeMap<String, f64> =
-        LIMITS.iter().filter_map(|&k| get(&limits_js, k).as_f64().map(|v| (k.to_string(), v))).collect();
+    let limits: BTreeMap<String, f64> = LIMITS
+        .iter()
+        .filter_map(|&k| get(&limits_js, k).as_f64().map(|v| (k.to_string(), v)))
+        .collect();
     Ok(Adapter {
         vendor: text(&info, "vendor"),
         architecture: text(&info, "architecture"),
@@ -97,9 +125,17 @@ async fn adapter(navigator: &JsValue) -> Result<Adapter, String> {
         is_fallback_adapter: is_fallback.unwrap_or(false),
         features,
         limits,
+        ..Adapter::default()
     })
 }
 
 fn describe(value: JsValue) -> String {
-    value.as_string().or_else(|| js_sys::Error::try_from(value.clone()).ok().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{value:?}"))
+    value
+        .as_string()
+        .or_else(|| {
+            js_sys::Error::try_from(value.clone())
+                .ok()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{value:?}"))
 }

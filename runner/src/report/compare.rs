@@ -1,77 +1,369 @@
-//! Compares a report with an earlier one: which cells changed outcome, and
-//! whose median latency moved beyond both 95% confidence intervals.
+//! Compares a report with an earlier one, cell by cell: compatibility
+//! transitions (breakages and fixes), latency as a ratio of medians with a 95%
+//! interval judged against a threshold (never across software and hardware
+//! adapters), and quality drops. Cells missing from a partial report are
+//! "not run", never regressions.
 
 use std::fmt::Write;
 
-use qbench_core::schema::{Cell, CellKey, Report};
+use qbench_core::Backend;
+use qbench_core::adapter::AdapterClass;
+use qbench_core::schema::{Cell, CellId, Outcome, Report, Status};
+use qbench_core::verdict::{self, RatioEstimate, Verdict};
 
-/// How one cell changed between two reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    /// The cell.
-    pub key: CellKey,
-    /// Status before (`None`: the cell was not in the earlier report).
-    pub before: Option<&'static str>,
-    /// Status now (`None`: the cell is gone).
-    pub after: Option<&'static str>,
-    /// Median now / median before, when both were measured.
-    pub median_ratio: Option<f64>,
-    /// `slower` / `faster` when the confidence intervals do not overlap, else `same`.
-    pub latency: &'static str,
+use crate::schedule::observe::significant;
+
+/// A drop of top-1 agreement or accuracy larger than this many points is a regression.
+pub const QUALITY_POINTS: f64 = 0.5;
+
+/// How a cell's outcome changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Same status as before.
+    Unchanged,
+    /// Was `ok`, is not any more.
+    Breakage,
+    /// Was not `ok`, is now.
+    Fix,
+    /// Another non-`ok` status than before (e.g. error → timeout).
+    Changed,
+    /// Not in the newer report (a partial run, or left out of the matrix).
+    NotRun,
+    /// Not in the earlier report.
+    New,
 }
 
-impl Change {
-    /// Whether a cell that worked before no longer does.
-    pub fn is_regression(&self) -> bool {
-        self.before == Some("ok") && self.after != Some("ok") || self.latency == "slower"
+impl Transition {
+    /// How it is written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transition::Unchanged => "unchanged",
+            Transition::Breakage => "breakage",
+            Transition::Fix => "fix",
+            Transition::Changed => "changed",
+            Transition::NotRun => "not run",
+            Transition::New => "new",
+        }
     }
 }
 
-fn find<'a>(cells: &'a [Cell], key: &CellKey) -> Option<&'a Cell> {
-    cells.iter().find(|c| &c.key() == key)
+/// What the latency samples say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LatencyChange {
+    /// Both measured and comparable: the ratio new/old and its verdict.
+    Judged(RatioEstimate),
+    /// Both measured, but no speed verdict may be given; why.
+    NotComparable(String),
+    /// One side has no latency.
+    Missing,
 }
 
-/// Every cell of either report, matched by browser, backend, precision and batch.
-pub fn changes(before: &Report, after: &Report) -> Vec<Change> {
-    let mut keys: Vec<CellKey> = after.cells.iter().map(Cell::key).collect();
-    keys.extend(before.cells.iter().map(Cell::key).filter(|k| find(&after.cells, k).is_none()));
-    keys.into_iter()
-        .map(|key| {
-            let (old, new) = (find(&before.cells, &key), find(&after.cells, &key));
-            let (lo, hi) = (old.and_then(|c| c.latency_ms.as_ref()), new.and_then(|c| c.latency_ms.as_ref()));
-            let (median_ratio, latency) = match (lo, hi) {
-                (Some(o), Some(n)) => {
-                    let verdict = if n.summary.ci95_low > o.summary.ci95_high {
-                        "slower"
-                    } else if n.summary.ci95_high < o.summary.ci95_low {
-                        "faster"
-                    } else {
-                        "same"
-                    };
-                    (Some(n.summary.median / o.summary.median), verdict)
-                }
-                _ => (None, "–"),
+/// Top-1 agreement and accuracy, now minus before, percentage points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QualityChange {
+    /// Change of top-1 agreement with float32.
+    pub agreement_points: f64,
+    /// Change of accuracy.
+    pub accuracy_points: f64,
+}
+
+impl QualityChange {
+    /// Either dropped by more than [`QUALITY_POINTS`].
+    pub fn is_regression(&self) -> bool {
+        self.agreement_points < -QUALITY_POINTS || self.accuracy_points < -QUALITY_POINTS
+    }
+}
+
+/// One cell of either report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellChange {
+    /// The cell (host left out when both reports have one host each).
+    pub id: CellId,
+    /// Status before (`None`: not in the earlier report).
+    pub before: Option<Status>,
+    /// Status now (`None`: not run).
+    pub after: Option<Status>,
+    /// How the status changed.
+    pub transition: Transition,
+    /// Median before and now, ms.
+    pub medians: Option<(f64, f64)>,
+    /// What the latency samples say.
+    pub latency: LatencyChange,
+    /// Quality change, when both have quality.
+    pub quality: Option<QualityChange>,
+}
+
+impl CellChange {
+    /// A breakage, a slower verdict, or a quality drop.
+    pub fn is_regression(&self) -> bool {
+        self.transition == Transition::Breakage
+            || self.verdict() == Some(Verdict::Slower)
+            || self.quality.is_some_and(|q| q.is_regression())
+    }
+
+    /// The latency verdict, when there is one.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match &self.latency {
+            LatencyChange::Judged(e) => Some(e.verdict),
+            _ => None,
+        }
+    }
+
+    /// One line on what regressed.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if matches!(
+            self.transition,
+            Transition::Breakage | Transition::Fix | Transition::Changed
+        ) {
+            parts.push(format!(
+                "{} ({} → {})",
+                self.transition.name(),
+                status(self.before),
+                status(self.after)
+            ));
+        }
+        if let LatencyChange::Judged(e) = &self.latency {
+            if matches!(e.verdict, Verdict::Slower | Verdict::Faster) {
+                parts.push(format!(
+                    "{} ×{:.3} [{:.3}, {:.3}]",
+                    e.verdict.name(),
+                    e.ratio,
+                    e.low,
+                    e.high
+                ));
+            }
+        }
+        if let Some(q) = self.quality.filter(QualityChange::is_regression) {
+            parts.push(format!(
+                "quality dropped (agreement {:+.2}, accuracy {:+.2} points)",
+                q.agreement_points, q.accuracy_points
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
+fn status(s: Option<Status>) -> &'static str {
+    s.map_or("absent", Status::name)
+}
+
+/// The comparison of two reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// Every cell of either report.
+    pub cells: Vec<CellChange>,
+    /// The minimum effect, fraction (0.05 = 5%).
+    pub threshold: f64,
+    /// Whether the newer report is partial (interrupted, or cells missing).
+    pub partial: bool,
+}
+
+impl Comparison {
+    /// The cells that regressed.
+    pub fn regressions(&self) -> impl Iterator<Item = &CellChange> {
+        self.cells.iter().filter(|c| c.is_regression())
+    }
+
+    /// The cells that were fixed.
+    pub fn fixes(&self) -> impl Iterator<Item = &CellChange> {
+        self.cells
+            .iter()
+            .filter(|c| c.transition == Transition::Fix)
+    }
+
+    /// How many cells have each latency verdict, and how many were not comparable.
+    pub fn counts(&self) -> String {
+        let count = |v: Verdict| self.cells.iter().filter(|c| c.verdict() == Some(v)).count();
+        let not_comparable = self
+            .cells
+            .iter()
+            .filter(|c| matches!(c.latency, LatencyChange::NotComparable(_)))
+            .count();
+        let not_run = self
+            .cells
+            .iter()
+            .filter(|c| c.transition == Transition::NotRun)
+            .count();
+        format!(
+            "{} regressions, {} fixes; latency: {} slower, {} faster, {} same, {} unsure, {} not comparable; {} not run",
+            self.regressions().count(),
+            self.fixes().count(),
+            count(Verdict::Slower),
+            count(Verdict::Faster),
+            count(Verdict::Same),
+            count(Verdict::Unsure),
+            not_comparable,
+            not_run
+        )
+    }
+}
+
+/// The id cells are matched by: with hosts only when a report has several.
+fn match_id(cell: &Cell, with_host: bool) -> CellId {
+    let mut id = cell.id();
+    if !with_host {
+        id.host = None;
+    }
+    id
+}
+
+fn adapter_class(report: &Report, cell: &Cell) -> Option<(AdapterClass, String)> {
+    let adapter = report.environment_of(cell)?.webgpu.as_ref()?;
+    let class = adapter
+        .class
+        .unwrap_or_else(|| qbench_core::adapter::classify(adapter).0);
+    let name = [&adapter.architecture, &adapter.description, &adapter.vendor]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "unnamed".into());
+    Some((class, name))
+}
+
+/// Compares `new` with `old`; `threshold` is a fraction, `seed` fixes the bootstrap.
+pub fn compare(old: &Report, new: &Report, threshold: f64, seed: u64) -> Comparison {
+    let with_host = old.hosts().len() > 1 || new.hosts().len() > 1;
+    let mut ids: Vec<CellId> = new.cells.iter().map(|c| match_id(c, with_host)).collect();
+    for c in &old.cells {
+        let id = match_id(c, with_host);
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let find = |r: &'_ Report, id: &CellId| {
+        r.cells
+            .iter()
+            .find(|c| &match_id(c, with_host) == id)
+            .cloned()
+    };
+    let cells = ids
+        .into_iter()
+        .map(|id| {
+            let (before, after) = (find(old, &id), find(new, &id));
+            let transition = match (&before, &after) {
+                (_, None) => Transition::NotRun,
+                (None, Some(_)) => Transition::New,
+                (Some(b), Some(a)) => match (b.outcome.kind(), a.outcome.kind()) {
+                    (x, y) if x == y => Transition::Unchanged,
+                    (Status::Ok, _) => Transition::Breakage,
+                    (_, Status::Ok) => Transition::Fix,
+                    _ => Transition::Changed,
+                },
             };
-            Change { key, before: old.map(|c| c.outcome.status()), after: new.map(|c| c.outcome.status()), median_ratio, latency }
+            let (medians, latency) = match (&before, &after) {
+                (Some(b), Some(a)) => latency(old, b, new, a, threshold, seed),
+                _ => (None, LatencyChange::Missing),
+            };
+            let quality = match (
+                before.as_ref().and_then(|c| c.quality),
+                after.as_ref().and_then(|c| c.quality),
+            ) {
+                (Some(b), Some(a)) => Some(QualityChange {
+                    agreement_points: a.top1_agreement_pct - b.top1_agreement_pct,
+                    accuracy_points: a.accuracy_pct - b.accuracy_pct,
+                }),
+                _ => None,
+            };
+            CellChange {
+                id,
+                before: before.map(|c| c.outcome.kind()),
+                after: after.map(|c| c.outcome.kind()),
+                transition,
+                medians,
+                latency,
+                quality,
+            }
         })
-        .collect()
+        .collect();
+    Comparison {
+        cells,
+        threshold,
+        partial: !new.is_complete(),
+    }
 }
 
-/// The comparison as a Markdown table, regressions first.
-pub fn render(changes: &[Change]) -> String {
-    let mut sorted: Vec<&Change> = changes.iter().collect();
-    sorted.sort_by_key(|c| !c.is_regression());
-    let mut out = String::from("| browser | backend | precision | batch | before | after | median now/before | latency |\n|---|---|---|---|---|---|---|---|\n");
-    for c in sorted {
-        let (browser, backend, precision, batch) = &c.key;
+fn latency(
+    old: &Report,
+    b: &Cell,
+    new: &Report,
+    a: &Cell,
+    threshold: f64,
+    seed: u64,
+) -> (Option<(f64, f64)>, LatencyChange) {
+    let (Some(lb), Some(la)) = (&b.latency_ms, &a.latency_ms) else {
+        return (None, LatencyChange::Missing);
+    };
+    if b.outcome != Outcome::Ok || a.outcome != Outcome::Ok {
+        return (
+            Some((lb.summary.median, la.summary.median)),
+            LatencyChange::Missing,
+        );
+    }
+    let medians = Some((lb.summary.median, la.summary.median));
+    if b.backend == Backend::Webgpu {
+        if let (Some((cb, nb)), Some((ca, na))) = (adapter_class(old, b), adapter_class(new, a)) {
+            if cb != ca {
+                let why = format!(
+                    "{} adapter ({nb}) before, {} adapter ({na}) now: no speed verdict across adapter classes",
+                    cb.name(),
+                    ca.name()
+                );
+                return (medians, LatencyChange::NotComparable(why));
+            }
+        }
+    }
+    match verdict::compare(&lb.raw, &la.raw, threshold, seed) {
+        Ok(e) => (medians, LatencyChange::Judged(e)),
+        Err(e) => (medians, LatencyChange::NotComparable(e.to_string())),
+    }
+}
+
+/// The comparison as Markdown: a count line, then the cells, regressions first.
+pub fn render(c: &Comparison) -> String {
+    let mut out = format!("{}\n", c.counts());
+    if c.partial {
+        out.push_str(
+            "The newer report is partial: cells it lacks are \"not run\", not regressions.\n",
+        );
+    }
+    let mut sorted: Vec<&CellChange> = c.cells.iter().collect();
+    sorted.sort_by_key(|c| (!c.is_regression(), c.transition != Transition::Fix));
+    out.push_str(&format!(
+        "\n| cell | before | now | median before → now (ms) | ratio now/before [95% CI] | latency (±{:.0}%) | quality (points) | |\n|---|---|---|---|---|---|---|---|\n",
+        c.threshold * 100.0
+    ));
+    for ch in sorted {
+        let medians = ch.medians.map_or("–".into(), |(b, a)| {
+            format!("{} → {}", significant(b), significant(a))
+        });
+        let (ratio, latency) = match &ch.latency {
+            LatencyChange::Judged(e) => (
+                format!("{:.3} [{:.3}, {:.3}]", e.ratio, e.low, e.high),
+                e.verdict.name().to_string(),
+            ),
+            LatencyChange::NotComparable(why) => ("–".into(), format!("not comparable: {why}")),
+            LatencyChange::Missing => ("–".into(), "–".into()),
+        };
+        let quality = ch.quality.map_or("–".into(), |q| {
+            format!(
+                "agreement {:+.2}, accuracy {:+.2}",
+                q.agreement_points, q.accuracy_points
+            )
+        });
+        let flag = if ch.is_regression() {
+            "**regression**"
+        } else if ch.transition == Transition::Fix {
+            "fix"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "| {browser} | {backend} | {precision} | {batch} | {} | {} | {} | {}{} |",
-            c.before.unwrap_or("absent"),
-            c.after.unwrap_or("absent"),
-            c.median_ratio.map_or("–".into(), |r| format!("{r:.3}")),
-            c.latency,
-            if c.is_regression() { " **regression**" } else { "" }
+            "| {} | {} | {} | {medians} | {ratio} | {latency} | {quality} | {flag} |",
+            ch.id,
+            status(ch.before),
+            status(ch.after)
         );
     }
     out
@@ -80,52 +372,200 @@ pub fn render(changes: &[Change]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qbench_core::schema::{Latency, Outcome, RunSettings};
+    use qbench_core::Precision;
+    use qbench_core::quality::Quality;
+    use qbench_core::schema::{Adapter, Environment, Latency};
     use qbench_core::stats::Summary;
-    use qbench_core::{Backend, Precision};
 
     fn report(cells: Vec<Cell>) -> Report {
-        let settings = RunSettings { warmup: 1, warmup_ms: 0, samples: 5, time_per_cell_ms: 1, timeout_per_cell_ms: 1, quality_inputs: 1 };
-        let mut r = Report::new("0", 0, settings);
+        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::run::tests_settings());
+        r.planned = cells.iter().map(Cell::id).collect();
         r.cells = cells;
+        r.finished = Some("2026-11-28T00:01:00Z".into());
         r
     }
 
-    fn cell(precision: Precision, outcome: Outcome, samples: &[f64]) -> Cell {
-        let mem = qbench_model::weights::memory(precision);
-        let mut c = Cell::new("firefox", Backend::Webgpu, precision, 1, mem);
+    fn samples(scale: f64) -> Vec<f64> {
+        (0..30)
+            .map(|i| scale * (10.0 + f64::from(i % 7) * 0.1))
+            .collect()
+    }
+
+    fn cell(precision: Precision, outcome: Outcome, raw: &[f64]) -> Cell {
+        let mut c = Cell::new(
+            "firefox",
+            Backend::Webgpu,
+            precision,
+            1,
+            qbench_model::weights::memory(precision),
+        );
         c.outcome = outcome;
-        if !samples.is_empty() {
-            c.latency_ms = Some(Latency { first: 1.0, summary: Summary::from_samples(samples).unwrap(), raw: samples.to_vec() });
+        if !raw.is_empty() {
+            c.latency_ms = Some(Latency {
+                first: 1.0,
+                summary: Summary::from_samples(raw).unwrap(),
+                raw: raw.to_vec(),
+            });
         }
         c
     }
 
     #[test]
-    fn status_and_latency_changes() {
-        let fast: Vec<f64> = (0..10).map(|i| 10.0 + f64::from(i) * 0.1).collect();
-        let slow: Vec<f64> = fast.iter().map(|v| v * 2.0).collect();
+    fn breakages_fixes_and_latency_verdicts() {
+        let timeout = Outcome::Timeout {
+            message: "x".into(),
+        };
         let before = report(vec![
-            cell(Precision::F32, Outcome::Ok, &fast),
-            cell(Precision::F16, Outcome::Ok, &fast),
-            cell(Precision::Int8, Outcome::Ok, &fast),
+            cell(Precision::F32, Outcome::Ok, &samples(1.0)),
+            cell(Precision::F16, Outcome::Ok, &samples(1.0)),
+            cell(Precision::Int8, timeout.clone(), &[]),
+            cell(Precision::Int8Channel, Outcome::Ok, &samples(1.0)),
         ]);
         let after = report(vec![
-            cell(Precision::F32, Outcome::Ok, &slow),
-            cell(Precision::F16, Outcome::Timeout { message: "x".into() }, &[]),
-            cell(Precision::F16Native, Outcome::Ok, &fast),
+            cell(Precision::F32, Outcome::Ok, &samples(1.3)),
+            cell(Precision::F16, timeout, &[]),
+            cell(Precision::Int8, Outcome::Ok, &samples(1.0)),
+            cell(Precision::Int8Channel, Outcome::Ok, &samples(1.0)),
+            cell(Precision::F16Native, Outcome::Ok, &samples(1.0)),
         ]);
-        let c = changes(&before, &after);
-        assert_eq!(c.len(), 4);
-        assert_eq!((c[0].latency, c[0].median_ratio), ("slower", Some(2.0)));
-        assert!(c[0].is_regression());
-        assert_eq!((c[1].before, c[1].after), (Some("ok"), Some("timeout")));
-        assert!(c[1].is_regression());
-        assert_eq!((c[2].before, c[2].after, c[2].is_regression()), (None, Some("ok"), false));
-        assert_eq!((c[3].before, c[3].after), (Some("ok"), None));
-        assert!(c[3].is_regression(), "a cell that disappeared is a regression");
+        let c = compare(&before, &after, 0.05, 1);
+        let by = |p: Precision| c.cells.iter().find(|x| x.id.precision == p).unwrap();
+        assert_eq!(by(Precision::F32).verdict(), Some(Verdict::Slower));
+        assert!(by(Precision::F32).is_regression());
+        assert_eq!(by(Precision::F16).transition, Transition::Breakage);
+        assert!(by(Precision::F16).is_regression());
+        assert_eq!(by(Precision::Int8).transition, Transition::Fix);
+        assert!(!by(Precision::Int8).is_regression());
+        assert_eq!(by(Precision::Int8Channel).verdict(), Some(Verdict::Same));
+        assert_eq!(by(Precision::F16Native).transition, Transition::New);
+        assert_eq!(c.regressions().count(), 2);
+        assert_eq!(c.fixes().count(), 1);
         let md = render(&c);
-        assert_eq!(md.matches("**regression**").count(), 3);
-        assert!(md.contains("| firefox | webgpu | f32 | 1 | ok | ok | 2.000 | slower **regression** |"), "{md}");
+        assert!(
+            md.starts_with("2 regressions, 1 fixes; latency: 1 slower, 0 faster, 1 same"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| firefox webgpu f32 batch 1 | ok | ok | 10.3 → 13.4 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn a_partial_report_has_cells_not_run_not_regressions() {
+        let before = report(vec![
+            cell(Precision::F32, Outcome::Ok, &samples(1.0)),
+            cell(Precision::F16, Outcome::Ok, &samples(1.0)),
+        ]);
+        let mut after = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
+        after.planned.push(before.cells[1].id());
+        after.interrupted = Some("SIGTERM".into());
+        let c = compare(&before, &after, 0.05, 1);
+        assert!(c.partial);
+        let f16 = c
+            .cells
+            .iter()
+            .find(|x| x.id.precision == Precision::F16)
+            .unwrap();
+        assert_eq!(
+            (f16.transition, f16.is_regression()),
+            (Transition::NotRun, false)
+        );
+        assert_eq!(c.regressions().count(), 0);
+        assert!(render(&c).contains("is partial"));
+    }
+
+    #[test]
+    fn quality_drops_beyond_half_a_point_regress() {
+        let q = |agreement: f64, accuracy: f64| Quality {
+            n: 1000,
+            top1_agreement_pct: agreement,
+            drift_mean: 0.0,
+            drift_max: 0.0,
+            accuracy_pct: accuracy,
+            max_abs_diff_vs_native: None,
+        };
+        let with = |quality| Cell {
+            quality: Some(quality),
+            ..cell(Precision::Int8, Outcome::Ok, &samples(1.0))
+        };
+        let c = compare(
+            &report(vec![with(q(99.9, 98.0))]),
+            &report(vec![with(q(99.5, 97.6))]),
+            0.05,
+            1,
+        );
+        assert!(
+            !c.cells[0].is_regression(),
+            "0.4 points is within tolerance"
+        );
+        let c = compare(
+            &report(vec![with(q(99.9, 98.0))]),
+            &report(vec![with(q(99.3, 98.0))]),
+            0.05,
+            1,
+        );
+        assert!(c.cells[0].is_regression());
+        assert!(
+            c.cells[0].describe().contains("quality dropped"),
+            "{}",
+            c.cells[0].describe()
+        );
+    }
+
+    #[test]
+    fn software_and_hardware_adapters_are_never_compared_for_speed() {
+        let env = |architecture: &str, fallback: bool| Environment {
+            browser: "firefox".into(),
+            webgpu: Some(Adapter {
+                architecture: architecture.into(),
+                is_fallback_adapter: fallback,
+                ..Adapter::default()
+            }),
+            ..Environment::default()
+        };
+        let mut before = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
+        before.environments.push(env("", true));
+        let mut after = report(vec![cell(Precision::F32, Outcome::Ok, &samples(0.1))]);
+        after.environments.push(env("ampere", false));
+        let c = compare(&before, &after, 0.05, 1);
+        let LatencyChange::NotComparable(why) = &c.cells[0].latency else {
+            panic!("{:?}", c.cells[0].latency)
+        };
+        assert!(
+            why.contains("software adapter") && why.contains("hardware adapter (ampere)"),
+            "{why}"
+        );
+        assert!(!c.cells[0].is_regression());
+    }
+
+    #[test]
+    fn hosts_are_matched_only_between_multi_host_reports() {
+        let on = |host: &str| Cell {
+            host: Some(host.into()),
+            ..cell(Precision::F32, Outcome::Ok, &samples(1.0))
+        };
+        // One host each, with different names (a PR's CI machine and main's): matched.
+        let c = compare(
+            &report(vec![on("ci-1")]),
+            &report(vec![on("ci-2")]),
+            0.05,
+            1,
+        );
+        assert_eq!(c.cells.len(), 1);
+        assert_eq!(c.cells[0].verdict(), Some(Verdict::Same));
+        // Two hosts: each host's cell with its own.
+        let c = compare(
+            &report(vec![on("a"), on("b")]),
+            &report(vec![on("a"), on("b")]),
+            0.05,
+            1,
+        );
+        assert_eq!(c.cells.len(), 2);
+        assert!(
+            c.cells
+                .iter()
+                .all(|x| x.transition == Transition::Unchanged)
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use qbench_core::schema::{Cell, Report};
+use qbench_core::schema::{Cell, Report, Status};
 use qbench_core::{Backend, Precision};
 
 use super::terminal::human_bytes;
@@ -19,9 +19,38 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "# qbench report\n");
     let _ = writeln!(
         out,
-        "qbench {} · schema {} · started {} (Unix s) · warm-up ≥ {} runs and ≥ {} ms · up to {} samples or {} ms per cell · timeout {} s · quality on {} held-out digits\n",
-        report.qbench_version, report.schema_version, report.started_unix_s, s.warmup, s.warmup_ms, s.samples, s.time_per_cell_ms, s.timeout_per_cell_ms / 1000, s.quality_inputs
+        "qbench {}{} · schema {} · started {} · {} · warm-up ≥ {} runs and ≥ {} ms · {}–{} samples per cell, stopping at ±{:.1}% or {} ms · {} round(s), seed {} · {} retries · timeout {} s · quality on {} held-out digits\n",
+        report.qbench_version,
+        report
+            .git_commit
+            .as_deref()
+            .map_or(String::new(), |c| format!(" ({c})")),
+        report.schema_version,
+        report.started,
+        match (&report.finished, &report.interrupted) {
+            (_, Some(signal)) => format!("**interrupted by {signal}: partial**"),
+            (Some(f), None) if report.is_complete() => format!("finished {f}"),
+            (Some(f), None) => format!("finished {f}, **partial: planned cells missing**"),
+            (None, None) => "**still running or cut short: partial**".to_string(),
+        },
+        s.warmup,
+        s.warmup_ms,
+        s.min_samples,
+        s.samples,
+        s.ci_target * 100.0,
+        s.time_per_cell_ms,
+        s.rounds,
+        s.seed,
+        s.retries,
+        s.timeout_per_cell_ms / 1000,
+        s.quality_inputs
     );
+    if let Some(e) = &report.expectations {
+        let _ = writeln!(
+            out,
+            "Cells judged against the expectations in `{e}`: ✗ marks an unexpected outcome.\n"
+        );
+    }
     if let Some(b) = &report.bundle {
         let _ = writeln!(
             out,
@@ -29,7 +58,9 @@ pub fn render(report: &Report) -> String {
             human_bytes(b.wasm_bytes),
             b.wasm_bytes,
             b.build.as_deref().unwrap_or("unknown settings"),
-            b.wasm_opt.as_deref().map_or("no wasm-opt".to_string(), |v| format!("optimised by {v}"))
+            b.wasm_opt
+                .as_deref()
+                .map_or("no wasm-opt".to_string(), |v| format!("optimised by {v}"))
         );
     }
     environments(&mut out, report);
@@ -43,68 +74,143 @@ pub fn render(report: &Report) -> String {
 
 fn environments(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Environments\n");
-    let _ = writeln!(out, "| browser | version | isolated | timer resolution | wasm SIMD | WebGPU adapter | fallback | shader-f16 |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| host | browser | endpoint | version | isolated | timer resolution | wasm SIMD | WebGPU adapter | class | shader-f16 |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     for e in &report.environments {
-        let adapter = match (&e.webgpu, &e.webgpu_unavailable_reason) {
-            (Some(a), _) => {
-                let name = [a.vendor.as_str(), a.architecture.as_str(), a.device.as_str(), a.description.as_str()]
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(" / ");
-                if name.is_empty() { "(adapter reports no names)".to_string() } else { name }
+        let adapter = match (&e.webgpu, &e.webgpu_unavailable_reason, &e.start_error) {
+            (_, _, Some(err)) => {
+                format!("did not start: {}", err.lines().next().unwrap_or_default())
             }
-            (None, Some(reason)) => format!("none: {reason}"),
-            (None, None) => "–".into(),
+            (Some(a), _, None) => adapter_name(a),
+            (None, Some(reason), None) => format!("none: {reason}"),
+            (None, None, None) => "–".into(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} |",
+            e.host.as_deref().unwrap_or("–"),
             e.browser,
+            e.endpoint.as_deref().unwrap_or("–"),
             e.name,
             e.version,
             opt(e.cross_origin_isolated, |b| b.to_string()),
             opt(e.timer_resolution_ms, |t| format!("{t:.4} ms")),
             opt(e.wasm_simd, |b| b.to_string()),
             adapter,
-            opt(e.webgpu.as_ref(), |a| a.is_fallback_adapter.to_string()),
-            opt(e.webgpu.as_ref(), |a| a.features.iter().any(|f| f == "shader-f16").to_string()),
+            opt(e.webgpu.as_ref(), |a| a
+                .class
+                .map_or("–".to_string(), |c| c.name().to_string())),
+            opt(e.webgpu.as_ref(), |a| a
+                .features
+                .iter()
+                .any(|f| f == "shader-f16")
+                .to_string()),
         );
     }
     let _ = writeln!(out);
 }
 
-/// Rows are browser × backend × batch, columns precisions; each entry the outcome.
-fn compatibility(out: &mut String, report: &Report) {
+/// An adapter's names, or a note that it reports none.
+pub fn adapter_name(a: &qbench_core::schema::Adapter) -> String {
+    let name = [
+        a.vendor.as_str(),
+        a.architecture.as_str(),
+        a.device.as_str(),
+        a.description.as_str(),
+    ]
+    .iter()
+    .filter(|s| !s.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" / ");
+    if name.is_empty() {
+        "(adapter reports no names)".to_string()
+    } else {
+        name
+    }
+}
+
+/// A cell's entry in the compatibility matrix: its status, bold with ✗ when it
+/// was unexpected (without expectations: an error or a timeout), `(flaky)` when
+/// it passed on a retry.
+pub fn entry(c: &Cell) -> String {
+    let unexpected = match &c.expectation {
+        Some(j) => j.verdict.is_unexpected(),
+        None => matches!(c.outcome.kind(), Status::Error | Status::Timeout),
+    };
+    let mut s = if unexpected {
+        format!("**{}** ✗", c.outcome.status())
+    } else {
+        c.outcome.status().to_string()
+    };
+    if c.flaky {
+        s.push_str(" (flaky)");
+    }
+    s
+}
+
+/// Rows are (host ×) browser × backend × batch, columns precisions; each entry the outcome.
+pub fn compatibility(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Compatibility\n");
-    let precisions: Vec<Precision> = Precision::ALL.iter().copied().filter(|p| report.cells.iter().any(|c| c.precision == *p)).collect();
-    let _ = write!(out, "| browser | backend | batch |");
+    let multi_host = report.hosts().len() > 1;
+    let precisions: Vec<Precision> = Precision::ALL
+        .iter()
+        .copied()
+        .filter(|p| report.cells.iter().any(|c| c.precision == *p))
+        .collect();
+    let _ = write!(
+        out,
+        "|{} browser | backend | batch |",
+        if multi_host { " host |" } else { "" }
+    );
     for p in &precisions {
         let _ = write!(out, " {p} |");
     }
-    let _ = writeln!(out, "\n|---|---|---|{}", "---|".repeat(precisions.len()));
-    let mut rows: Vec<(String, Backend, u32)> = Vec::new();
+    let _ = writeln!(
+        out,
+        "\n|{}---|---|---|{}",
+        if multi_host { "---|" } else { "" },
+        "---|".repeat(precisions.len())
+    );
+    let mut rows: Vec<(Option<String>, String, Backend, u32)> = Vec::new();
     for c in &report.cells {
-        let key = (c.browser.clone(), c.backend, c.batch);
+        let key = (c.host.clone(), c.browser.clone(), c.backend, c.batch);
         if !rows.contains(&key) {
             rows.push(key);
         }
     }
-    for (browser, backend, batch) in rows {
+    for (host, browser, backend, batch) in rows {
+        if multi_host {
+            let _ = write!(out, "| {} ", host.as_deref().unwrap_or("–"));
+        }
         let _ = write!(out, "| {browser} | {backend} | {batch} |");
         for p in &precisions {
             let status = report
                 .cells
                 .iter()
-                .find(|c| c.browser == browser && c.backend == backend && c.batch == batch && c.precision == *p)
-                .map_or("–", |c| c.outcome.status());
+                .find(|c| {
+                    c.host == host
+                        && c.browser == browser
+                        && c.backend == backend
+                        && c.batch == batch
+                        && c.precision == *p
+                })
+                .map_or("–".to_string(), entry);
             let _ = write!(out, " {status} |");
         }
         let _ = writeln!(out);
     }
     let _ = writeln!(out);
+}
+
+/// `host browser`, or the browser alone when the host is unknown.
+fn who(c: &Cell) -> String {
+    c.host
+        .as_ref()
+        .map_or_else(|| c.browser.clone(), |h| format!("{h} {}", c.browser))
 }
 
 fn all_cells(report: &Report) -> impl Iterator<Item = &Cell> {
@@ -113,14 +219,39 @@ fn all_cells(report: &Report) -> impl Iterator<Item = &Cell> {
 
 fn latency(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Latency (ms per inference, output read back)\n");
-    let _ = writeln!(out, "| browser | backend | precision | batch | first | median | p95 | 95% CI of median | samples | median per input |");
+    let _ = writeln!(
+        out,
+        "| cell | first | median | p95 | 95% CI of median | ± | samples | stopped at | round medians | median per input |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
-    for c in all_cells(report).filter(|c| c.latency_ms.is_some()) {
-        let l = c.latency_ms.as_ref().expect("filtered");
+    for c in all_cells(report) {
+        let Some(l) = c.latency_ms.as_ref() else {
+            continue;
+        };
+        let (width, stop, rounds) = c.sampling.as_ref().map_or(
+            ("–".to_string(), "–".to_string(), "–".to_string()),
+            |s| {
+                (
+                    format!("{:.1}%", s.ci_half_width_pct),
+                    s.stop.name().to_string(),
+                    s.rounds
+                        .iter()
+                        .map(|r| format!("{:.3}", r.median))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            },
+        );
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.3} | {:.3} | {:.3} – {:.3} | {} | {:.4} |",
-            c.browser, c.backend, c.precision, c.batch, l.first, l.summary.median, l.summary.p95, l.summary.ci95_low, l.summary.ci95_high, l.summary.samples,
+            "| {} | {:.2} | {:.3} | {:.3} | {:.3} – {:.3} | {width} | {} | {stop} | {rounds} | {:.4} |",
+            c.id(),
+            l.first,
+            l.summary.median,
+            l.summary.p95,
+            l.summary.ci95_low,
+            l.summary.ci95_high,
+            l.summary.samples,
             l.summary.median / f64::from(c.batch.max(1))
         );
     }
@@ -129,12 +260,18 @@ fn latency(out: &mut String, report: &Report) {
 
 fn memory(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Weight memory\n");
-    let _ = writeln!(out, "Estimated = parameters × bytes per weight; int8 scales (4 bytes each) apart. Measured where the backend reports it.\n");
-    let _ = writeln!(out, "| browser | backend | precision | parameters | estimated weights | estimated scales | measured |");
+    let _ = writeln!(
+        out,
+        "Estimated = parameters × bytes per weight; int8 scales (4 bytes each) apart. Measured where the backend reports it.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| browser | backend | precision | parameters | estimated weights | estimated scales | measured |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     let mut seen = Vec::new();
     for c in all_cells(report) {
-        let key = (c.browser.clone(), c.backend, c.precision);
+        let key = (c.host.clone(), c.browser.clone(), c.backend, c.precision);
         if seen.contains(&key) {
             continue;
         }
@@ -143,8 +280,18 @@ fn memory(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} ({} B) | {} B | {} |",
-            c.browser, c.backend, c.precision, m.parameters, human_bytes(m.estimated_weight_bytes), m.estimated_weight_bytes, m.estimated_scale_bytes,
-            opt(m.measured_bytes, |b| format!("{} B ({})", b, m.measured_how.clone().unwrap_or_default()))
+            who(c),
+            c.backend,
+            c.precision,
+            m.parameters,
+            human_bytes(m.estimated_weight_bytes),
+            m.estimated_weight_bytes,
+            m.estimated_scale_bytes,
+            opt(m.measured_bytes, |b| format!(
+                "{} B ({})",
+                b,
+                m.measured_how.clone().unwrap_or_default()
+            ))
         );
     }
     let _ = writeln!(out);
@@ -152,12 +299,15 @@ fn memory(out: &mut String, report: &Report) {
 
 fn quality(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Quality versus float32 on the same backend\n");
-    let _ = writeln!(out, "| browser | backend | precision | inputs | top-1 agreement % | drift mean | drift max | accuracy % | max abs diff vs native f32 |");
+    let _ = writeln!(
+        out,
+        "| browser | backend | precision | inputs | top-1 agreement % | drift mean | drift max | accuracy % | max abs diff vs native f32 |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     let mut seen = Vec::new();
     for c in all_cells(report) {
         let Some(q) = c.quality else { continue };
-        let key = (c.browser.clone(), c.backend, c.precision);
+        let key = (c.host.clone(), c.browser.clone(), c.backend, c.precision);
         if seen.contains(&key) {
             continue;
         }
@@ -165,7 +315,14 @@ fn quality(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {:.2} | {:.2e} | {:.2e} | {:.2} | {} |",
-            c.browser, c.backend, c.precision, q.n, q.top1_agreement_pct, q.drift_mean, q.drift_max, q.accuracy_pct,
+            who(c),
+            c.backend,
+            c.precision,
+            q.n,
+            q.top1_agreement_pct,
+            q.drift_mean,
+            q.drift_max,
+            q.accuracy_pct,
             opt(q.max_abs_diff_vs_native, |d| format!("{d:.2e}"))
         );
     }
@@ -173,13 +330,34 @@ fn quality(out: &mut String, report: &Report) {
 }
 
 fn problems(out: &mut String, report: &Report) {
-    let failed: Vec<&Cell> = report.cells.iter().filter(|c| c.outcome.reason().is_some()).collect();
+    let failed: Vec<&Cell> = report
+        .cells
+        .iter()
+        .filter(|c| c.outcome.reason().is_some())
+        .collect();
     if failed.is_empty() {
         return;
     }
     let _ = writeln!(out, "## Cells that did not run\n");
     for c in failed {
-        let _ = writeln!(out, "- {} {} {} batch {}: **{}**: {}", c.browser, c.backend, c.precision, c.batch, c.outcome.status(), c.outcome.reason().unwrap_or_default());
+        let expected = c.expectation.as_ref().map_or(String::new(), |j| {
+            let names: Vec<&str> = j.expected.iter().map(|s| s.name()).collect();
+            format!(
+                " ({}, expected {}{})",
+                j.verdict.name(),
+                names.join(" or "),
+                j.reason
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(": {r}"))
+            )
+        });
+        let _ = writeln!(
+            out,
+            "- {}: **{}**{expected}: {}",
+            c.id(),
+            c.outcome.status(),
+            c.outcome.reason().unwrap_or_default()
+        );
     }
     let _ = writeln!(out);
 }

@@ -2,6 +2,9 @@
 //! before they get here; exporters only format.
 
 pub mod compare;
+pub mod expect;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod summary;
 pub mod terminal;

@@ -1,60 +1,126 @@
-//! One WebDriver session per browser: capabilities that give headless WebGPU on
-//! these machines, a fresh profile, and the two calls the page answers (probe,
-//! run a cell).
+//! Browsers under WebDriver: a session on a local driver qbench starts, or on a
+//! remote end (a Selenium Grid); capabilities that give headless WebGPU on these
+//! machines; the two calls the page answers (probe, run a cell), each bounded in
+//! time; and the [`BrowserExecutor`] the scheduler drives.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
-use qbench_core::protocol::{CellRequest, CellResponse, Probe};
+use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
 use qbench_core::schema::Environment;
-use qbench_core::Browser;
-use serde_json::{Value, json};
+use qbench_core::{Browser, Precision};
+use serde_json::{Map, Value, json};
 
 use super::driver::{self, Driver};
+use super::plan::{Agent, PlannedCell};
+use crate::schedule::executor::truncate;
+use crate::schedule::{ExecError, Executor};
 
 /// A fault the page injects instead of running a cell (for testing the runner).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Fault {
     /// The page's cell function throws.
+    #[default]
     Throw,
     /// The page's main thread spins forever.
     Hang,
+    /// The page answers something that is not a cell response.
+    Garble,
 }
 
-/// A browser under WebDriver. Dropping it kills the driver and the browser.
+/// Where sessions are opened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Endpoint {
+    /// A driver qbench starts on this machine; its log goes to `log_dir`.
+    Local {
+        /// Folder for the driver logs.
+        log_dir: PathBuf,
+    },
+    /// A W3C WebDriver remote end (a Selenium Grid hub or standalone).
+    Remote {
+        /// Its URL.
+        url: String,
+    },
+}
+
+impl Endpoint {
+    /// `local`, or the remote URL.
+    pub fn label(&self) -> String {
+        match self {
+            Endpoint::Local { .. } => "local".into(),
+            Endpoint::Remote { url } => url.clone(),
+        }
+    }
+}
+
+/// Limit for a WebDriver call that should answer at once (close, capabilities).
+const QUICK: Duration = Duration::from_secs(10);
+
+/// A browser under WebDriver. Dropping it kills the local driver and its browsers.
 pub struct Session {
     client: Client,
-    driver: Driver,
-    _profile: tempfile::TempDir,
+    driver: Option<Driver>,
+    _profile: Option<tempfile::TempDir>,
 }
 
 fn existing(path: &str) -> Option<&str> {
     Path::new(path).is_file().then_some(path)
 }
 
-/// WebDriver capabilities for `browser` with a profile in `profile`.
-pub fn capabilities(browser: Browser, profile: &Path) -> serde_json::Map<String, Value> {
-    let caps = match browser {
+/// WebDriver capabilities for `browser`. Locally the binary (Debian's, or
+/// `QBENCH_CHROMIUM` / `QBENCH_FIREFOX`) and a fresh profile folder are named;
+/// remotely neither is, unless `extra` names them. `extra` is merged in last.
+pub fn capabilities(
+    browser: Browser,
+    local_profile: Option<&Path>,
+    extra: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
+    let local = local_profile.is_some();
+    let mut caps = match browser {
         Browser::Chromium => {
-            let binary = std::env::var("QBENCH_CHROMIUM").ok().or_else(|| existing("/usr/lib/chromium/chromium").map(String::from));
-            let mut options = json!({
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", "--disable-breakpad", "--enable-unsafe-webgpu",
-                    format!("--user-data-dir={}", profile.display()),
-                ]
-            });
-            if let Some(binary) = binary {
+            let mut args = vec![
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+                "--disable-breakpad",
+                "--enable-unsafe-webgpu",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+            if let Some(profile) = local_profile {
+                args.push(format!("--user-data-dir={}", profile.display()));
+            }
+            let mut options = json!({ "args": args });
+            let binary = std::env::var("QBENCH_CHROMIUM")
+                .ok()
+                .or_else(|| existing("/usr/lib/chromium/chromium").map(String::from));
+            if let Some(binary) = binary.filter(|_| local) {
                 options["binary"] = json!(binary);
             }
             json!({ "browserName": "chrome", "goog:chromeOptions": options })
         }
         Browser::Firefox => {
-            let binary = std::env::var("QBENCH_FIREFOX").ok().or_else(|| existing("/usr/lib/firefox-esr/firefox-esr").map(String::from));
             let mut options = json!({
                 // geckodriver makes a fresh temporary profile per session.
                 "args": ["-headless"],
@@ -72,54 +138,138 @@ pub fn capabilities(browser: Browser, profile: &Path) -> serde_json::Map<String,
                 },
                 "env": { "MOZ_HEADLESS": "1" },
             });
-            if let Some(binary) = binary {
+            let binary = std::env::var("QBENCH_FIREFOX")
+                .ok()
+                .or_else(|| existing("/usr/lib/firefox-esr/firefox-esr").map(String::from));
+            if let Some(binary) = binary.filter(|_| local) {
                 options["binary"] = json!(binary);
             }
             json!({ "browserName": "firefox", "moz:firefoxOptions": options })
         }
     };
+    if let Some(extra) = extra {
+        merge(&mut caps, &Value::Object(extra.clone()));
+    }
     match caps {
         Value::Object(map) => map,
         _ => unreachable!("capabilities are an object"),
     }
 }
 
+/// Merges `extra` into `base`: objects key by key, anything else replaced.
+fn merge(base: &mut Value, extra: &Value) {
+    match (base, extra) {
+        (Value::Object(b), Value::Object(e)) => {
+            for (k, v) in e {
+                merge(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (b, e) => *b = e.clone(),
+    }
+}
+
 impl Session {
-    /// Starts the driver and a session with a fresh profile.
-    pub async fn open(browser: Browser, log_dir: &Path) -> anyhow::Result<Self> {
-        let exe = driver::find(browser)?;
-        let driver = Driver::start(browser, &exe, log_dir).await?;
-        let profile = tempfile::Builder::new().prefix(&format!("qbench-{browser}-")).tempdir()?;
+    /// Opens a session on `endpoint`: locally, starts the driver first.
+    pub async fn open(
+        browser: Browser,
+        endpoint: &Endpoint,
+        extra: Option<&Map<String, Value>>,
+    ) -> anyhow::Result<Self> {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(capabilities(browser, profile.path()))
-            .connect(&driver.url())
-            .await
-            .with_context(|| format!("starting a {browser} session; driver log:\n{}", driver.log_text()))?;
-        Ok(Self { client, driver, _profile: profile })
+        match endpoint {
+            Endpoint::Local { log_dir } => {
+                let exe = driver::find(browser)?;
+                let driver = Driver::start(browser, &exe, log_dir).await?;
+                let profile = tempfile::Builder::new()
+                    .prefix(&format!("qbench-{browser}-"))
+                    .tempdir()?;
+                let client = ClientBuilder::new(connector)
+                    .capabilities(capabilities(browser, Some(profile.path()), extra))
+                    .connect(&driver.url())
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "starting a {browser} session; driver log:\n{}",
+                            driver.log_text()
+                        )
+                    })?;
+                Ok(Self {
+                    client,
+                    driver: Some(driver),
+                    _profile: Some(profile),
+                })
+            }
+            Endpoint::Remote { url } => {
+                let client = ClientBuilder::new(connector)
+                    .capabilities(capabilities(browser, None, extra))
+                    .connect(url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", describe_new_session(&e)))
+                    .with_context(|| {
+                        format!("opening a {browser} session at WebDriver endpoint {url}")
+                    })?;
+                Ok(Self {
+                    client,
+                    driver: None,
+                    _profile: None,
+                })
+            }
+        }
     }
 
-    /// The driver's log so far.
+    /// The local driver's log so far (empty for a remote end).
     pub fn driver_log(&self) -> String {
-        self.driver.log_text()
+        self.driver
+            .as_ref()
+            .map(Driver::log_text)
+            .unwrap_or_default()
     }
 
-    /// Loads the page afresh: a new wasm instance and a new WebGPU device.
-    async fn load(&self, url: &str, limit: Duration) -> anyhow::Result<()> {
+    /// Loads the page afresh: a new wasm instance and a new WebGPU device. The
+    /// browser's own limits are a little longer than `limit`, so qbench's
+    /// client-side limit fires first and a hang is told as one.
+    async fn load(&self, url: &str, limit: Duration) -> Result<(), CmdError> {
+        let browser_limit = limit + Duration::from_secs(30);
         self.client
-            .update_timeouts(TimeoutConfiguration::new(Some(limit), Some(limit), Some(Duration::ZERO)))
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(browser_limit),
+                Some(browser_limit),
+                Some(Duration::ZERO),
+            ))
             .await?;
-        self.client.goto(url).await.with_context(|| format!("loading {url}"))?;
-        Ok(())
+        self.client.goto(url).await
     }
 
-    /// Probes the browser and fills in its environment.
-    pub async fn environment(&self, browser: Browser, url: &str) -> anyhow::Result<Environment> {
-        self.load(url, Duration::from_secs(60)).await?;
-        let text = self.call("return window.qbench.probe()", json!(null)).await?;
-        let probe: Probe = serde_json::from_str(&text).with_context(|| format!("the page's probe answer is not a Probe: {text}"))?;
+    /// Probes the browser (the adapter requested with `preference`) and fills in its environment.
+    pub async fn environment(
+        &self,
+        browser: Browser,
+        url: &str,
+        preference: PowerPreference,
+    ) -> anyhow::Result<Environment> {
+        self.load(url, Duration::from_secs(60))
+            .await
+            .with_context(|| format!("loading {url}"))?;
+        let text = match self
+            .call("return window.qbench.probe(arg)", json!(preference.name()))
+            .await?
+        {
+            Ok(text) => text,
+            Err(page) => anyhow::bail!("the probe threw: {page}"),
+        };
+        let probe: Probe = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "the page's probe answer is not a Probe: {}",
+                truncate(&text, 300)
+            )
+        })?;
         let caps = self.client.capabilities().cloned().unwrap_or_default();
-        let cap = |k: &str| caps.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let cap = |k: &str| {
+            caps.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         Ok(Environment {
             browser: browser.name().into(),
             name: cap("browserName"),
@@ -130,43 +280,273 @@ impl Session {
             wasm_simd: Some(probe.wasm_simd),
             webgpu: probe.webgpu,
             webgpu_unavailable_reason: probe.webgpu_unavailable_reason,
-            extra: [("hardware_concurrency".to_string(), probe.hardware_concurrency.to_string())].into_iter().collect(),
+            power_preference: Some(preference.name().to_string()),
+            extra: [(
+                "hardware_concurrency".to_string(),
+                probe.hardware_concurrency.to_string(),
+            )]
+            .into_iter()
+            .collect(),
+            ..Environment::default()
         })
     }
 
     /// Runs one cell in a freshly loaded page.
-    pub async fn run_cell(&self, url: &str, request: &CellRequest, fault: Option<Fault>, limit: Duration) -> anyhow::Result<CellResponse> {
-        self.load(url, limit).await?;
-        let mut arg = serde_json::to_value(request)?;
+    pub async fn run_cell(
+        &self,
+        url: &str,
+        request: &CellRequest,
+        fault: Option<Fault>,
+        limit: Duration,
+    ) -> Result<CellResponse, ExecError> {
+        self.load(url, limit)
+            .await
+            .map_err(|e| lost("loading the page", &e))?;
+        let mut arg = serde_json::to_value(request).expect("requests serialise");
         if let Some(fault) = fault {
-            arg["fault"] = json!(match fault {
-                Fault::Throw => "throw",
-                Fault::Hang => "hang",
-            });
+            arg["fault"] = serde_json::to_value(fault).expect("faults serialise");
         }
-        let text = self.call("return window.qbench.runCell(JSON.stringify(arg))", arg).await?;
-        serde_json::from_str(&text).with_context(|| format!("the page's cell answer is not a CellResponse: {text}"))
+        let text = match self
+            .call("return window.qbench.runCell(JSON.stringify(arg))", arg)
+            .await
+            .map_err(|e| lost("running the cell", &e))?
+        {
+            Ok(text) => text,
+            Err(page) => return Err(ExecError::Page(format!("the page threw: {page}"))),
+        };
+        parse_answer(&text)
     }
 
-    /// Calls an async page function that resolves to a JSON string; a rejection
-    /// comes back as an error naming the page's message.
-    async fn call(&self, body: &str, arg: Value) -> anyhow::Result<String> {
+    /// Calls an async page function that resolves to a JSON string: `Ok(Ok(text))`,
+    /// or `Ok(Err(message))` when the page rejected; `Err` when WebDriver failed.
+    async fn call(&self, body: &str, arg: Value) -> Result<Result<String, String>, CmdError> {
         let script = format!(
             "const arg = arguments[0]; const done = arguments[arguments.length - 1];
              (async () => {{ {body} }})().then(
                (value) => done({{ ok: value }}),
                (e) => done({{ err: String(e && e.stack || e) + (globalThis.qbenchPanic ? ' | panic: ' + globalThis.qbenchPanic : '') }}));"
         );
-        let answer = self.client.execute_async(&script, vec![arg]).await.context("WebDriver script call")?;
-        match (answer.get("ok").and_then(Value::as_str), answer.get("err")) {
-            (Some(text), _) => Ok(text.to_string()),
-            (None, Some(err)) => anyhow::bail!("the page threw: {}", err.as_str().unwrap_or_default()),
-            _ => anyhow::bail!("the page answered neither a result nor an error: {answer}"),
+        let answer = self.client.execute_async(&script, vec![arg]).await?;
+        Ok(
+            match (answer.get("ok").and_then(Value::as_str), answer.get("err")) {
+                (Some(text), _) => Ok(text.to_string()),
+                (None, Some(err)) => Err(err.as_str().unwrap_or_default().to_string()),
+                _ => Ok(answer.to_string()),
+            },
+        )
+    }
+
+    /// Ends the session, each call bounded; dropping `self` then kills a local driver.
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(QUICK, self.client.close()).await;
+    }
+}
+
+fn lost(doing: &str, e: &CmdError) -> ExecError {
+    ExecError::SessionLost(format!("WebDriver failed while {doing}: {e}"))
+}
+
+/// A page answer as a cell response; one that breaks the protocol is an error
+/// with a truncated message, keeping whatever latency it carried.
+pub fn parse_answer(text: &str) -> Result<CellResponse, ExecError> {
+    serde_json::from_str::<CellResponse>(text).map_err(|e| {
+        let partial = serde_json::from_str::<Value>(text).ok().and_then(|v| {
+            let samples: Vec<f64> = v
+                .get("samples_ms")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_f64)
+                .collect();
+            let first = v.get("first_ms").and_then(Value::as_f64);
+            Some(CellResponse {
+                first_ms: first,
+                samples_ms: samples,
+                ..CellResponse::failed(qbench_core::schema::Status::Error, "")
+            })
+        });
+        ExecError::BadAnswer {
+            message: format!(
+                "the page's answer is not a cell response ({}): {}",
+                truncate(&e.to_string(), 200),
+                truncate(text, 200)
+            ),
+            partial,
+        }
+    })
+}
+
+/// A session that could not be created, said plainly (the Grid's own message included).
+fn describe_new_session(e: &fantoccini::error::NewSessionError) -> String {
+    use fantoccini::error::NewSessionError as E;
+    match e {
+        E::Failed(_) | E::FailedC(_) | E::Lost(_) => format!("nothing answers there ({e})"),
+        E::SessionNotCreated(wd) => {
+            format!("it refused the session: {}", truncate(&wd.to_string(), 400))
+        }
+        other => truncate(&other.to_string(), 400),
+    }
+}
+
+/// Runs cells in browsers on one endpoint, one session at a time.
+pub struct BrowserExecutor {
+    /// Where sessions are opened.
+    pub endpoint: Endpoint,
+    /// The page's URL as the browsers reach it.
+    pub url: String,
+    /// Extra capabilities per browser (merged over the defaults).
+    pub capabilities: Vec<(Browser, Map<String, Value>)>,
+    /// Testing aid: the page fails the cells of this precision this way.
+    pub fault: Option<(Precision, Fault)>,
+    /// Limit for one cell (the page's own limits are set a little longer).
+    pub cell_limit: Duration,
+    /// The adapter's power preference, for the probe.
+    pub power_preference: PowerPreference,
+    session: Option<Session>,
+}
+
+impl BrowserExecutor {
+    /// An executor with no session open yet.
+    pub fn new(endpoint: Endpoint, url: String, cell_limit: Duration) -> Self {
+        Self {
+            endpoint,
+            url,
+            capabilities: Vec::new(),
+            fault: None,
+            cell_limit,
+            power_preference: PowerPreference::default(),
+            session: None,
+        }
+    }
+}
+
+impl Executor for BrowserExecutor {
+    fn endpoint(&self) -> String {
+        self.endpoint.label()
+    }
+
+    async fn open(&mut self, agent: Agent) -> Result<Environment, ExecError> {
+        let Agent::Browser(browser) = agent else {
+            return Err(ExecError::Start(
+                "a browser executor runs browsers only".into(),
+            ));
+        };
+        self.discard();
+        let extra = self
+            .capabilities
+            .iter()
+            .find(|(b, _)| *b == browser)
+            .map(|(_, c)| c);
+        let session = Session::open(browser, &self.endpoint, extra)
+            .await
+            .map_err(|e| ExecError::Start(format!("{e:#}")))?;
+        let env = match session
+            .environment(browser, &self.url, self.power_preference)
+            .await
+        {
+            Ok(env) => env,
+            Err(err) => {
+                let log = session.driver_log();
+                return Err(ExecError::Start(format!(
+                    "the probe failed: {err:#}{}",
+                    if log.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\ndriver log:\n{log}")
+                    }
+                )));
+            }
+        };
+        self.session = Some(session);
+        Ok(env)
+    }
+
+    async fn run(
+        &mut self,
+        cell: &PlannedCell,
+        request: &CellRequest,
+    ) -> Result<CellResponse, ExecError> {
+        let session = self
+            .session
+            .as_ref()
+            .ok_or_else(|| ExecError::SessionLost("no session is open".into()))?;
+        let fault = self
+            .fault
+            .filter(|(p, _)| *p == cell.precision)
+            .map(|(_, f)| f);
+        session
+            .run_cell(&self.url, request, fault, self.cell_limit)
+            .await
+    }
+
+    async fn close(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.close().await;
         }
     }
 
-    /// Ends the session, giving up after 10 s (the drop kills the processes anyway).
-    pub async fn close(self) {
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.close()).await;
+    fn discard(&mut self) {
+        // Dropping a local session kills its driver's process group, browsers included.
+        self.session = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_capabilities_name_no_local_paths_unless_given() {
+        let local = capabilities(Browser::Chromium, Some(Path::new("/tmp/p")), None);
+        let args = local["goog:chromeOptions"]["args"].as_array().unwrap();
+        assert!(args.iter().any(|a| a == "--user-data-dir=/tmp/p"));
+        assert!(args.iter().any(|a| a == "--enable-unsafe-webgpu"));
+        let remote = capabilities(Browser::Chromium, None, None);
+        assert!(remote["goog:chromeOptions"].get("binary").is_none());
+        assert!(
+            !remote["goog:chromeOptions"]["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str().unwrap().starts_with("--user-data-dir"))
+        );
+        let extra: Map<String, Value> = serde_json::from_value(json!({"moz:firefoxOptions": {"binary": "/opt/ff", "prefs": {"x": 1}}, "platformName": "linux"})).unwrap();
+        let ff = capabilities(Browser::Firefox, None, Some(&extra));
+        assert_eq!(ff["moz:firefoxOptions"]["binary"], "/opt/ff");
+        assert_eq!(ff["moz:firefoxOptions"]["prefs"]["x"], 1);
+        assert_eq!(
+            ff["moz:firefoxOptions"]["prefs"]["dom.webgpu.enabled"], true,
+            "defaults kept beside the extra"
+        );
+        assert_eq!(ff["platformName"], "linux");
+    }
+
+    #[test]
+    fn a_broken_answer_keeps_its_samples() {
+        let err =
+            parse_answer(r#"{"status":"ok","first_ms":3.0,"samples_ms":[1.0,2.0],"oops":true"#)
+                .unwrap_err();
+        assert!(
+            matches!(err, ExecError::BadAnswer { partial: None, .. }),
+            "not JSON at all: nothing kept"
+        );
+        let err = parse_answer(r#"{"status":"weird","first_ms":3.0,"samples_ms":[1.0,2.0]}"#)
+            .unwrap_err();
+        let ExecError::BadAnswer { message, partial } = err else {
+            panic!("bad answer")
+        };
+        assert!(
+            message.starts_with("the page's answer is not a cell response"),
+            "{message}"
+        );
+        let partial = partial.unwrap();
+        assert_eq!(
+            (partial.first_ms, partial.samples_ms),
+            (Some(3.0), vec![1.0, 2.0])
+        );
+        let long = format!("\"{}\"", "x".repeat(5000));
+        let ExecError::BadAnswer { message, .. } = parse_answer(&long).unwrap_err() else {
+            panic!()
+        };
+        assert!(message.len() < 600, "{}", message.len());
     }
 }

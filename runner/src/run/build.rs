@@ -3,9 +3,12 @@
 //! `Cargo.lock`) runs only when the module is newer than the glue.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+use crate::cancel::Cancel;
 
 /// The cargo profile the browser bundle is built with (root `Cargo.toml`).
 pub const WASM_PROFILE: &str = "wasm";
@@ -46,47 +49,90 @@ pub struct Package {
 /// (Debian's 108 breaks the externref table; see README, "Build time and profiles").
 const WASM_OPT_MIN_VERSION: u32 = 116;
 
-/// Builds (if needed) and returns the package.
-pub fn ensure(root: &Path) -> anyhow::Result<Package> {
+/// Runs `cmd` to its end in its own process group, killing the whole group
+/// (cargo and every rustc under it) if the run is cancelled meanwhile.
+fn run_to_end(cmd: &mut Command, what: &str, cancel: &Cancel) -> anyhow::Result<ExitStatus> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    let mut child = cmd.spawn().with_context(|| format!("running {what}"))?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if cancel.is_cancelled() {
+            super::driver::kill_group(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{what} was stopped: the run was cancelled");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Builds (if needed) and returns the package; a cancelled run stops the build.
+pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
     let lock_version = locked_wasm_bindgen(&root.join("Cargo.lock"))?;
     check_cli(&lock_version)?;
     // QBENCH_WASM_FEATURES (e.g. `cpu-ndarray`) is a measurement aid for comparing builds.
     let features = std::env::var("QBENCH_WASM_FEATURES").unwrap_or_default();
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(root)
-        .args(["build", "-p", "qbench-wasm", "--target", TARGET, "--profile", WASM_PROFILE, "--features", &features])
-        .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-        // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", WASM_RUSTFLAGS)
-        .status()
-        .context("running cargo to build the wasm module")?;
+    let status = run_to_end(
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .current_dir(root)
+            .args([
+                "build",
+                "-p",
+                "qbench-wasm",
+                "--target",
+                TARGET,
+                "--profile",
+                WASM_PROFILE,
+                "--features",
+                &features,
+            ])
+            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+            // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                WASM_RUSTFLAGS,
+            ),
+        "cargo (building the wasm module)",
+        cancel,
+    )?;
     if !status.success() {
         bail!(
             "building the wasm module failed ({status}); if the target is missing: rustup target add {TARGET}"
         );
     }
-    let wasm = wasm_target_dir(root).join(TARGET).join(WASM_PROFILE).join("qbench_wasm.wasm");
+    let wasm = wasm_target_dir(root)
+        .join(TARGET)
+        .join(WASM_PROFILE)
+        .join("qbench_wasm.wasm");
     let pkg = package_dir(&target_dir(root));
     let glue = pkg.join("qbench_wasm_bg.wasm");
     let opt_stamp = pkg.join("wasm-opt.txt");
     if !is_newer(&glue, &wasm) {
         // A new module: its glue and stamps are rewritten, any old optimisation is void.
         let _ = std::fs::remove_file(&opt_stamp);
-        let status = Command::new("wasm-bindgen")
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(&pkg)
-            .arg(&wasm)
-            .status()
-            .context("running wasm-bindgen")?;
+        let status = run_to_end(
+            Command::new("wasm-bindgen")
+                .args(["--target", "web", "--no-typescript", "--out-dir"])
+                .arg(&pkg)
+                .arg(&wasm),
+            "wasm-bindgen",
+            cancel,
+        )?;
         if !status.success() {
             bail!("wasm-bindgen failed on {} ({status})", wasm.display());
         }
-        std::fs::write(pkg.join("build.txt"), format!("cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, features [{features}]\n"))?;
+        std::fs::write(
+            pkg.join("build.txt"),
+            format!("cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, features [{features}]\n"),
+        )?;
     }
     // Checked apart from the glue, so an interrupted wasm-opt is run again next time.
     if !opt_stamp.exists() {
         if let Some(version) = wasm_opt_version() {
-            optimise(&glue, &version)?;
+            optimise(&glue, &version, cancel)?;
         }
     }
     describe(&pkg)
@@ -95,9 +141,20 @@ pub fn ensure(root: &Path) -> anyhow::Result<Package> {
 /// Size and optimisation of an already built package folder.
 pub fn describe(dir: &Path) -> anyhow::Result<Package> {
     let wasm = dir.join("qbench_wasm_bg.wasm");
-    let wasm_bytes = std::fs::metadata(&wasm).with_context(|| format!("no module at {}", wasm.display()))?.len();
-    let stamp = |name: &str| std::fs::read_to_string(dir.join(name)).ok().map(|s| s.trim().to_string());
-    Ok(Package { dir: dir.to_path_buf(), wasm_bytes, wasm_opt: stamp("wasm-opt.txt"), build: stamp("build.txt") })
+    let wasm_bytes = std::fs::metadata(&wasm)
+        .with_context(|| format!("no module at {}", wasm.display()))?
+        .len();
+    let stamp = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    Ok(Package {
+        dir: dir.to_path_buf(),
+        wasm_bytes,
+        wasm_opt: stamp("wasm-opt.txt"),
+        build: stamp("build.txt"),
+    })
 }
 
 /// The usable wasm-opt's version line, if there is one on PATH.
@@ -108,28 +165,38 @@ fn wasm_opt_version() -> Option<String> {
     if number >= WASM_OPT_MIN_VERSION {
         Some(line)
     } else {
-        eprintln!("qbench: skipping {line}: older than binaryen {WASM_OPT_MIN_VERSION} (npm install -g binaryen)");
+        eprintln!(
+            "qbench: skipping {line}: older than binaryen {WASM_OPT_MIN_VERSION} (npm install -g binaryen)"
+        );
         None
     }
 }
 
 /// `wasm-opt -O` in place: about 30% smaller, and faster on SwiftShader.
-fn optimise(wasm: &Path, version: &str) -> anyhow::Result<()> {
-    eprintln!("qbench: optimising {} with {version} (a few minutes)", wasm.display());
+fn optimise(wasm: &Path, version: &str, cancel: &Cancel) -> anyhow::Result<()> {
+    eprintln!(
+        "qbench: optimising {} with {version} (a few minutes)",
+        wasm.display()
+    );
     let tmp = wasm.with_extension("opt.wasm");
-    let status = Command::new("wasm-opt")
-        .arg("-O")
-        .args(WASM_FEATURES)
-        .arg(wasm)
-        .arg("-o")
-        .arg(&tmp)
-        .status()
-        .context("running wasm-opt")?;
+    let status = run_to_end(
+        Command::new("wasm-opt")
+            .arg("-O")
+            .args(WASM_FEATURES)
+            .arg(wasm)
+            .arg("-o")
+            .arg(&tmp),
+        "wasm-opt",
+        cancel,
+    )?;
     if !status.success() {
         bail!("wasm-opt failed on {} ({status})", wasm.display());
     }
     std::fs::rename(&tmp, wasm)?;
-    std::fs::write(wasm.with_file_name("wasm-opt.txt"), format!("{version} -O\n"))?;
+    std::fs::write(
+        wasm.with_file_name("wasm-opt.txt"),
+        format!("{version} -O\n"),
+    )?;
     Ok(())
 }
 
@@ -151,8 +218,10 @@ fn is_newer(a: &Path, b: &Path) -> bool {
 
 /// The version of the `wasm-bindgen` crate in `Cargo.lock`.
 pub fn locked_wasm_bindgen(lock: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(lock).with_context(|| format!("reading {}", lock.display()))?;
-    parse_locked_version(&text, "wasm-bindgen").with_context(|| format!("no wasm-bindgen package in {}", lock.display()))
+    let text =
+        std::fs::read_to_string(lock).with_context(|| format!("reading {}", lock.display()))?;
+    parse_locked_version(&text, "wasm-bindgen")
+        .with_context(|| format!("no wasm-bindgen package in {}", lock.display()))
 }
 
 /// The version of package `name` in the text of a `Cargo.lock`.
@@ -161,7 +230,11 @@ pub fn parse_locked_version(lock: &str, name: &str) -> Option<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == wanted {
-            let version = lines.next()?.trim().strip_prefix("version = \"")?.strip_suffix('"')?;
+            let version = lines
+                .next()?
+                .trim()
+                .strip_prefix("version = \"")?
+                .strip_suffix('"')?;
             return Some(version.to_string());
         }
     }
@@ -177,7 +250,9 @@ fn check_cli(wanted: &str) -> anyhow::Result<()> {
     let found = String::from_utf8_lossy(&out.stdout);
     let found = found.split_whitespace().nth(1).unwrap_or("").to_string();
     if found != wanted {
-        bail!("wasm-bindgen CLI is {found}, Cargo.lock has {wanted}; they must match. Install it with: {install}");
+        bail!(
+            "wasm-bindgen CLI is {found}, Cargo.lock has {wanted}; they must match. Install it with: {install}"
+        );
     }
     Ok(())
 }
@@ -189,7 +264,10 @@ mod tests {
     #[test]
     fn reads_version_from_lock() {
         let lock = "[[package]]\nname = \"wasm-bindgen-futures\"\nversion = \"0.4.80\"\n\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
-        assert_eq!(parse_locked_version(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
+        assert_eq!(
+            parse_locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
         assert_eq!(parse_locked_version(lock, "serde"), None);
     }
 }

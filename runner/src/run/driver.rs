@@ -11,8 +11,16 @@ use qbench_core::Browser;
 /// The driver executable of a browser and how to install it.
 fn driver_name(browser: Browser) -> (&'static str, &'static str, &'static str) {
     match browser {
-        Browser::Chromium => ("chromedriver", "CHROMEDRIVER", "apt-get install -y chromium chromium-driver"),
-        Browser::Firefox => ("geckodriver", "GECKODRIVER", "cargo install geckodriver --locked (and apt-get install -y firefox-esr)"),
+        Browser::Chromium => (
+            "chromedriver",
+            "CHROMEDRIVER",
+            "apt-get install -y chromium chromium-driver",
+        ),
+        Browser::Firefox => (
+            "geckodriver",
+            "GECKODRIVER",
+            "cargo install geckodriver --locked (and apt-get install -y firefox-esr)",
+        ),
     }
 }
 
@@ -24,7 +32,10 @@ pub fn find(browser: Browser) -> anyhow::Result<PathBuf> {
         if path.is_file() {
             return Ok(path);
         }
-        bail!("{var} is set to {}, which is not a file; unset it or point it at {name}", path.display());
+        bail!(
+            "{var} is set to {}, which is not a file; unset it or point it at {name}",
+            path.display()
+        );
     }
     let found = std::env::var_os("PATH")
         .into_iter()
@@ -56,25 +67,50 @@ impl Driver {
     pub async fn start(browser: Browser, exe: &Path, log_dir: &Path) -> anyhow::Result<Self> {
         let port = free_port()?;
         let log = log_dir.join(format!("{}-{port}.log", driver_name(browser).0));
-        let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let log_file =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let mut cmd = tokio::process::Command::new(exe);
         match browser {
             Browser::Chromium => cmd.arg(format!("--port={port}")),
-            Browser::Firefox => cmd.arg("--port").arg(port.to_string()).env("MOZ_HEADLESS", "1"),
+            Browser::Firefox => cmd
+                .arg("--port")
+                .arg(port.to_string())
+                .env("MOZ_HEADLESS", "1"),
         };
-        cmd.stdin(Stdio::null()).stdout(log_file.try_clone()?).stderr(log_file).kill_on_drop(true);
+        cmd.stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .kill_on_drop(true);
         #[cfg(unix)]
         cmd.process_group(0);
-        let child = cmd.spawn().with_context(|| format!("starting {}", exe.display()))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", exe.display()))?;
         let pgid = child.id();
-        let mut driver = Driver { child, pgid, port, log };
+        let mut driver = Driver {
+            child,
+            pgid,
+            port,
+            log,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
             if let Some(status) = driver.child.try_wait()? {
-                bail!("{} exited with {status} before listening; its log:\n{}", exe.display(), driver.log_text());
+                bail!(
+                    "{} exited with {status} before listening; its log:\n{}",
+                    exe.display(),
+                    driver.log_text()
+                );
             }
             if Instant::now() > deadline {
-                bail!("{} did not listen on port {port} within 20 s; its log:\n{}", exe.display(), driver.log_text());
+                bail!(
+                    "{} did not listen on port {port} within 20 s; its log:\n{}",
+                    exe.display(),
+                    driver.log_text()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -95,15 +131,30 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         // The driver and every browser it started share the process group.
-        #[cfg(unix)]
-        if let Some(pgid) = self.pgid.and_then(|p| i32::try_from(p).ok()).filter(|&p| p > 1) {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+        if let Some(pgid) = self.pgid {
+            kill_group(pgid);
         }
         let _ = self.child.start_kill();
     }
 }
 
+/// Kills process group `pgid` (a child started with `process_group(0)`, whose
+/// id is its group's), never group 0 or 1: those would be our own or init's.
+pub fn kill_group(pgid: u32) {
+    #[cfg(unix)]
+    if let Some(pgid) = i32::try_from(pgid).ok().filter(|&p| p > 1) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    #[cfg(not(unix))]
+    let _ = pgid;
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

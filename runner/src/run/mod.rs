@@ -1,5 +1,7 @@
-//! `qbench run`: builds and serves the page, drives every browser through the
-//! matrix one cell at a time, and rewrites the report after every cell.
+//! `qbench run`: reads its inputs, builds and serves the page, measures the
+//! native baseline, runs every endpoint's cells in parallel (one scheduler task
+//! per endpoint, cells serial within one), keeps the report on disk after every
+//! cell, then writes every report and decides the exit code.
 
 pub mod browser;
 pub mod build;
@@ -7,264 +9,410 @@ pub mod driver;
 pub mod plan;
 pub mod server;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
-use qbench_core::protocol::CellRequest;
-use qbench_core::sampling::SamplePlan;
+use qbench_core::Browser;
+use qbench_core::expect::Expectations;
 use qbench_core::schema::{Bundle, Outcome, Report, RunSettings};
-use qbench_core::{Backend, Browser, Precision};
-use qbench_model::{Net, assets};
+use serde_json::{Map, Value};
 
-use crate::collect::{self, elapsed_ms};
+use crate::cancel::Cancel;
+use crate::config::{self, RunConfig, RunFlags};
+use crate::exit::{Ended, ResultExt, could_not_run};
 use crate::native::{self, NativeArgs};
 use crate::report;
-use browser::{Fault, Session};
+use crate::schedule::Schedule;
+use crate::schedule::observe::{self, Sink};
+use browser::{BrowserExecutor, Endpoint};
+use plan::PlannedCell;
 
-/// What `qbench run` measures and where it writes.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
-    /// Browsers, comma separated.
-    #[arg(long, value_delimiter = ',', default_values_t = Browser::ALL.to_vec())]
-    pub browsers: Vec<Browser>,
-    /// Backends, comma separated.
-    #[arg(long, value_delimiter = ',', default_values_t = Backend::ALL.to_vec())]
-    pub backends: Vec<Backend>,
-    /// Precisions, comma separated.
-    #[arg(long, value_delimiter = ',', default_values_t = Precision::ALL.to_vec())]
-    pub precisions: Vec<Precision>,
-    /// Batch sizes to time, comma separated.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![1u32, 32])]
-    pub batch: Vec<u32>,
-    /// Untimed warm-up inferences after the first one.
-    #[arg(long, default_value_t = 3)]
-    pub warmup: u32,
-    /// Untimed warm-up time after the first inference, at least, milliseconds.
-    #[arg(long = "warmup-time", default_value_t = 300)]
-    pub warmup_ms: u64,
-    /// Timed samples per cell (fewer if the time budget runs out first; at least 5).
-    #[arg(long, default_value_t = 30)]
-    pub samples: u32,
-    /// Time budget for a cell's timed samples, milliseconds.
-    #[arg(long = "time-per-cell", default_value_t = 3000)]
-    pub time_per_cell_ms: u64,
-    /// A cell still running after this many seconds is a timeout (its browser is restarted).
-    #[arg(long = "timeout-per-cell", default_value_t = 180)]
-    pub timeout_per_cell_s: u64,
-    /// Held-out digits each precision's quality is measured on (at least 1,000 recommended).
-    #[arg(long, default_value_t = 1000)]
-    pub quality_inputs: usize,
-    /// Report folder: `report.json` (rewritten after every cell), `report.md`, driver logs.
-    #[arg(long, value_name = "DIR", default_value = "qbench-report")]
-    pub out: PathBuf,
-    /// Use this `qbench native --json` report as the baseline instead of measuring one.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-    /// The qbench checkout (holds `www/`, `Cargo.toml`).
-    #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
-    pub root: PathBuf,
-    /// Serve this already built package (`qbench_wasm.js` + `qbench_wasm_bg.wasm`) instead of building one.
-    #[arg(long, value_name = "DIR")]
-    pub pkg: Option<PathBuf>,
-    /// Testing aid: make the page fail the cells of this precision.
-    #[arg(long, hide = true, value_name = "PRECISION")]
-    pub fault_precision: Option<Precision>,
-    /// Testing aid: how the page fails (with --fault-precision).
-    #[arg(long, hide = true, value_enum, default_value = "throw")]
-    pub fault: Fault,
+/// The report files a run writes in `--out`; earlier ones are moved aside.
+const REPORT_FILES: [&str; 2] = ["report.json", "report.md"];
+
+/// One endpoint of the run: where its sessions go, what it runs, its label.
+struct EndpointPlan {
+    endpoint: Endpoint,
+    host: String,
+    browsers: Vec<Browser>,
+    capabilities: Vec<(Browser, Map<String, Value>)>,
 }
 
-impl RunArgs {
-    fn settings(&self) -> RunSettings {
-        RunSettings {
-            warmup: self.warmup,
-            warmup_ms: self.warmup_ms,
-            samples: self.samples,
-            time_per_cell_ms: self.time_per_cell_ms,
-            timeout_per_cell_ms: self.timeout_per_cell_s * 1000,
-            quality_inputs: self.quality_inputs,
-        }
+/// The endpoints of a run: `--webdriver`, the config's `[[endpoint]]`s, or local drivers.
+fn endpoints(config: &RunConfig, host: &str) -> anyhow::Result<Vec<EndpointPlan>> {
+    let local = Endpoint::Local {
+        log_dir: config.out.clone(),
+    };
+    if let Some(url) = &config.webdriver {
+        let endpoint = Endpoint::Remote {
+            url: url.trim_end_matches('/').to_string(),
+        };
+        return Ok(vec![EndpointPlan {
+            endpoint,
+            host: host.to_string(),
+            browsers: config.browsers.clone(),
+            capabilities: Vec::new(),
+        }]);
     }
+    if config.endpoint.is_empty() {
+        return Ok(vec![EndpointPlan {
+            endpoint: local,
+            host: host.to_string(),
+            browsers: config.browsers.clone(),
+            capabilities: Vec::new(),
+        }]);
+    }
+    let mut out = Vec::new();
+    for e in &config.endpoint {
+        let endpoint = if e.url == "local" {
+            local.clone()
+        } else {
+            Endpoint::Remote {
+                url: e.url.trim_end_matches('/').to_string(),
+            }
+        };
+        let mut capabilities = Vec::new();
+        for (name, caps) in &e.capabilities {
+            let browser: Browser = name.parse().bad_input()?;
+            let caps = caps
+                .as_object()
+                .with_context(|| {
+                    format!("endpoint `{}`: capabilities.{name} is not a table", e.name)
+                })
+                .bad_input()?;
+            capabilities.push((browser, caps.clone()));
+        }
+        let browsers = e
+            .browsers
+            .clone()
+            .unwrap_or_else(|| config.browsers.clone());
+        out.push(EndpointPlan {
+            endpoint,
+            host: e.host_label.clone().unwrap_or_else(|| e.name.clone()),
+            browsers,
+            capabilities,
+        });
+    }
+    let mut hosts: Vec<&str> = out.iter().map(|e| e.host.as_str()).collect();
+    hosts.sort_unstable();
+    if let Some(w) = hosts.windows(2).find(|w| w[0] == w[1]) {
+        return Err(crate::exit::bad_input(anyhow::anyhow!(
+            "two endpoints share the host label `{}`: give each its own host-label",
+            w[0]
+        )));
+    }
+    Ok(out)
+}
 
-    fn plan(&self) -> SamplePlan {
-        SamplePlan { warmup: self.warmup, warmup_ms: self.warmup_ms as f64, max_samples: self.samples.max(1), min_samples: 5.min(self.samples.max(1)), budget_ms: self.time_per_cell_ms as f64 }
+/// The settings recorded in the report.
+fn settings(config: &RunConfig, seed: u64) -> RunSettings {
+    RunSettings {
+        warmup: config.warmup,
+        warmup_ms: config.warmup_time,
+        samples: config.samples,
+        time_per_cell_ms: config.time_per_cell,
+        timeout_per_cell_ms: config.timeout_per_cell * 1000,
+        quality_inputs: config.quality_inputs,
+        min_samples: config.min_samples,
+        ci_target: config.ci_target / 100.0,
+        rounds: config.rounds,
+        seed,
+        retries: config.retries,
+    }
+}
+
+/// The native baseline measured with the run's sampling settings.
+fn native_args(config: &RunConfig) -> NativeArgs {
+    NativeArgs {
+        precisions: config.precisions.clone(),
+        batch: config.batch.clone(),
+        warmup: config.warmup,
+        warmup_ms: config.warmup_time,
+        samples: config.samples,
+        min_samples: config.min_samples,
+        ci_target_pct: config.ci_target,
+        time_per_cell_ms: config.time_per_cell,
+        timeout_per_cell_s: config.timeout_per_cell,
+        quality_inputs: config.quality_inputs,
+        json: None,
     }
 }
 
 /// Runs `qbench run`.
-pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let pkg = match &args.pkg {
-        Some(dir) => build::describe(dir)?,
-        None => build::ensure(&args.root)?,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(run_matrix(args, &pkg))
+pub fn run(flags: &RunFlags) -> anyhow::Result<Ended> {
+    let config = config::resolve(flags)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_async(flags, &config))
 }
 
-async fn run_matrix(args: &RunArgs, package: &build::Package) -> anyhow::Result<()> {
-    let pkg = &package.dir;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let json_path = args.out.join("report.json");
-    let server = server::start(&args.root.join("www"), pkg, 0).await?;
+async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended> {
+    let cancel = Cancel::on_signals()?;
+    // Every input is read before anything starts: a bad one costs nothing.
+    let expectations: Option<Expectations> = config
+        .expect
+        .as_deref()
+        .map(report::expect::read)
+        .transpose()?;
+    let earlier = config
+        .baseline_report
+        .as_deref()
+        .map(report::json::read)
+        .transpose()?;
+    let baseline_file = config
+        .baseline
+        .as_deref()
+        .map(report::json::read)
+        .transpose()?;
+    let host = config.host_label.clone().unwrap_or_else(config::host_name);
+    let seed = config.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let endpoints = endpoints(config, &host)?;
+
+    let out = &config.out;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating the report folder {}", out.display()))
+        .could_not_run()?;
+    for moved in report::json::move_aside(out, &REPORT_FILES).could_not_run()? {
+        eprintln!("qbench: kept the earlier report as {}", moved.display());
+    }
+    let json_path = out.join("report.json");
+
+    let package = {
+        let (root, pkg, cancel) = (flags.root.clone(), flags.pkg.clone(), cancel.clone());
+        let built = tokio::task::spawn_blocking(move || match pkg {
+            Some(dir) => build::describe(&dir),
+            None => build::ensure(&root, &cancel),
+        });
+        built.await.context("the build task")?.could_not_run()?
+    };
+    if let Some((name, number)) = cancel.signal() {
+        return Ok(Ended::Interrupted { name, number });
+    }
+    let server = server::start(
+        &flags.root.join("www"),
+        &package.dir,
+        config.serve_addr,
+        &config.serve_host,
+    )
+    .await
+    .could_not_run()?;
     let url = server.url();
 
-    let mut report = Report::new(env!("CARGO_PKG_VERSION"), native::unix_now(), args.settings());
+    let mut report = Report::new(
+        env!("CARGO_PKG_VERSION"),
+        &crate::now_rfc3339(),
+        settings(config, seed),
+    );
+    report.git_commit = option_env!("QBENCH_GIT_COMMIT").map(str::to_string);
     report.bundle = Some(Bundle {
         wasm_bytes: package.wasm_bytes,
         wasm_opt: package.wasm_opt.clone(),
         build: package.build.clone(),
     });
-    report.baseline = baseline(args)?.cells;
-    let digits = assets::digits()?.take(args.quality_inputs);
-    let device = burn::tensor::Device::flex();
-    let native_f32 = native::probabilities(&Net::from_weights(&assets::weights()?, &device), &digits, 100, &device)?;
-    report::json::write(&report, &json_path)?;
-
-    let cells = plan::cells(&args.browsers, &args.backends, &args.precisions, &args.batch);
-    let bar = ProgressBar::new(cells.len() as u64).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}").expect("template").progress_chars("=> "),
+    report.expectations = config.expect.as_ref().map(|p| p.display().to_string());
+    let mut plans: Vec<(EndpointPlan, Vec<PlannedCell>)> = Vec::new();
+    for e in endpoints {
+        let cells = plan::cells(
+            &plan::browsers(&e.browsers),
+            &config.backends,
+            &config.precisions,
+            &config.batch,
+        );
+        report
+            .planned
+            .extend(cells.iter().map(|c| c.id(Some(&e.host))));
+        plans.push((e, cells));
+    }
+    let mut sink = Sink::new(
+        report,
+        Some(json_path.clone()),
+        expectations,
+        vec![observe::for_stderr()],
     );
-    let limit = Duration::from_secs(args.timeout_per_cell_s);
-    let mut f32_probs: HashMap<(Browser, Backend), Vec<f32>> = HashMap::new();
-    let mut quality_done: Vec<(Browser, Backend, Precision)> = Vec::new();
-    let mut session: Option<Session> = None;
-    let mut current: Option<Browser> = None;
+    sink.checkpoint();
 
-    for planned in &cells {
-        bar.set_message(format!("{} {} {} batch {}", planned.browser, planned.backend, planned.precision, planned.batch));
-        if current != Some(planned.browser) {
-            if let Some(s) = session.take() {
-                s.close().await;
-            }
-            current = Some(planned.browser);
-            session = open_and_probe(planned.browser, &url, &args.out, &mut report, &bar).await;
-        } else if session.is_none() {
-            // The browser was restarted after a timeout or crash.
-            session = Session::open(planned.browser, &args.out).await.map_err(|e| bar.println(format!("{e:#}"))).ok();
-        }
-        let key = (planned.browser, planned.backend, planned.precision);
-        let wants_quality = !quality_done.contains(&key);
-        let request = CellRequest {
-            backend: planned.backend,
-            precision: planned.precision,
-            batch: planned.batch,
-            plan: args.plan(),
-            quality_inputs: if wants_quality { digits.len() } else { 0 },
-            quality_batch: 100,
-        };
-        let fault = (args.fault_precision == Some(planned.precision)).then_some(args.fault);
-        let started = Instant::now();
-        let (cell, keep_session) = match &session {
-            None => (collect::failed(planned, Outcome::Error { message: format!("{} could not be started", planned.browser) }, 0.0), false),
-            Some(s) => match tokio::select! {
-                result = tokio::time::timeout(limit, s.run_cell(&url, &request, fault, limit)) => result,
-                _ = tokio::signal::ctrl_c() => {
-                    // The drivers run in their own process group, out of the terminal's
-                    // reach: dropping the session kills them and their browsers.
-                    drop(session.take());
-                    bar.abandon_with_message("interrupted");
-                    finish(&report, &args.out, &json_path)?;
-                    anyhow::bail!("interrupted; {} holds the cells measured so far", json_path.display());
-                }
-            } {
-                Ok(Ok(response)) => {
-                    let refs = collect::References {
-                        same_backend_f32: f32_probs.get(&(planned.browser, planned.backend)).map(Vec::as_slice),
-                        native_f32: &native_f32,
-                        labels: digits.labels(),
-                    };
-                    let cell = collect::cell(planned, &response, &refs, elapsed_ms(started));
-                    if planned.precision == Precision::F32 && !response.probabilities.is_empty() && cell.outcome == Outcome::Ok {
-                        f32_probs.insert((planned.browser, planned.backend), response.probabilities);
-                    }
-                    (cell, true)
-                }
-                Ok(Err(err)) => (collect::failed(planned, Outcome::Error { message: format!("{err:#}") }, elapsed_ms(started)), is_page_error(&err)),
-                Err(_) => {
-                    let message = format!("no answer within {} s", args.timeout_per_cell_s);
-                    (collect::failed(planned, Outcome::Timeout { message }, elapsed_ms(started)), false)
-                }
-            },
-        };
-        if !keep_session {
-            // A hung or crashed browser costs this cell only: kill it, start afresh next cell.
-            if let Some(s) = session.take() {
-                bar.println(format!("{}: restarting after {} (driver log in {})", planned.browser, cell.outcome.status(), args.out.display()));
-                drop(s);
-            }
-        }
-        if cell.quality.is_some() {
-            quality_done.push(key);
-        }
-        report.upsert_cell_sharing_quality(cell);
-        report::json::write(&report, &json_path)?;
-        bar.inc(1);
-    }
-    if let Some(s) = session.take() {
-        s.close().await;
-    }
-    bar.finish_and_clear();
-    finish(&report, &args.out, &json_path)
-}
-
-/// Writes `report.md` and prints the table.
-fn finish(report: &Report, out: &Path, json_path: &Path) -> anyhow::Result<()> {
-    let md = out.join("report.md");
-    std::fs::write(&md, report::markdown::render(report)).with_context(|| format!("writing {}", md.display()))?;
-    println!("{}", report::terminal::table(&report.cells));
-    println!("wrote {} and {}", json_path.display(), md.display());
-    Ok(())
-}
-
-/// Whether the session survived: a page that threw is fine, a dead connection is not.
-fn is_page_error(err: &anyhow::Error) -> bool {
-    err.to_string().starts_with("the page threw") || err.chain().any(|e| e.to_string().starts_with("the page's cell answer"))
-}
-
-async fn open_and_probe(browser: Browser, url: &str, out: &Path, report: &mut Report, bar: &ProgressBar) -> Option<Session> {
-    let session = match Session::open(browser, out).await {
-        Ok(s) => s,
-        Err(err) => {
-            bar.println(format!("{browser}: {err:#}"));
-            report.environments.push(qbench_core::schema::Environment {
-                browser: browser.name().into(),
-                webgpu_unavailable_reason: Some(format!("browser did not start: {err:#}")),
-                ..Default::default()
-            });
-            return None;
+    let refs = Arc::new(native::references(config.quality_inputs)?);
+    let baseline = match baseline_file {
+        Some(file) => Some(file),
+        None => {
+            sink.message("measuring the native baseline");
+            let measured =
+                native::measure(&native_args(config), &cancel, observe::for_stderr()).await?;
+            (!cancel.is_cancelled()).then_some(measured)
         }
     };
-    match session.environment(browser, url).await {
-        Ok(env) => report.environments.push(env),
-        Err(err) => {
-            bar.println(format!("{browser}: probe failed: {err:#}\n{}", session.driver_log()));
-            report.environments.push(qbench_core::schema::Environment {
-                browser: browser.name().into(),
-                webgpu_unavailable_reason: Some(format!("probe failed: {err:#}")),
-                ..Default::default()
-            });
+    if let Some(b) = baseline {
+        sink.report.baseline = b.cells;
+    }
+
+    if !cancel.is_cancelled() {
+        let total: usize = plans.iter().map(|(_, cells)| cells.len()).sum();
+        sink.started((total * config.rounds as usize) as u64);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (e, cells) in plans {
+            let schedule = Schedule {
+                host: Some(e.host.clone()),
+                cells,
+                rounds: config.rounds,
+                seed,
+                retries: config.retries,
+                plan: native_args(config).plan(),
+                quality_inputs: config.quality_inputs,
+                quality_batch: 100,
+                open_timeout: Duration::from_secs(config.timeout_session),
+                cell_timeout: Duration::from_secs(config.timeout_per_cell),
+                require_hardware_gpu: config.require_hardware_gpu,
+                power_preference: config.gpu,
+            };
+            let mut exec = BrowserExecutor::new(e.endpoint, url.clone(), schedule.cell_timeout);
+            exec.capabilities = e.capabilities;
+            exec.power_preference = config.gpu;
+            exec.fault = flags.fault_precision.map(|p| (p, flags.fault));
+            let (tx, refs, cancel) = (tx.clone(), refs.clone(), cancel.clone());
+            tasks.spawn(async move { schedule.run(&mut exec, &refs, &tx, &cancel).await });
+        }
+        drop(tx);
+        while let Some(event) = rx.recv().await {
+            sink.apply(event);
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.context("an endpoint's scheduler task")?;
         }
     }
-    Some(session)
+    sink.finish();
+    drop(server);
+    finish(sink, config, earlier.as_ref(), &cancel)
 }
 
-fn baseline(args: &RunArgs) -> anyhow::Result<Report> {
-    match &args.baseline {
-        Some(path) => report::json::read(path),
-        None => native::measure(&NativeArgs {
-            precisions: args.precisions.clone(),
-            batch: args.batch.clone(),
-            warmup: args.warmup,
-            warmup_ms: args.warmup_ms,
-            samples: args.samples,
-            time_per_cell_ms: args.time_per_cell_ms,
-            quality_inputs: args.quality_inputs,
-            json: None,
-        }),
+/// Writes every report, prints the table, and decides how the run ended.
+fn finish(
+    mut sink: Sink,
+    config: &RunConfig,
+    earlier: Option<&Report>,
+    cancel: &Cancel,
+) -> anyhow::Result<Ended> {
+    sink.report.finished = Some(crate::now_rfc3339());
+    sink.report.interrupted = cancel.signal().map(|(name, _)| name.to_string());
+    sink.checkpoint();
+    let report = &sink.report;
+    let out = &config.out;
+    let comparison = earlier.map(|old| {
+        report::compare::compare(
+            old,
+            report,
+            config.threshold / 100.0,
+            qbench_core::verdict::DEFAULT_SEED,
+        )
+    });
+    let mut write = |path: &Path, bytes: Vec<u8>| {
+        if let Err(e) = report::json::write_atomically(path, &bytes) {
+            eprintln!("qbench: could not write {}: {e:#}", path.display());
+            sink.write_failures.push(format!("{e:#}"));
+        }
+    };
+    write(
+        &out.join("report.md"),
+        report::markdown::render(report).into_bytes(),
+    );
+    if let Some(path) = &config.junit {
+        write(
+            path,
+            report::junit::render(report, comparison.as_ref())?.into_bytes(),
+        );
     }
+    let summary = report::summary::render(report, comparison.as_ref());
+    match (&config.summary, std::env::var_os("GITHUB_STEP_SUMMARY")) {
+        (Some(path), _) => write(path, summary.into_bytes()),
+        (None, Some(path)) => {
+            report::summary::append(Path::new(&path), &summary).unwrap_or_else(|e| {
+                eprintln!("qbench: could not append to $GITHUB_STEP_SUMMARY: {e:#}")
+            })
+        }
+        (None, None) => {}
+    }
+    let report = &sink.report;
+    println!("{}", report::terminal::table(&report.cells));
+    if let Some(c) = &comparison {
+        print!("{}", report::compare::render(c));
+    }
+    println!(
+        "wrote {} and {}",
+        out.join("report.json").display(),
+        out.join("report.md").display()
+    );
+
+    if let Some((name, number)) = cancel.signal() {
+        eprintln!(
+            "qbench: stopped by {name}; {} holds the {} cells measured",
+            out.join("report.json").display(),
+            report.cells.len()
+        );
+        return Ok(Ended::Interrupted { name, number });
+    }
+    let browsers: Vec<_> = report.environments.iter().collect();
+    if !browsers.is_empty() && browsers.iter().all(|e| e.start_error.is_some()) {
+        let reasons: Vec<String> = browsers
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} on {}: {}",
+                    e.browser,
+                    e.endpoint.as_deref().unwrap_or("?"),
+                    e.start_error.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(could_not_run(anyhow::anyhow!(
+            "no browser could be started:\n  {}",
+            reasons.join("\n  ")
+        )));
+    }
+    if !sink.write_failures.is_empty() {
+        return Ok(Ended::Unrecorded(format!(
+            "{} report writes failed; the first: {}",
+            sink.write_failures.len(),
+            sink.write_failures[0]
+        )));
+    }
+    let mut problems = unexpected(report);
+    if config.fail_on_regression {
+        if let Some(c) = &comparison {
+            problems.extend(
+                c.regressions()
+                    .map(|r| format!("{}: {}", r.id, r.describe())),
+            );
+        }
+    }
+    Ok(if problems.is_empty() {
+        Ended::AsExpected
+    } else {
+        Ended::Unexpected(problems.join("\n  "))
+    })
+}
+
+/// Cells that did not go as expected: against the expectations when given, else
+/// every cell that errored or timed out.
+pub fn unexpected(report: &Report) -> Vec<String> {
+    report
+        .cells
+        .iter()
+        .filter(|c| match &c.expectation {
+            Some(j) => j.verdict.is_unexpected(),
+            None => matches!(c.outcome, Outcome::Error { .. } | Outcome::Timeout { .. }),
+        })
+        .map(|c| match &c.expectation {
+            Some(j) => format!("{}: {} ({})", c.id(), c.outcome.status(), j.verdict.name()),
+            None => format!("{}: {}", c.id(), c.outcome.status()),
+        })
+        .collect()
 }
 
 /// What `qbench serve` serves.
@@ -275,17 +423,46 @@ pub struct ServeArgs {
     pub port: u16,
     /// The qbench checkout (holds `www/`, `Cargo.toml`).
     #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
-    pub root: PathBuf,
+    pub root: std::path::PathBuf,
 }
 
-/// Runs `qbench serve` until Ctrl-C.
-pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
-    let pkg = build::ensure(&args.root)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+/// Runs `qbench serve` until a signal.
+pub fn serve(args: &ServeArgs) -> anyhow::Result<Ended> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let server = server::start(&args.root.join("www"), &pkg.dir, args.port).await?;
+        let cancel = Cancel::on_signals()?;
+        let pkg = {
+            let (root, cancel) = (args.root.clone(), cancel.clone());
+            tokio::task::spawn_blocking(move || build::ensure(&root, &cancel))
+                .await?
+                .could_not_run()?
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+        let server = server::start(&args.root.join("www"), &pkg.dir, addr, &[])
+            .await
+            .could_not_run()?;
         println!("serving qbench at {} (Ctrl-C stops)", server.url());
-        tokio::signal::ctrl_c().await?;
-        Ok(())
+        cancel.cancelled().await;
+        Ok(Ended::AsExpected)
     })
+}
+
+/// Settings for tests.
+#[cfg(test)]
+pub fn tests_settings() -> RunSettings {
+    RunSettings {
+        warmup: 1,
+        warmup_ms: 0,
+        samples: 5,
+        time_per_cell_ms: 1,
+        timeout_per_cell_ms: 1,
+        quality_inputs: 1,
+        min_samples: 5,
+        ci_target: 0.02,
+        rounds: 1,
+        seed: 0,
+        retries: 0,
+    }
 }

@@ -1,12 +1,45 @@
-//! The matrix of cells a run will measure, in the order it measures them.
+//! The matrix of cells a run will measure, and the order it measures them in:
+//! grouped by browser (one session at a time), shuffled within each browser
+//! per round so slow drift of the machine spreads over all cells.
 
+use std::fmt;
+
+use qbench_core::schema::CellId;
 use qbench_core::{Backend, Browser, Precision};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+/// What runs a cell: a browser, or the native `qbench cell` process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Agent {
+    /// A headless browser over WebDriver.
+    Browser(Browser),
+    /// burn-flex natively, in a child process.
+    Native,
+}
+
+impl Agent {
+    /// `chromium`, `firefox` or `native`: the report's `browser` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::Browser(b) => b.name(),
+            Agent::Native => qbench_core::matrix::NATIVE_BROWSER,
+        }
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One cell to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PlannedCell {
-    /// Browser.
-    pub browser: Browser,
+    /// Browser (or native).
+    pub agent: Agent,
     /// Backend.
     pub backend: Backend,
     /// Precision.
@@ -15,19 +48,70 @@ pub struct PlannedCell {
     pub batch: u32,
 }
 
-/// Every browser × backend × precision × batch, grouped by browser (one session
-/// each) and backend, float32 first so other precisions can be compared with it.
-pub fn cells(browsers: &[Browser], backends: &[Backend], precisions: &[Precision], batches: &[u32]) -> Vec<PlannedCell> {
-    let mut precisions = dedup(precisions);
-    precisions.sort_by_key(|p| *p != Precision::F32);
+impl PlannedCell {
+    /// The cell's id in a report, on `host`.
+    pub fn id(&self, host: Option<&str>) -> CellId {
+        CellId {
+            host: host.map(str::to_string),
+            browser: self.agent.name().to_string(),
+            backend: self.backend,
+            precision: self.precision,
+            batch: self.batch,
+        }
+    }
+}
+
+/// Every agent × backend × precision × batch, grouped by agent (one session
+/// each), each axis in the order given, duplicates dropped.
+pub fn cells(
+    agents: &[Agent],
+    backends: &[Backend],
+    precisions: &[Precision],
+    batches: &[u32],
+) -> Vec<PlannedCell> {
     let mut out = Vec::new();
-    for &browser in &dedup(browsers) {
+    for &agent in &dedup(agents) {
         for &backend in &dedup(backends) {
-            for &precision in &precisions {
+            for &precision in &dedup(precisions) {
                 for &batch in &dedup(batches) {
-                    out.push(PlannedCell { browser, backend, precision, batch });
+                    out.push(PlannedCell {
+                        agent,
+                        backend,
+                        precision,
+                        batch,
+                    });
                 }
             }
+        }
+    }
+    out
+}
+
+/// The browsers as agents.
+pub fn browsers(browsers: &[Browser]) -> Vec<Agent> {
+    browsers.iter().map(|&b| Agent::Browser(b)).collect()
+}
+
+/// The order of a run: for each agent in turn, `rounds` passes over its cells.
+/// With several rounds each pass is shuffled with a generator seeded by `seed`,
+/// the round and the agent, so drift spreads over all cells; a single round
+/// keeps the planned order. Returns `(round, cell)` pairs, rounds counted from 1.
+pub fn order(cells: &[PlannedCell], rounds: u32, seed: u64) -> Vec<(u32, PlannedCell)> {
+    let agents = dedup(&cells.iter().map(|c| c.agent).collect::<Vec<_>>());
+    let mut out = Vec::new();
+    for (a, agent) in agents.iter().enumerate() {
+        let mine: Vec<PlannedCell> = cells
+            .iter()
+            .copied()
+            .filter(|c| c.agent == *agent)
+            .collect();
+        for round in 1..=rounds.max(1) {
+            let mut pass = mine.clone();
+            if rounds > 1 {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (u64::from(round) << 32) ^ a as u64);
+                pass.shuffle(&mut rng);
+            }
+            out.extend(pass.into_iter().map(|c| (round, c)));
         }
     }
     out
@@ -48,13 +132,72 @@ mod tests {
     use super::*;
 
     #[test]
-    fn full_matrix_order() {
-        let c = cells(Browser::ALL, Backend::ALL, &[Precision::Int8, Precision::F32], &[1, 32, 1]);
+    fn full_matrix_is_grouped_by_agent() {
+        let c = cells(
+            &browsers(Browser::ALL),
+            Backend::ALL,
+            &[Precision::Int8, Precision::F32],
+            &[1, 32, 1],
+        );
         assert_eq!(c.len(), 2 * 2 * 2 * 2);
-        assert_eq!(c[0], PlannedCell { browser: Browser::Chromium, backend: Backend::Webgpu, precision: Precision::F32, batch: 1 });
+        assert_eq!(
+            c[0],
+            PlannedCell {
+                agent: Agent::Browser(Browser::Chromium),
+                backend: Backend::Webgpu,
+                precision: Precision::Int8,
+                batch: 1
+            }
+        );
         assert_eq!(c[1].batch, 32);
-        assert_eq!(c[2].precision, Precision::Int8);
+        assert_eq!(c[2].precision, Precision::F32);
         assert_eq!(c[4].backend, Backend::Cpu);
-        assert_eq!(c[8].browser, Browser::Firefox);
+        assert_eq!(c[8].agent, Agent::Browser(Browser::Firefox));
+    }
+
+    #[test]
+    fn rounds_shuffle_within_each_agent_and_the_seed_fixes_the_order() {
+        let c = cells(
+            &browsers(Browser::ALL),
+            Backend::ALL,
+            Precision::ALL,
+            &[1, 32],
+        );
+        let o = order(&c, 3, 7);
+        assert_eq!(o.len(), 3 * c.len());
+        // Chromium's three rounds first, then Firefox's.
+        let half = o.len() / 2;
+        assert!(
+            o[..half]
+                .iter()
+                .all(|(_, c)| c.agent == Agent::Browser(Browser::Chromium))
+        );
+        assert!(
+            o[half..]
+                .iter()
+                .all(|(_, c)| c.agent == Agent::Browser(Browser::Firefox))
+        );
+        // Each round holds every cell of the agent exactly once.
+        let round1: Vec<PlannedCell> = o[..20]
+            .iter()
+            .map(|(r, c)| {
+                assert_eq!(*r, 1);
+                *c
+            })
+            .collect();
+        assert!(c[..20].iter().all(|x| round1.contains(x)));
+        // Rounds differ from each other and from the plan; the same seed gives the same order.
+        assert_ne!(round1, c[..20].to_vec());
+        assert_ne!(
+            o[..20].iter().map(|x| x.1).collect::<Vec<_>>(),
+            o[20..40].iter().map(|x| x.1).collect::<Vec<_>>()
+        );
+        assert_eq!(o, order(&c, 3, 7));
+        assert_ne!(o, order(&c, 3, 8));
+        // One round: the planned order.
+        assert_eq!(
+            order(&c, 1, 7).into_iter().map(|x| x.1).collect::<Vec<_>>(),
+            c
+        );
     }
 }

@@ -1,0 +1,235 @@
+//! Did a cell get slower? The ratio new/old of two cells' median latencies with
+//! a 95% confidence interval from their raw samples (a seeded percentile
+//! bootstrap), and a verdict against a minimum effect that never cries wolf:
+//! `slower` or `faster` only when the whole interval is beyond the threshold,
+//! `unsure` when the data cannot tell.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{median, quantile};
+
+/// Bootstrap resamples behind every interval: enough that the 2.5% and 97.5%
+/// percentiles move by well under the threshold between seeds.
+pub const RESAMPLES: usize = 2000;
+
+/// The seed `compare` uses unless told otherwise, so the same two reports always
+/// give the same verdicts.
+pub const DEFAULT_SEED: u64 = 20_261_128;
+
+/// What the samples say about a latency change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The whole interval lies above 1 + threshold.
+    Slower,
+    /// The whole interval lies below 1 − threshold.
+    Faster,
+    /// The whole interval lies within 1 ± threshold.
+    Same,
+    /// The interval straddles a threshold: the data cannot tell. Never fails a gate.
+    Unsure,
+}
+
+impl Verdict {
+    /// `slower`, `faster`, `same` or `unsure`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Slower => "slower",
+            Verdict::Faster => "faster",
+            Verdict::Same => "same",
+            Verdict::Unsure => "unsure",
+        }
+    }
+}
+
+/// The ratio new/old of median latencies, its 95% interval and the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RatioEstimate {
+    /// median(new) / median(old).
+    pub ratio: f64,
+    /// Lower end of the 95% bootstrap interval of the ratio.
+    pub low: f64,
+    /// Upper end of the 95% bootstrap interval of the ratio.
+    pub high: f64,
+    /// The verdict against the threshold.
+    pub verdict: Verdict,
+}
+
+/// Why two sets of samples cannot be compared.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompareError {
+    /// One side has too few samples for an interval.
+    #[error("too few samples to compare ({old} before, {new} now; at least {MIN_SAMPLES} each)")]
+    TooFew {
+        /// Samples before.
+        old: usize,
+        /// Samples now.
+        new: usize,
+    },
+    /// A sample is NaN, infinite, zero or negative.
+    #[error("a latency sample is not a positive finite number")]
+    NotPositive,
+    /// The threshold is not in [0, 1).
+    #[error("threshold {0} is not a fraction in [0, 1)")]
+    Threshold(f64),
+}
+
+/// Fewest samples per side the bootstrap is run on.
+pub const MIN_SAMPLES: usize = 5;
+
+/// Judges a ratio interval against `threshold` (0.05 = 5%).
+pub fn judge(low: f64, high: f64, threshold: f64) -> Verdict {
+    if low > 1.0 + threshold {
+        Verdict::Slower
+    } else if high < 1.0 - threshold {
+        Verdict::Faster
+    } else if low >= 1.0 - threshold && high <= 1.0 + threshold {
+        Verdict::Same
+    } else {
+        Verdict::Unsure
+    }
+}
+
+/// Compares `new` latency samples with `old` ones: the ratio of medians with a
+/// 95% percentile-bootstrap interval (`RESAMPLES` resamples, seeded by `seed`),
+/// judged against `threshold`.
+pub fn compare(
+    old: &[f64],
+    new: &[f64],
+    threshold: f64,
+    seed: u64,
+) -> Result<RatioEstimate, CompareError> {
+    if !(0.0..1.0).contains(&threshold) {
+        return Err(CompareError::Threshold(threshold));
+    }
+    if old.len() < MIN_SAMPLES || new.len() < MIN_SAMPLES {
+        return Err(CompareError::TooFew {
+            old: old.len(),
+            new: new.len(),
+        });
+    }
+    if old.iter().chain(new).any(|v| !v.is_finite() || *v <= 0.0) {
+        return Err(CompareError::NotPositive);
+    }
+    let ratio = median(new).expect("non-empty") / median(old).expect("non-empty");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut a, mut b) = (vec![0.0; old.len()], vec![0.0; new.len()]);
+    let mut ratios: Vec<f64> = (0..RESAMPLES)
+        .map(|_| resampled_median(new, &mut b, &mut rng) / resampled_median(old, &mut a, &mut rng))
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let (low, high) = (quantile(&ratios, 0.025), quantile(&ratios, 0.975));
+    Ok(RatioEstimate {
+        ratio,
+        low,
+        high,
+        verdict: judge(low, high, threshold),
+    })
+}
+
+/// The median of one resample with replacement of `samples`, drawn into `scratch`.
+fn resampled_median(samples: &[f64], scratch: &mut [f64], rng: &mut ChaCha8Rng) -> f64 {
+    for slot in scratch.iter_mut() {
+        *slot = samples[rng.random_range(0..samples.len())];
+    }
+    scratch.sort_by(f64::total_cmp);
+    quantile(scratch, 0.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Latency-like samples: a floor plus a right-skewed (log-normal) tail.
+    fn latencies(n: usize, scale: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        (0..n)
+            .map(|_| {
+                // Box–Muller normal from two uniforms.
+                let (u1, u2): (f64, f64) =
+                    (rng.random_range(1e-12..1.0), rng.random_range(0.0..1.0));
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                scale * (1.0 + 0.1 * (0.5 * z).exp())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn judge_follows_the_interval() {
+        assert_eq!(judge(1.06, 1.2, 0.05), Verdict::Slower);
+        assert_eq!(judge(1.04, 1.2, 0.05), Verdict::Unsure);
+        assert_eq!(judge(0.8, 0.94, 0.05), Verdict::Faster);
+        assert_eq!(judge(0.8, 0.96, 0.05), Verdict::Unsure);
+        assert_eq!(judge(0.96, 1.04, 0.05), Verdict::Same);
+        assert_eq!(judge(0.95, 1.05, 0.05), Verdict::Same);
+        assert_eq!(judge(0.9, 1.1, 0.05), Verdict::Unsure);
+    }
+
+    #[test]
+    fn equal_distributions_are_never_slower_or_faster() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for seed in 0..300 {
+            let n = 10 + (seed as usize % 40);
+            let (old, new) = (latencies(n, 1.0, &mut rng), latencies(n, 1.0, &mut rng));
+            let e = compare(&old, &new, 0.05, seed).unwrap();
+            assert!(
+                matches!(e.verdict, Verdict::Same | Verdict::Unsure),
+                "seed {seed}: {e:?}"
+            );
+            assert!(e.low <= e.ratio && e.ratio <= e.high, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_quarter_slower_with_thirty_samples_is_slower() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for seed in 0..50 {
+            let (old, new) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
+            let e = compare(&old, &new, 0.05, seed).unwrap();
+            assert_eq!(e.verdict, Verdict::Slower, "seed {seed}: {e:?}");
+            assert!((e.ratio - 1.25).abs() < 0.1, "{e:?}");
+            let e = compare(&new, &old, 0.05, seed).unwrap();
+            assert_eq!(e.verdict, Verdict::Faster, "seed {seed}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn identical_samples_are_the_same() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let s = latencies(30, 1.0, &mut rng);
+        let e = compare(&s, &s, 0.05, 7).unwrap();
+        assert_eq!(e.ratio, 1.0);
+        assert_eq!(e.verdict, Verdict::Same, "{e:?}");
+    }
+
+    #[test]
+    fn the_seed_fixes_the_interval() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (old, new) = (latencies(20, 1.0, &mut rng), latencies(20, 1.03, &mut rng));
+        assert_eq!(
+            compare(&old, &new, 0.05, 9).unwrap(),
+            compare(&old, &new, 0.05, 9).unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_by_name() {
+        assert_eq!(
+            compare(&[1.0; 4], &[1.0; 30], 0.05, 0),
+            Err(CompareError::TooFew { old: 4, new: 30 })
+        );
+        assert_eq!(
+            compare(&[1.0; 5], &[0.0; 5], 0.05, 0),
+            Err(CompareError::NotPositive)
+        );
+        assert_eq!(
+            compare(&[1.0; 5], &[f64::NAN; 5], 0.05, 0),
+            Err(CompareError::NotPositive)
+        );
+        assert_eq!(
+            compare(&[1.0; 5], &[1.0; 5], 1.5, 0),
+            Err(CompareError::Threshold(1.5))
+        );
+    }
+}

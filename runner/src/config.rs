@@ -1,0 +1,519 @@
+//! The run's configuration: documented defaults, then `qbench.toml` (found in
+//! the working directory, or `--config FILE`), then the command-line flags.
+//! The file's keys are the flags' names; an unknown key is an error naming it
+//! and its line. `qbench config` prints the result.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use qbench_core::protocol::PowerPreference;
+use qbench_core::{Backend, Browser, Precision};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::exit::{ResultExt, bad_input};
+use crate::run::browser::Fault;
+
+/// The file looked for in the working directory when `--config` is not given.
+pub const DEFAULT_FILE: &str = "qbench.toml";
+
+/// A WebDriver endpoint in the config file: `[[endpoint]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// A name for messages.
+    pub name: String,
+    /// The WebDriver URL (a Selenium Grid hub or standalone); `local` for drivers qbench starts.
+    pub url: String,
+    /// The browsers run there (default: the run's `browsers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browsers: Option<Vec<Browser>>,
+    /// The host label of its environments and cells (default: `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_label: Option<String>,
+    /// Extra capabilities per browser, merged over the defaults: `[endpoint.capabilities.firefox]`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub capabilities: Map<String, Value>,
+}
+
+/// Everything a run is told: the documented defaults, overridden by the file, then the flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Browsers to drive.
+    pub browsers: Vec<Browser>,
+    /// Backends to run.
+    pub backends: Vec<Backend>,
+    /// Precisions to run.
+    pub precisions: Vec<Precision>,
+    /// Batch sizes to time.
+    pub batch: Vec<u32>,
+    /// Untimed warm-up inferences after the first, at least.
+    pub warmup: u32,
+    /// Untimed warm-up time after the first inference, at least, ms.
+    pub warmup_time: u64,
+    /// Timed samples per cell, at most.
+    pub samples: u32,
+    /// Timed samples per cell, at least.
+    pub min_samples: u32,
+    /// Target half-width of the median's 95% interval, percent of the median (0: none).
+    pub ci_target: f64,
+    /// Time budget for a cell's timed samples, ms.
+    pub time_per_cell: u64,
+    /// Limit for a whole cell, s.
+    pub timeout_per_cell: u64,
+    /// Limit for starting a browser and probing it, s.
+    pub timeout_session: u64,
+    /// Held-out digits quality is measured on.
+    pub quality_inputs: usize,
+    /// Passes over each browser's cells, shuffled per pass; samples are pooled.
+    pub rounds: u32,
+    /// Seed of the shuffles (default: a new one per run, recorded in the report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Retries of a failed cell on a fresh session.
+    pub retries: u32,
+    /// Report folder.
+    pub out: PathBuf,
+    /// Expectations file the cells are judged against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<PathBuf>,
+    /// JUnit XML file to write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub junit: Option<PathBuf>,
+    /// Markdown step summary to write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<PathBuf>,
+    /// `qbench native --json` report used as the baseline rows instead of measuring.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<PathBuf>,
+    /// An earlier `report.json` to compare this run with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_report: Option<PathBuf>,
+    /// Exit 1 when a cell regressed against `baseline-report`.
+    pub fail_on_regression: bool,
+    /// Smallest latency change that counts, percent.
+    pub threshold: f64,
+    /// This machine's label on environments and cells (default: the host name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_label: Option<String>,
+    /// Send every session to this WebDriver endpoint instead of starting local drivers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webdriver: Option<String>,
+    /// Address the page server listens on (loopback unless told otherwise).
+    pub serve_addr: SocketAddr,
+    /// Host names remote browsers use to reach the page server; the first is put in the page's URL.
+    pub serve_host: Vec<String>,
+    /// `powerPreference` the WebGPU adapter is requested with.
+    pub gpu: PowerPreference,
+    /// WebGPU cells on a software adapter are `unsupported`.
+    pub require_hardware_gpu: bool,
+    /// WebDriver endpoints whose cells run in parallel, one task each.
+    pub endpoint: Vec<EndpointConfig>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            browsers: Browser::ALL.to_vec(),
+            backends: Backend::ALL.to_vec(),
+            precisions: Precision::ALL.to_vec(),
+            batch: vec![1, 32],
+            warmup: 3,
+            warmup_time: 300,
+            samples: 100,
+            min_samples: 10,
+            ci_target: 2.0,
+            time_per_cell: 3000,
+            timeout_per_cell: 180,
+            timeout_session: 120,
+            quality_inputs: 1000,
+            rounds: 1,
+            seed: None,
+            retries: 0,
+            out: PathBuf::from("qbench-report"),
+            expect: None,
+            junit: None,
+            summary: None,
+            baseline: None,
+            baseline_report: None,
+            fail_on_regression: false,
+            threshold: 5.0,
+            host_label: None,
+            webdriver: None,
+            serve_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            serve_host: Vec::new(),
+            gpu: PowerPreference::HighPerformance,
+            require_hardware_gpu: false,
+            endpoint: Vec::new(),
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The flags of `qbench run` (and `qbench config`): each overrides the config file.
+#[derive(Debug, Clone, Default, clap::Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RunFlags {
+    /// Browsers, comma separated [default: chromium,firefox].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browsers: Option<Vec<Browser>>,
+    /// Backends, comma separated [default: webgpu,cpu].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backends: Option<Vec<Backend>>,
+    /// Precisions, comma separated [default: all].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precisions: Option<Vec<Precision>>,
+    /// Batch sizes to time, comma separated [default: 1,32].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Vec<u32>>,
+    /// Untimed warm-up inferences after the first one [default: 3].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u32>,
+    /// Untimed warm-up time after the first inference, at least, ms [default: 300].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_time: Option<u64>,
+    /// Timed samples per cell, at most [default: 100].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u32>,
+    /// Timed samples per cell, at least [default: 10].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_samples: Option<u32>,
+    /// Stop sampling once the median's 95% interval is within this many percent of it; 0: never [default: 2].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_target: Option<f64>,
+    /// Time budget for a cell's timed samples, ms [default: 3000].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_per_cell: Option<u64>,
+    /// A cell still running after this many seconds is a timeout; its browser is restarted [default: 180].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_per_cell: Option<u64>,
+    /// Limit for starting a browser and probing it, seconds [default: 120].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_session: Option<u64>,
+    /// Held-out digits each precision's quality is measured on, at most 2,000 [default: 1000].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_inputs: Option<usize>,
+    /// Run each browser's cells this many times, shuffled per round, samples pooled [default: 1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<u32>,
+    /// Seed of the per-round shuffles [default: a new one, recorded in the report].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Retry a failed cell this many times on a fresh session [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Report folder: report.json (rewritten after every cell), report.md, driver logs [default: qbench-report].
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out: Option<PathBuf>,
+    /// Judge every cell against this expectations file (TOML, `[[cell]]` entries).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<PathBuf>,
+    /// Write JUnit XML here: a suite per browser × backend, a case per cell.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown step summary here (default: append to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<PathBuf>,
+    /// Use this `qbench native --json` report as the baseline rows instead of measuring them.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<PathBuf>,
+    /// Compare this run with an earlier report.json (and gate with --fail-on-regression).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_report: Option<PathBuf>,
+    /// Exit 1 when a cell regressed against --baseline-report.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub fail_on_regression: bool,
+    /// Smallest latency change that counts, percent [default: 5].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// This machine's label on every environment and cell [default: the host name].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_label: Option<String>,
+    /// Send every session to this W3C WebDriver endpoint (e.g. a Selenium Grid) instead of starting local drivers.
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webdriver: Option<String>,
+    /// Address the page server listens on [default: 127.0.0.1:0]; a non-loopback one needs --serve-host.
+    #[arg(long, value_name = "ADDR:PORT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serve_addr: Option<SocketAddr>,
+    /// A host name remote browsers reach the page server by (repeatable); the server answers no other.
+    #[arg(long, value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serve_host: Option<Vec<String>>,
+    /// `powerPreference` the WebGPU adapter is requested with: high-performance or low-power [default: high-performance].
+    #[arg(long, value_name = "PREFERENCE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<PowerPreference>,
+    /// Make WebGPU cells on a software adapter `unsupported` instead of running them.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub require_hardware_gpu: bool,
+    /// The config file [default: ./qbench.toml when present].
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// The qbench checkout (holds `www/`, `Cargo.toml`).
+    #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
+    #[serde(skip)]
+    pub root: PathBuf,
+    /// Serve this already built package (`qbench_wasm.js` + `qbench_wasm_bg.wasm`) instead of building one.
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip)]
+    pub pkg: Option<PathBuf>,
+    /// Testing aid: make the page fail the cells of this precision.
+    #[arg(long, hide = true, value_name = "PRECISION")]
+    #[serde(skip)]
+    pub fault_precision: Option<Precision>,
+    /// Testing aid: how the page fails (with --fault-precision).
+    #[arg(long, hide = true, value_enum, default_value = "throw")]
+    #[serde(skip)]
+    pub fault: Fault,
+}
+
+/// Reads a config file; an unknown key or a bad value names itself and its line.
+pub fn read_file(path: &Path) -> anyhow::Result<RunConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))
+        .bad_input()?;
+    toml::from_str(&text).map_err(|e| {
+        bad_input(anyhow::anyhow!(
+            "{}: {}",
+            path.display(),
+            e.to_string().trim_end()
+        ))
+    })
+}
+
+/// The effective configuration: defaults, the file (`--config`, or `./qbench.toml`), the flags.
+pub fn resolve(flags: &RunFlags) -> anyhow::Result<RunConfig> {
+    let file = match &flags.config {
+        Some(path) => Some(read_file(path)?),
+        None => Some(Path::new(DEFAULT_FILE))
+            .filter(|p| p.is_file())
+            .map(read_file)
+            .transpose()?,
+    };
+    let base = file.unwrap_or_default();
+    let mut table = toml::Table::try_from(&base).context("the configuration as a table")?;
+    let overrides = toml::Table::try_from(flags).context("the flags as a table")?;
+    table.extend(overrides);
+    let config: RunConfig = table
+        .try_into()
+        .map_err(|e: toml::de::Error| bad_input(anyhow::anyhow!("flags: {e}")))?;
+    config.validate()?;
+    Ok(config)
+}
+
+impl RunConfig {
+    /// Refuses values that make no sense, naming the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let bad = |key: &str, why: String| Err(bad_input(anyhow::anyhow!("{key}: {why}")));
+        if self.browsers.is_empty()
+            || self.backends.is_empty()
+            || self.precisions.is_empty()
+            || self.batch.is_empty()
+        {
+            return bad(
+                "browsers, backends, precisions, batch",
+                "none may be empty".into(),
+            );
+        }
+        if let Some(b) = self.batch.iter().find(|b| **b == 0 || **b > 2000) {
+            return bad(
+                "batch",
+                format!("{b} is not between 1 and 2,000 (the held-out digits)"),
+            );
+        }
+        if self.samples < 5 {
+            return bad(
+                "samples",
+                format!("{} is below 5: no confidence interval", self.samples),
+            );
+        }
+        if self.min_samples < 5 || self.min_samples > self.samples {
+            return bad(
+                "min-samples",
+                format!(
+                    "{} is not between 5 and samples ({})",
+                    self.min_samples, self.samples
+                ),
+            );
+        }
+        if !(0.0..100.0).contains(&self.ci_target) {
+            return bad(
+                "ci-target",
+                format!("{} is not a percentage in [0, 100)", self.ci_target),
+            );
+        }
+        if !(self.threshold > 0.0 && self.threshold < 100.0) {
+            return bad(
+                "threshold",
+                format!("{} is not a percentage in (0, 100)", self.threshold),
+            );
+        }
+        if self.quality_inputs > 2000 {
+            return bad(
+                "quality-inputs",
+                format!("{}: there are 2,000 held-out digits", self.quality_inputs),
+            );
+        }
+        if self.rounds == 0 {
+            return bad("rounds", "must be at least 1".into());
+        }
+        if self.timeout_per_cell == 0 || self.timeout_session == 0 {
+            return bad(
+                "timeout-per-cell, timeout-session",
+                "must be at least 1 s".into(),
+            );
+        }
+        if self.fail_on_regression && self.baseline_report.is_none() {
+            return bad(
+                "fail-on-regression",
+                "needs --baseline-report OLD.json to compare with".into(),
+            );
+        }
+        if !self.serve_addr.ip().is_loopback() && self.serve_host.is_empty() {
+            return bad(
+                "serve-addr",
+                format!(
+                    "{} is not loopback: name the host names browsers reach it by with --serve-host",
+                    self.serve_addr
+                ),
+            );
+        }
+        if self.webdriver.is_some() && !self.endpoint.is_empty() {
+            return bad(
+                "webdriver",
+                "give either --webdriver or [[endpoint]] entries in the config, not both".into(),
+            );
+        }
+        for e in &self.endpoint {
+            for key in e.capabilities.keys() {
+                if key.parse::<Browser>().is_err() {
+                    return bad(
+                        "endpoint.capabilities",
+                        format!(
+                            "`{key}` in endpoint `{}` is not a browser (chromium, firefox)",
+                            e.name
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// This machine's host name (for the default host label).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qbench.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn flags(config: &Path) -> RunFlags {
+        RunFlags {
+            config: Some(config.to_path_buf()),
+            ..RunFlags::default()
+        }
+    }
+
+    #[test]
+    fn defaults_then_file_then_flags() {
+        let (_d, path) = write(
+            "browsers = [\"firefox\"]\nsamples = 40\nrounds = 2\n[[endpoint]]\nname = \"gpu-box\"\nurl = \"http://10.0.0.2:4444\"\n[endpoint.capabilities.firefox]\nacceptInsecureCerts = true\n",
+        );
+        let mut f = flags(&path);
+        f.samples = Some(50);
+        let c = resolve(&f).unwrap();
+        assert_eq!(c.browsers, vec![Browser::Firefox], "from the file");
+        assert_eq!(c.samples, 50, "the flag wins");
+        assert_eq!(c.rounds, 2);
+        assert_eq!(c.min_samples, 10, "the default");
+        assert_eq!(c.endpoint[0].name, "gpu-box");
+        assert_eq!(
+            c.endpoint[0].capabilities["firefox"]["acceptInsecureCerts"],
+            true
+        );
+        // Printed and read back, the effective configuration is the same.
+        let printed = toml::to_string(&c).unwrap();
+        assert_eq!(toml::from_str::<RunConfig>(&printed).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let (_d, path) = write("samples = 40\n\nsampels = 3\n");
+        let err = resolve(&flags(&path)).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("sampels") && text.contains("line 3"),
+            "{text}"
+        );
+        assert_eq!(crate::exit::code_of(&err), 2);
+        let (_d, path) = write("browsers = [\"safari\"]\n");
+        let text = format!("{:#}", resolve(&flags(&path)).unwrap_err());
+        assert!(text.contains("safari") && text.contains("line 1"), "{text}");
+    }
+
+    #[test]
+    fn senseless_values_are_refused_by_key() {
+        for (text, key) in [
+            ("samples = 2\n", "samples"),
+            ("min-samples = 200\n", "min-samples"),
+            ("batch = [0]\n", "batch"),
+            ("serve-addr = \"0.0.0.0:8000\"\n", "serve-addr"),
+            ("fail-on-regression = true\n", "fail-on-regression"),
+            ("quality-inputs = 5000\n", "quality-inputs"),
+        ] {
+            let (_d, path) = write(text);
+            let err = resolve(&flags(&path)).unwrap_err();
+            assert!(format!("{err:#}").starts_with(key), "{text}: {err:#}");
+            assert_eq!(crate::exit::code_of(&err), 2);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! A short Markdown summary for a CI step: the verdict in one line, the
+//! compatibility matrix with unexpected cells marked, regressions and fixes
+//! against the earlier report, and the slowest cells.
+
+use std::fmt::Write;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+use qbench_core::schema::{Cell, Report, Status};
+
+use super::compare::Comparison;
+use super::markdown;
+use crate::schedule::observe::significant;
+
+/// How many of the slowest cells are listed.
+const SLOWEST: usize = 5;
+
+/// Renders the summary.
+pub fn render(report: &Report, comparison: Option<&Comparison>) -> String {
+    let mut out = String::from("## qbench\n\n");
+    let count = |s: Status| {
+        report
+            .cells
+            .iter()
+            .filter(|c| c.outcome.kind() == s)
+            .count()
+    };
+    let unexpected = crate::run::unexpected(report);
+    let _ = writeln!(
+        out,
+        "{} cells: {} ok, {} unsupported, {} error, {} timeout. {}{}\n",
+        report.cells.len(),
+        count(Status::Ok),
+        count(Status::Unsupported),
+        count(Status::Error),
+        count(Status::Timeout),
+        if unexpected.is_empty() {
+            "**Everything as expected.**".to_string()
+        } else {
+            format!("**{} unexpected.**", unexpected.len())
+        },
+        if report.is_complete() {
+            ""
+        } else {
+            " The run is partial: some planned cells did not run."
+        }
+    );
+    markdown::compatibility(&mut out, report);
+    if let Some(c) = comparison {
+        let _ = writeln!(out, "### Against the earlier report\n\n{}\n", c.counts());
+        for (title, rows) in [
+            ("Regressions", c.regressions().collect::<Vec<_>>()),
+            ("Fixes", c.fixes().collect()),
+        ] {
+            if !rows.is_empty() {
+                let _ = writeln!(out, "**{title}**\n");
+                for r in rows {
+                    let _ = writeln!(out, "- {}: {}", r.id, r.describe());
+                }
+                let _ = writeln!(out);
+            }
+        }
+    }
+    let mut measured: Vec<&Cell> = report
+        .cells
+        .iter()
+        .filter(|c| c.latency_ms.is_some())
+        .collect();
+    measured.sort_by(|a, b| median(b).total_cmp(&median(a)));
+    if !measured.is_empty() {
+        let _ = writeln!(out, "### Slowest cells (median ms per inference)\n");
+        for c in measured.iter().take(SLOWEST) {
+            let _ = writeln!(out, "- {}: {} ms", c.id(), significant(median(c)));
+        }
+        let _ = writeln!(out);
+    }
+    out
+}
+
+fn median(c: &Cell) -> f64 {
+    c.latency_ms.as_ref().map_or(0.0, |l| l.summary.median)
+}
+
+/// Appends `text` to `path` (GitHub's `$GITHUB_STEP_SUMMARY`).
+pub fn append(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("appending to {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qbench_core::schema::{Latency, Outcome};
+    use qbench_core::stats::Summary;
+    use qbench_core::{Backend, Precision};
+
+    #[test]
+    fn summary_counts_marks_and_lists_the_slowest() {
+        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::run::tests_settings());
+        for (p, outcome, ms) in [
+            (Precision::F32, Outcome::Ok, 5.0),
+            (Precision::F16, Outcome::Ok, 50.0),
+            (
+                Precision::Int8,
+                Outcome::Timeout {
+                    message: "x".into(),
+                },
+                0.0,
+            ),
+        ] {
+            let mut c = Cell::new(
+                "chromium",
+                Backend::Cpu,
+                p,
+                1,
+                qbench_model::weights::memory(p),
+            );
+            if ms > 0.0 {
+                c.latency_ms = Some(Latency {
+                    first: ms,
+                    summary: Summary::from_samples(&[ms]).unwrap(),
+                    raw: vec![ms],
+                });
+            }
+            c.outcome = outcome;
+            r.planned.push(c.id());
+            r.cells.push(c);
+        }
+        r.finished = Some("2026-11-28T00:01:00Z".into());
+        let md = render(&r, None);
+        assert!(
+            md.contains("3 cells: 2 ok, 0 unsupported, 0 error, 1 timeout. **1 unexpected.**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| chromium | cpu | 1 | ok | ok | **timeout** ✗ |"),
+            "{md}"
+        );
+        let slowest = md.split("### Slowest").nth(1).unwrap();
+        assert!(
+            slowest.find("f16").unwrap() < slowest.find("f32").unwrap(),
+            "{md}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.md");
+        append(&path, "a\n").unwrap();
+        append(&path, "b\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nb\n");
+    }
+}

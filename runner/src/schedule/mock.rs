@@ -1,0 +1,519 @@
+//! A scripted executor: the scheduler's rules tested without a browser.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use qbench_core::protocol::{CellRequest, CellResponse};
+use qbench_core::sampling::{SamplePlan, Stop};
+use qbench_core::schema::{Adapter, Environment, Outcome, Status};
+use qbench_core::{Backend, Browser, Precision};
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::run::plan::cells;
+
+/// What the mock does for one run of a cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Act {
+    Ok,
+    Throw,
+    Hang,
+    Lose,
+    Garbled,
+}
+
+#[derive(Default)]
+struct Mock {
+    script: HashMap<(Agent, Precision, u32), VecDeque<Act>>,
+    open_fails: HashMap<Agent, String>,
+    open_hangs: bool,
+    log: Vec<String>,
+}
+
+fn one_hot(class: usize, p: f32) -> Vec<f32> {
+    let mut row = vec![(1.0 - p) / 9.0; 10];
+    row[class] = p;
+    row
+}
+
+/// Float32 answers confidently; other precisions less so; native differs from both.
+fn probabilities(precision: Precision, n: usize) -> Vec<f32> {
+    let p = if precision == Precision::F32 {
+        0.9
+    } else {
+        0.7
+    };
+    (0..n).flat_map(|i| one_hot(i % 10, p)).collect()
+}
+
+impl Executor for Mock {
+    fn endpoint(&self) -> String {
+        "mock".into()
+    }
+
+    async fn open(&mut self, agent: Agent) -> Result<Environment, ExecError> {
+        self.log.push(format!("open {agent}"));
+        if self.open_hangs {
+            std::future::pending::<()>().await;
+        }
+        if let Some(reason) = self.open_fails.get(&agent) {
+            return Err(ExecError::Start(reason.clone()));
+        }
+        let webgpu = Adapter {
+            architecture: "swiftshader".into(),
+            is_fallback_adapter: true,
+            ..Adapter::default()
+        };
+        Ok(Environment {
+            browser: agent.name().into(),
+            webgpu: Some(webgpu),
+            ..Environment::default()
+        })
+    }
+
+    async fn run(
+        &mut self,
+        cell: &PlannedCell,
+        request: &CellRequest,
+    ) -> Result<CellResponse, ExecError> {
+        self.log.push(format!(
+            "run {} {} {} q={}",
+            cell.backend, cell.precision, cell.batch, request.quality_inputs
+        ));
+        let act = self
+            .script
+            .get_mut(&(cell.agent, cell.precision, cell.batch))
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(Act::Ok);
+        let response = CellResponse {
+            first_ms: Some(5.0),
+            samples_ms: vec![1.0, 2.0, 3.0],
+            stop: Some(Stop::Max),
+            probabilities: probabilities(cell.precision, request.quality_inputs),
+            ..CellResponse::failed(Status::Ok, "")
+        };
+        match act {
+            Act::Ok => Ok(CellResponse {
+                reason: None,
+                ..response
+            }),
+            Act::Throw => Err(ExecError::Page("the page threw: boom".into())),
+            Act::Hang => std::future::pending().await,
+            Act::Lose => Err(ExecError::SessionLost("connection refused".into())),
+            Act::Garbled => Err(ExecError::BadAnswer {
+                message: "not a CellResponse: {…".into(),
+                partial: Some(response),
+            }),
+        }
+    }
+
+    async fn close(&mut self) {
+        self.log.push("close".into());
+    }
+
+    fn discard(&mut self) {
+        self.log.push("discard".into());
+    }
+}
+
+const CHROMIUM: Agent = Agent::Browser(Browser::Chromium);
+const FIREFOX: Agent = Agent::Browser(Browser::Firefox);
+
+fn schedule(agents: &[Agent], precisions: &[Precision], batches: &[u32]) -> Schedule {
+    Schedule {
+        host: Some("ci".into()),
+        cells: cells(agents, &[Backend::Cpu], precisions, batches),
+        rounds: 1,
+        seed: 3,
+        retries: 0,
+        plan: SamplePlan {
+            warmup: 0,
+            warmup_ms: 0.0,
+            max_samples: 3,
+            min_samples: 3,
+            budget_ms: 0.0,
+            ci_target: 0.0,
+        },
+        quality_inputs: 4,
+        quality_batch: 2,
+        open_timeout: Duration::from_millis(200),
+        cell_timeout: Duration::from_millis(200),
+        require_hardware_gpu: false,
+        power_preference: qbench_core::protocol::PowerPreference::default(),
+    }
+}
+
+fn refs() -> References {
+    // Native answers the same classes with 0.8: different from the browser's f32 (0.9).
+    References {
+        native_f32: (0..4).flat_map(|i| one_hot(i, 0.8)).collect(),
+        labels: vec![0, 1, 2, 3],
+    }
+}
+
+/// Runs the schedule; returns how it ended, the events, and the mock's log.
+async fn go(s: &Schedule, mock: &mut Mock, cancel: &Cancel) -> (Ended, Vec<Event>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ended = s.run(mock, &refs(), &tx, cancel).await;
+    drop(tx);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    (ended, events)
+}
+
+/// The final state of every cell, as a report would hold it.
+fn final_cells(events: &[Event]) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = Vec::new();
+    for e in events {
+        if let Event::Ran { cell, .. } | Event::Updated(cell) = e {
+            match cells.iter_mut().find(|c| c.id() == cell.id()) {
+                Some(slot) => *slot = cell.clone(),
+                None => cells.push(cell.clone()),
+            }
+        }
+    }
+    cells
+}
+
+fn find<'a>(cells: &'a [Cell], browser: &str, precision: Precision, batch: u32) -> &'a Cell {
+    cells
+        .iter()
+        .find(|c| c.browser == browser && c.precision == precision && c.batch == batch)
+        .expect("cell present")
+}
+
+#[tokio::test]
+async fn every_cell_runs_and_quality_is_measured_once_per_precision_against_its_float32() {
+    let s = schedule(
+        &[CHROMIUM, FIREFOX],
+        &[Precision::Int8, Precision::F32],
+        &[1, 32],
+    );
+    let mut mock = Mock::default();
+    let (ended, events) = go(&s, &mut mock, &Cancel::new()).await;
+    assert_eq!(ended, Ended::Finished);
+    let envs: Vec<&Environment> = events
+        .iter()
+        .filter_map(|e| {
+            if let Event::Environment(e) = e {
+                Some(e)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(envs.len(), 2);
+    assert_eq!(envs[0].host.as_deref(), Some("ci"));
+    assert_eq!(envs[0].endpoint.as_deref(), Some("mock"));
+    assert_eq!(
+        envs[0].webgpu.as_ref().unwrap().class,
+        Some(qbench_core::adapter::AdapterClass::Software)
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Ran { .. }))
+            .count(),
+        8
+    );
+    // Quality asked for once per browser × precision, on whichever batch ran first.
+    let asked = mock
+        .log
+        .iter()
+        .filter(|l| l.starts_with("run") && l.ends_with("q=4"))
+        .count();
+    assert_eq!(asked, 4, "{:?}", mock.log);
+    assert_eq!(mock.log.iter().filter(|l| l.starts_with("open")).count(), 2);
+    assert_eq!(
+        mock.log.iter().filter(|l| *l == "close").count(),
+        2,
+        "{:?}",
+        mock.log
+    );
+    let cells = final_cells(&events);
+    assert_eq!(cells.len(), 8);
+    for browser in ["chromium", "firefox"] {
+        for batch in [1, 32] {
+            let int8 = find(&cells, browser, Precision::Int8, batch);
+            assert_eq!(int8.outcome, Outcome::Ok);
+            assert_eq!(int8.host.as_deref(), Some("ci"));
+            let q = int8.quality.expect("quality on every batch row");
+            // Against the browser's f32 (0.9 → 0.7), not native's 0.8, whatever the order.
+            assert!((q.drift_max - 0.2).abs() < 1e-6, "{browser} {batch}: {q:?}");
+            let f32q = find(&cells, browser, Precision::F32, batch)
+                .quality
+                .unwrap();
+            assert_eq!(f32q.top1_agreement_pct, 100.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_hang_is_a_timeout_and_the_agent_restarts_for_the_next_cell() {
+    let s = schedule(
+        &[CHROMIUM],
+        &[Precision::F32, Precision::F16, Precision::Int8],
+        &[1],
+    );
+    let mut mock = Mock::default();
+    mock.script
+        .insert((CHROMIUM, Precision::F16, 1), VecDeque::from([Act::Hang]));
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    let cells = final_cells(&events);
+    assert_eq!(
+        find(&cells, "chromium", Precision::F16, 1).outcome.kind(),
+        Status::Timeout
+    );
+    assert_eq!(
+        find(&cells, "chromium", Precision::F32, 1).outcome,
+        Outcome::Ok
+    );
+    assert_eq!(
+        find(&cells, "chromium", Precision::Int8, 1).outcome,
+        Outcome::Ok
+    );
+    let hang = mock
+        .log
+        .iter()
+        .position(|l| l.starts_with("run cpu f16"))
+        .unwrap();
+    assert_eq!(mock.log[hang + 1], "discard");
+    let opens = mock.log.iter().filter(|l| l.starts_with("open")).count();
+    let runs_after = mock.log[hang..]
+        .iter()
+        .filter(|l| l.starts_with("run"))
+        .count();
+    assert_eq!(opens, if runs_after > 1 { 2 } else { 1 }, "{:?}", mock.log);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Message(m) if m.contains("restarted because it hung")))
+    );
+}
+
+#[tokio::test]
+async fn an_agent_that_cannot_start_fails_its_cells_at_once_and_is_not_retried() {
+    let mut s = schedule(
+        &[CHROMIUM, FIREFOX],
+        &[Precision::F32, Precision::F16],
+        &[1, 32],
+    );
+    s.retries = 2;
+    let mut mock = Mock::default();
+    mock.open_fails
+        .insert(FIREFOX, "geckodriver exited with status 1".into());
+    let (ended, events) = go(&s, &mut mock, &Cancel::new()).await;
+    assert_eq!(ended, Ended::Finished);
+    assert_eq!(
+        mock.log.iter().filter(|l| *l == "open firefox").count(),
+        1,
+        "{:?}",
+        mock.log
+    );
+    let cells = final_cells(&events);
+    for p in [Precision::F32, Precision::F16] {
+        for b in [1, 32] {
+            let c = find(&cells, "firefox", p, b);
+            assert_eq!(
+                c.outcome,
+                Outcome::Error {
+                    message: "firefox could not be started: geckodriver exited with status 1"
+                        .into()
+                }
+            );
+            assert_eq!(find(&cells, "chromium", p, b).outcome, Outcome::Ok);
+        }
+    }
+    let firefox_env = events
+        .iter()
+        .find_map(|e| {
+            if let Event::Environment(e) = e {
+                (e.browser == "firefox").then_some(e)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        firefox_env.start_error.as_deref(),
+        Some("geckodriver exited with status 1")
+    );
+}
+
+#[tokio::test]
+async fn an_agent_that_hangs_while_starting_is_bounded() {
+    let s = schedule(&[CHROMIUM], &[Precision::F32], &[1, 32]);
+    let mut mock = Mock {
+        open_hangs: true,
+        ..Mock::default()
+    };
+    let started = std::time::Instant::now();
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let cells = final_cells(&events);
+    assert_eq!(cells.len(), 2);
+    assert!(
+        cells.iter().all(|c| c
+            .outcome
+            .reason()
+            .unwrap()
+            .contains("did not start and answer the probe within")),
+        "{cells:?}"
+    );
+    assert_eq!(mock.log.iter().filter(|l| l.starts_with("open")).count(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_cell_is_retried_on_a_fresh_agent_and_a_pass_is_flaky() {
+    let mut s = schedule(&[CHROMIUM], &[Precision::F32, Precision::F16], &[1]);
+    s.retries = 1;
+    let mut mock = Mock::default();
+    mock.script
+        .insert((CHROMIUM, Precision::F16, 1), VecDeque::from([Act::Throw]));
+    mock.script.insert(
+        (CHROMIUM, Precision::F32, 1),
+        VecDeque::from([Act::Lose, Act::Lose]),
+    );
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    let cells = final_cells(&events);
+    let f16 = find(&cells, "chromium", Precision::F16, 1);
+    assert_eq!(
+        (f16.outcome.clone(), f16.attempts, f16.flaky),
+        (Outcome::Ok, 2, true)
+    );
+    let f32 = find(&cells, "chromium", Precision::F32, 1);
+    assert_eq!(
+        (f32.outcome.clone(), f32.attempts, f32.flaky),
+        (
+            Outcome::Error {
+                message: "connection refused".into()
+            },
+            2,
+            false
+        )
+    );
+    // Every retry started a fresh agent.
+    assert_eq!(
+        mock.log.iter().filter(|l| l.starts_with("open")).count(),
+        1 + 2 + 1,
+        "{:?}",
+        mock.log
+    );
+}
+
+#[tokio::test]
+async fn a_garbled_answer_is_an_error_that_keeps_its_latency() {
+    let s = schedule(&[CHROMIUM], &[Precision::F32], &[1]);
+    let mut mock = Mock::default();
+    mock.script.insert(
+        (CHROMIUM, Precision::F32, 1),
+        VecDeque::from([Act::Garbled]),
+    );
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    let c = &final_cells(&events)[0];
+    assert_eq!(
+        c.outcome,
+        Outcome::Error {
+            message: "not a CellResponse: {…".into()
+        }
+    );
+    assert_eq!(c.latency_ms.as_ref().unwrap().raw, vec![1.0, 2.0, 3.0]);
+    assert!(
+        !mock.log.contains(&"discard".to_string()),
+        "the session survives a garbled answer"
+    );
+}
+
+#[tokio::test]
+async fn cancellation_stops_at_once_and_drops_the_running_cell() {
+    let s = schedule(
+        &[CHROMIUM],
+        &[Precision::F32, Precision::F16, Precision::Int8],
+        &[1],
+    );
+    let mut s = s;
+    s.cell_timeout = Duration::from_secs(60);
+    let mut mock = Mock::default();
+    mock.script
+        .insert((CHROMIUM, Precision::F16, 1), VecDeque::from([Act::Hang]));
+    let cancel = Cancel::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.cancel_by("SIGTERM", 15);
+    });
+    let started = std::time::Instant::now();
+    let (ended, events) = go(&s, &mut mock, &cancel).await;
+    assert_eq!(ended, Ended::Cancelled);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(mock.log.last().map(String::as_str), Some("discard"));
+    let cells = final_cells(&events);
+    assert!(
+        cells.iter().all(|c| c.precision != Precision::F16),
+        "the interrupted cell is not reported: {cells:?}"
+    );
+    assert_eq!(cancel.signal(), Some(("SIGTERM", 15)));
+}
+
+#[tokio::test]
+async fn rounds_pool_samples_and_keep_each_rounds_median() {
+    let mut s = schedule(&[CHROMIUM], &[Precision::F32, Precision::F16], &[1]);
+    s.rounds = 3;
+    let mut mock = Mock::default();
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    let rounds: Vec<u32> = events
+        .iter()
+        .filter_map(|e| {
+            if let Event::Ran { round, .. } = e {
+                Some(*round)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(rounds, vec![1, 1, 2, 2, 3, 3]);
+    let c = find(&final_cells(&events), "chromium", Precision::F16, 1).clone();
+    assert_eq!(c.latency_ms.unwrap().raw.len(), 9);
+    assert_eq!(c.sampling.unwrap().rounds.len(), 3);
+    assert_eq!(
+        mock.log.iter().filter(|l| l.starts_with("open")).count(),
+        1,
+        "one session for all rounds"
+    );
+}
+
+#[tokio::test]
+async fn require_hardware_gpu_skips_webgpu_cells_on_software_adapters() {
+    let mut s = schedule(&[CHROMIUM], &[Precision::F32], &[1]);
+    s.cells = cells(
+        &[CHROMIUM],
+        &[Backend::Webgpu, Backend::Cpu],
+        &[Precision::F32],
+        &[1],
+    );
+    s.require_hardware_gpu = true;
+    let mut mock = Mock::default();
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    let cells = final_cells(&events);
+    let webgpu = cells.iter().find(|c| c.backend == Backend::Webgpu).unwrap();
+    assert_eq!(webgpu.outcome.kind(), Status::Unsupported);
+    assert!(
+        webgpu
+            .outcome
+            .reason()
+            .unwrap()
+            .contains("--require-hardware-gpu"),
+        "{webgpu:?}"
+    );
+    assert_eq!(
+        cells
+            .iter()
+            .find(|c| c.backend == Backend::Cpu)
+            .unwrap()
+            .outcome,
+        Outcome::Ok
+    );
+    assert!(!mock.log.iter().any(|l| l.starts_with("run webgpu")));
+}

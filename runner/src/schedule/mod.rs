@@ -1,0 +1,406 @@
+//! The one run loop: takes a plan of cells and an [`Executor`], runs every cell
+//! (in rounds, with retries, within time limits, until cancelled) and sends
+//! what happened as [`Event`]s to whoever keeps the report. The rules live here
+//! once, for browsers and the native baseline alike:
+//!
+//! - one agent (browser) open at a time; a hang or a lost session costs that
+//!   cell, the agent is killed and started afresh for the next;
+//! - an agent that cannot start is not tried again: its cells fail at once;
+//! - a failed cell is retried `retries` times on a fresh agent, and a pass on
+//!   retry is marked flaky;
+//! - quality is measured once per agent × backend × precision, against that
+//!   backend's float32, and shown on every batch row;
+//! - cancellation stops at once: the running cell is dropped, its agent killed.
+
+pub mod executor;
+pub mod observe;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use qbench_core::adapter::{AdapterClass, classify};
+use qbench_core::protocol::{CellRequest, PowerPreference};
+use qbench_core::quality::Quality;
+use qbench_core::sampling::SamplePlan;
+use qbench_core::schema::{Cell, Environment, Outcome};
+use qbench_core::{Backend, Precision};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::cancel::Cancel;
+use crate::collect::{self, References, RunResult, elapsed_ms};
+use crate::run::plan::{self, Agent, PlannedCell};
+pub use executor::{ExecError, Executor};
+
+/// What happened, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// An agent started and was probed (or could not start: then its reason is set).
+    Environment(Environment),
+    /// A run of a cell finished; the cell as it stands with every round so far.
+    Ran {
+        /// The cell.
+        cell: Cell,
+        /// Which round finished, from 1.
+        round: u32,
+    },
+    /// A cell changed without running (its quality reference arrived).
+    Updated(Cell),
+    /// Something a person should read (restarts, failures to start).
+    Message(String),
+}
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The host label every environment and cell carries.
+    pub host: Option<String>,
+    /// The cells, grouped by agent.
+    pub cells: Vec<PlannedCell>,
+    /// Passes over each agent's cells.
+    pub rounds: u32,
+    /// Seed of the per-round shuffles.
+    pub seed: u64,
+    /// Retries of a failed cell, each on a fresh agent.
+    pub retries: u32,
+    /// How the page samples latency.
+    pub plan: SamplePlan,
+    /// Held-out digits quality is measured on.
+    pub quality_inputs: usize,
+    /// Inputs per inference of the quality pass.
+    pub quality_batch: usize,
+    /// Limit for starting and probing an agent.
+    pub open_timeout: Duration,
+    /// Limit for one cell, page load included.
+    pub cell_timeout: Duration,
+    /// WebGPU cells on a software adapter are `unsupported` instead of run.
+    pub require_hardware_gpu: bool,
+    /// The WebGPU adapter's power preference.
+    pub power_preference: PowerPreference,
+}
+
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Every cell ran.
+    Finished,
+    /// Cancelled: the cell running then is not in the report.
+    Cancelled,
+}
+
+/// The agent's state between cells.
+#[derive(Debug, Clone, PartialEq)]
+enum Agenda {
+    Closed,
+    Open(Agent),
+    Failed(Agent, String),
+}
+
+type QualityKey = (Agent, Backend, Precision);
+
+/// The loop's memory: sessions, every run so far, probabilities and quality.
+struct State {
+    agenda: Agenda,
+    environments: HashMap<Agent, Environment>,
+    runs: HashMap<PlannedCell, Vec<RunResult>>,
+    probabilities: HashMap<QualityKey, Vec<f32>>,
+    quality: HashMap<QualityKey, Result<Quality, String>>,
+}
+
+impl Schedule {
+    /// Runs every cell on `exec`, sending events to `events`, until done or cancelled.
+    pub async fn run<E: Executor>(
+        &self,
+        exec: &mut E,
+        refs: &References,
+        events: &UnboundedSender<Event>,
+        cancel: &Cancel,
+    ) -> Ended {
+        let mut state = State {
+            agenda: Agenda::Closed,
+            environments: HashMap::new(),
+            runs: HashMap::new(),
+            probabilities: HashMap::new(),
+            quality: HashMap::new(),
+        };
+        for (round, planned) in plan::order(&self.cells, self.rounds, self.seed) {
+            if cancel.is_cancelled() {
+                exec.discard();
+                return Ended::Cancelled;
+            }
+            let mut attempts = 0;
+            let result = loop {
+                attempts += 1;
+                let started = Instant::now();
+                let Some((outcome, response)) = self
+                    .attempt(exec, &mut state, &planned, events, cancel)
+                    .await
+                else {
+                    exec.discard();
+                    return Ended::Cancelled;
+                };
+                let failed = matches!(outcome, Outcome::Error { .. } | Outcome::Timeout { .. });
+                let can_retry = !matches!(state.agenda, Agenda::Failed(..));
+                if failed && can_retry && attempts <= self.retries {
+                    let _ = events.send(Event::Message(format!(
+                        "{}: {} ({}); retrying on a fresh {} ({attempts}/{})",
+                        planned.id(self.host.as_deref()),
+                        outcome.status(),
+                        outcome.reason().unwrap_or_default(),
+                        planned.agent,
+                        self.retries
+                    )));
+                    exec.discard();
+                    state.agenda = Agenda::Closed;
+                    continue;
+                }
+                break RunResult {
+                    outcome,
+                    response,
+                    attempts,
+                    wall_ms: elapsed_ms(started),
+                };
+            };
+            let probabilities = result
+                .response
+                .as_ref()
+                .filter(|_| result.outcome == Outcome::Ok)
+                .map(|r| r.probabilities.clone());
+            state.runs.entry(planned).or_default().push(result);
+            let mut updated = Vec::new();
+            if let Some(probs) = probabilities.filter(|p| !p.is_empty()) {
+                updated = self.learn_quality(&mut state, &planned, probs, refs);
+            }
+            let _ = events.send(Event::Ran {
+                cell: self.cell_of(&state, &planned),
+                round,
+            });
+            for other in updated.iter().filter(|c| **c != planned) {
+                let _ = events.send(Event::Updated(self.cell_of(&state, other)));
+            }
+        }
+        if state.agenda != Agenda::Closed {
+            exec.close().await;
+        }
+        Ended::Finished
+    }
+
+    /// One attempt at a cell: the agent started if needed, the cell run within its
+    /// limit. `None` when cancelled.
+    async fn attempt<E: Executor>(
+        &self,
+        exec: &mut E,
+        state: &mut State,
+        planned: &PlannedCell,
+        events: &UnboundedSender<Event>,
+        cancel: &Cancel,
+    ) -> Option<(Outcome, Option<qbench_core::protocol::CellResponse>)> {
+        let agent = planned.agent;
+        match &state.agenda {
+            Agenda::Open(a) if *a == agent => {}
+            Agenda::Failed(a, reason) if *a == agent => {
+                return Some((
+                    Outcome::Error {
+                        message: format!("{agent} could not be started: {reason}"),
+                    },
+                    None,
+                ));
+            }
+            _ => {
+                if matches!(state.agenda, Agenda::Open(_)) {
+                    exec.close().await;
+                }
+                let opened = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => return None,
+                    r = tokio::time::timeout(self.open_timeout, exec.open(agent)) => r,
+                };
+                let failure = match opened {
+                    Ok(Ok(mut env)) => {
+                        if !state.environments.contains_key(&agent) {
+                            env.host = self.host.clone();
+                            env.endpoint = Some(exec.endpoint());
+                            if let Some(adapter) = env.webgpu.as_mut() {
+                                let (class, why) = classify(adapter);
+                                adapter.class = Some(class);
+                                adapter.class_reason = Some(why);
+                            }
+                            let _ = events.send(Event::Environment(env.clone()));
+                            state.environments.insert(agent, env);
+                        }
+                        state.agenda = Agenda::Open(agent);
+                        None
+                    }
+                    Ok(Err(e)) => Some(e.message().to_string()),
+                    Err(_) => Some(format!(
+                        "did not start and answer the probe within {} s",
+                        self.open_timeout.as_secs()
+                    )),
+                };
+                if let Some(reason) = failure {
+                    exec.discard();
+                    let _ = events.send(Event::Message(format!(
+                        "{agent} on {}: {reason}",
+                        exec.endpoint()
+                    )));
+                    if !state.environments.contains_key(&agent) {
+                        let env = Environment {
+                            host: self.host.clone(),
+                            endpoint: Some(exec.endpoint()),
+                            browser: agent.name().into(),
+                            start_error: Some(reason.clone()),
+                            ..Environment::default()
+                        };
+                        let _ = events.send(Event::Environment(env.clone()));
+                        state.environments.insert(agent, env);
+                    }
+                    state.agenda = Agenda::Failed(agent, reason.clone());
+                    return Some((
+                        Outcome::Error {
+                            message: format!("{agent} could not be started: {reason}"),
+                        },
+                        None,
+                    ));
+                }
+            }
+        }
+        if let Some(reason) = self.hardware_required(state, planned) {
+            return Some((Outcome::Unsupported { reason }, None));
+        }
+        let key = (planned.agent, planned.backend, planned.precision);
+        let request = CellRequest {
+            backend: planned.backend,
+            precision: planned.precision,
+            batch: planned.batch,
+            plan: self.plan,
+            quality_inputs: if state.probabilities.contains_key(&key) {
+                0
+            } else {
+                self.quality_inputs
+            },
+            quality_batch: self.quality_batch,
+            power_preference: self.power_preference,
+        };
+        let ran = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return None,
+            r = tokio::time::timeout(self.cell_timeout, exec.run(planned, &request)) => r,
+        };
+        Some(match ran {
+            Ok(Ok(response)) => (collect::outcome_of(&response), Some(response)),
+            Ok(Err(ExecError::Page(message))) => (Outcome::Error { message }, None),
+            Ok(Err(ExecError::BadAnswer { message, partial })) => {
+                (Outcome::Error { message }, partial)
+            }
+            Ok(Err(ExecError::SessionLost(message) | ExecError::Start(message))) => {
+                self.restart(exec, state, planned, "its session was lost", events);
+                (Outcome::Error { message }, None)
+            }
+            Err(_) => {
+                self.restart(exec, state, planned, "it hung", events);
+                (
+                    Outcome::Timeout {
+                        message: format!("no answer within {} s", self.cell_timeout.as_secs()),
+                    },
+                    None,
+                )
+            }
+        })
+    }
+
+    /// Kills the agent after a hang or a lost session; the next cell starts it afresh.
+    fn restart<E: Executor>(
+        &self,
+        exec: &mut E,
+        state: &mut State,
+        planned: &PlannedCell,
+        why: &str,
+        events: &UnboundedSender<Event>,
+    ) {
+        exec.discard();
+        state.agenda = Agenda::Closed;
+        let _ = events.send(Event::Message(format!(
+            "{}: {} restarted because {why}",
+            planned.id(self.host.as_deref()),
+            planned.agent
+        )));
+    }
+
+    /// Why a WebGPU cell is not run with `--require-hardware-gpu`, if it is not.
+    fn hardware_required(&self, state: &State, planned: &PlannedCell) -> Option<String> {
+        if !self.require_hardware_gpu || planned.backend != Backend::Webgpu {
+            return None;
+        }
+        let adapter = state.environments.get(&planned.agent)?.webgpu.as_ref()?;
+        (adapter.class == Some(AdapterClass::Software)).then(|| {
+            format!(
+                "software WebGPU adapter ({}) and --require-hardware-gpu",
+                adapter.class_reason.as_deref().unwrap_or("software")
+            )
+        })
+    }
+
+    /// Stores new probabilities and recomputes the quality they change; returns the
+    /// cells whose quality changed.
+    fn learn_quality(
+        &self,
+        state: &mut State,
+        planned: &PlannedCell,
+        probs: Vec<f32>,
+        refs: &References,
+    ) -> Vec<PlannedCell> {
+        let key = (planned.agent, planned.backend, planned.precision);
+        state.probabilities.insert(key, probs);
+        let mut keys = vec![key];
+        if planned.precision == Precision::F32 {
+            // Precisions measured before their float32 were compared with native: now with it.
+            keys.extend(
+                state
+                    .probabilities
+                    .keys()
+                    .filter(|k| k.0 == key.0 && k.1 == key.1 && k.2 != Precision::F32)
+                    .copied(),
+            );
+        }
+        let f32_probs = state
+            .probabilities
+            .get(&(key.0, key.1, Precision::F32))
+            .cloned();
+        for k in &keys {
+            let probs = &state.probabilities[k];
+            state
+                .quality
+                .insert(*k, collect::quality(k.2, probs, f32_probs.as_deref(), refs));
+        }
+        self.cells
+            .iter()
+            .filter(|c| {
+                keys.contains(&(c.agent, c.backend, c.precision)) && state.runs.contains_key(c)
+            })
+            .copied()
+            .collect()
+    }
+
+    /// The cell as it stands: every run pooled, quality attached.
+    fn cell_of(&self, state: &State, planned: &PlannedCell) -> Cell {
+        let runs = state.runs.get(planned).map_or(&[][..], Vec::as_slice);
+        let mut cell = collect::pooled(collect::blank(planned, self.host.as_deref()), runs);
+        if cell.outcome == Outcome::Ok {
+            match state
+                .quality
+                .get(&(planned.agent, planned.backend, planned.precision))
+            {
+                Some(Ok(q)) => cell.quality = Some(*q),
+                Some(Err(message)) => {
+                    cell.outcome = Outcome::Error {
+                        message: message.clone(),
+                    }
+                }
+                None => {}
+            }
+        }
+        cell
+    }
+}
+
+#[cfg(test)]
+mod mock;
