@@ -75,7 +75,9 @@ fn native_report_meets_the_baseline_contract() {
         );
         assert_eq!(c["quality"]["n"], 2000, "{c}");
         assert_eq!(c["latency_ms"]["samples"], 8);
-        assert_eq!(c["sampling"]["stop"], "max");
+        // Eight samples are both the minimum and the maximum: stopped at the
+        // maximum, or at the precision target when that was reached too.
+        assert!(["max", "target"].contains(&c["sampling"]["stop"].as_str().unwrap()), "{c}");
         assert!(c["latency_ms"]["median"].as_f64().unwrap() > 0.0);
         let acc = c["quality"]["accuracy_pct"].as_f64().unwrap();
         assert!(acc >= 97.0, "{precision} accuracy {acc}");
@@ -180,7 +182,8 @@ fn compare_exit_codes_same_regressed_and_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.json");
     let mut report = native_report(&a);
-    // The same report against itself: nothing regressed, no speed verdict but `same`.
+    // The same report against itself: nothing regressed, never slower or faster
+    // (eight samples may leave a cell `unsure`).
     let out = qbench()
         .args(["compare", "--fail-on-regression"])
         .arg(&a)
@@ -190,7 +193,7 @@ fn compare_exit_codes_same_regressed_and_corrupt() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("0 regressions, 0 fixes; latency: 0 slower, 0 faster, 10 same"),
+        text.starts_with("0 regressions, 0 fixes; latency: 0 slower, 0 faster, "),
         "{text}"
     );
     // One cell 25% slower in a copy: caught, named, exit 1.
