@@ -77,7 +77,10 @@ fn native_report_meets_the_baseline_contract() {
         assert_eq!(c["latency_ms"]["samples"], 8);
         // Eight samples are both the minimum and the maximum: stopped at the
         // maximum, or at the precision target when that was reached too.
-        assert!(["max", "target"].contains(&c["sampling"]["stop"].as_str().unwrap()), "{c}");
+        assert!(
+            ["max", "target"].contains(&c["sampling"]["stop"].as_str().unwrap()),
+            "{c}"
+        );
         assert!(c["latency_ms"]["median"].as_f64().unwrap() > 0.0);
         let acc = c["quality"]["accuracy_pct"].as_f64().unwrap();
         assert!(acc >= 97.0, "{precision} accuracy {acc}");
@@ -450,4 +453,150 @@ fn bad_run_inputs_are_exit_2_before_anything_starts() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Sets the host label of every environment and cell of a report.
+fn relabel(report: &mut Value, host: &str) {
+    for key in ["environments", "cells", "baseline"] {
+        if let Some(items) = report.get_mut(key).and_then(Value::as_array_mut) {
+            for item in items {
+                item["host"] = host.into();
+            }
+        }
+    }
+}
+
+#[test]
+fn merge_puts_two_hosts_in_one_report_and_refuses_one_host_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = native_report(&dir.path().join("native.json"));
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    relabel(&mut report, "gpu-box");
+    std::fs::write(&a, serde_json::to_vec(&report).unwrap()).unwrap();
+    relabel(&mut report, "laptop");
+    std::fs::write(&b, serde_json::to_vec(&report).unwrap()).unwrap();
+    let out = dir.path().join("merged");
+    let text = run_ok(qbench().arg("merge").arg(&a).arg(&b).arg("--out").arg(&out));
+    assert!(
+        text.contains("merged 2 reports (2 hosts, 20 cells)"),
+        "{text}"
+    );
+    let merged: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let hosts: std::collections::BTreeSet<&str> = merged["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hosts.into_iter().collect::<Vec<_>>(),
+        vec!["gpu-box", "laptop"]
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| host | browser | backend | batch |"),
+        "host rows in the matrix: {md}"
+    );
+    let out = qbench()
+        .arg("merge")
+        .arg(&a)
+        .arg(&a)
+        .arg("--out")
+        .arg(dir.path().join("twice"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("give each machine its own --host-label"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_read_only_out_folder_is_exit_3_before_any_browser_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("qbench_wasm_bg.wasm"), b"\0asm").unwrap();
+    // /proc is read-only even for root, whose writes ignore permission bits.
+    let out = qbench()
+        .args([
+            "run",
+            "--browsers",
+            "chromium",
+            "--backends",
+            "cpu",
+            "--precisions",
+            "f32",
+            "--batch",
+            "1",
+            "--out",
+            "/proc/qbench-report",
+        ])
+        .arg("--pkg")
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("creating the report folder /proc/qbench-report"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn history_imports_reports_and_answers_trend_and_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    let mut report = native_report(&a);
+    // A second night, a day later, where one cell broke.
+    report["started"] = "2099-01-02T00:00:00Z".into();
+    let cell = report["cells"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["precision"] == "int8" && c["batch"] == 1)
+        .unwrap();
+    cell["status"] = "timeout".into();
+    cell["reason"] = "no answer within 180 s".into();
+    std::fs::write(&b, serde_json::to_vec(&report).unwrap()).unwrap();
+    let db = dir.path().join("history.sqlite");
+    let history = |args: &[&str]| run_ok(qbench().arg("history").arg("--db").arg(&db).args(args));
+    let text = history(&["import", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(
+        text.contains("run 1, 10 cells") && text.contains("run 2, 10 cells"),
+        "{text}"
+    );
+    assert!(
+        history(&["import", a.to_str().unwrap()]).contains("already in"),
+        "a run is imported once"
+    );
+    let list = history(&["list"]);
+    assert_eq!(list.lines().count(), 1 + 2, "{list}");
+    assert!(list.contains("10/10") && list.contains("9/10"), "{list}");
+    let trend = history(&["trend", "--precision", "int8", "--batch", "1"]);
+    assert!(trend.starts_with("native cpu int8 batch 1\n"), "{trend}");
+    assert!(
+        trend.contains("ok") && trend.contains("timeout") && trend.contains("median"),
+        "{trend}"
+    );
+    let changes = history(&["changes", "--since", "2099-01-01"]);
+    assert!(
+        changes.contains(
+            "native cpu int8 batch 1: broke (ok → timeout) in run 2 started 2099-01-02T00:00:00Z"
+        ),
+        "{changes}"
+    );
+    assert!(changes.contains("no answer within 180 s"), "{changes}");
+    let out = qbench()
+        .arg("history")
+        .arg("--db")
+        .arg(&db)
+        .args(["changes", "--since", "last tuesday"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, RunFlags};
 use crate::exit::{Ended, ResultExt};
-use crate::{inspect, native, report, run, train};
+use crate::{history, inspect, native, report, run, train};
 
 /// qbench: how one CNN behaves at several numeric precisions, natively and in headless browsers.
 ///
@@ -32,10 +32,20 @@ enum Command {
     Config(Box<RunFlags>),
     /// Serve the page for a person to run cells by hand (cross-origin isolated, 127.0.0.1).
     Serve(run::ServeArgs),
+    /// Build the wasm package if it is stale and print its folder (for `run --pkg`, or a CI cache).
+    Build {
+        /// The qbench checkout (holds `www/`, `Cargo.toml`).
+        #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
+        root: PathBuf,
+    },
     /// Compare a report with an earlier one: breakages, fixes, latency verdicts, quality drops.
     Compare(CompareArgs),
     /// Write the expectations file a report satisfies, for a person to review and commit.
     Expect(ExpectArgs),
+    /// Put the reports of several machines into one (rows host × browser × adapter).
+    Merge(MergeArgs),
+    /// The history of runs (SQLite): import reports, list runs, a cell's trend, what broke or got fixed.
+    History(history::HistoryArgs),
     /// Run one cell natively and print its raw JSON response (used by `native`).
     #[command(hide = true)]
     Cell {
@@ -81,6 +91,17 @@ pub struct ExpectArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Arguments of `qbench merge`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// The report.json files, each from its own host label.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The folder for the merged report.json and report.md.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
 /// Parses the command line and runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<Ended> {
     match cli.command {
@@ -93,6 +114,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Ended> {
             Ok(Ended::AsExpected)
         }
         Command::Serve(args) => run::serve(&args),
+        Command::Build { root } => {
+            let package = run::build::ensure(&root, &crate::cancel::Cancel::new())
+                .map_err(crate::exit::could_not_run)?;
+            eprintln!(
+                "qbench: {} bytes, {}, {}",
+                package.wasm_bytes,
+                package.build.as_deref().unwrap_or("built elsewhere"),
+                package.wasm_opt.as_deref().unwrap_or("no wasm-opt")
+            );
+            println!("{}", package.dir.display());
+            Ok(Ended::AsExpected)
+        }
         Command::Compare(args) => compare(&args),
         Command::Expect(args) => {
             let report = report::json::read(&args.from)?;
@@ -103,6 +136,28 @@ pub fn run(cli: Cli) -> anyhow::Result<Ended> {
             }
             Ok(Ended::AsExpected)
         }
+        Command::Merge(args) => {
+            let reports = args
+                .reports
+                .iter()
+                .map(|p| Ok((p.display().to_string(), report::json::read(p)?)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let merged = report::merge::merge(&reports)?;
+            report::json::write(&merged, &args.out.join("report.json"))?;
+            report::json::write_atomically(
+                &args.out.join("report.md"),
+                report::markdown::render(&merged).as_bytes(),
+            )?;
+            println!(
+                "merged {} reports ({} hosts, {} cells) into {}",
+                reports.len(),
+                merged.hosts().len(),
+                merged.cells.len(),
+                args.out.display()
+            );
+            Ok(Ended::AsExpected)
+        }
+        Command::History(args) => history::run(&args),
         Command::Cell { request } => native::cell_process(&request),
         Command::Train(args) => train::run(&args).map(|()| Ended::AsExpected),
     }

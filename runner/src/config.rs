@@ -85,6 +85,9 @@ pub struct RunConfig {
     /// Markdown step summary to write.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<PathBuf>,
+    /// SQLite history the run is appended to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<PathBuf>,
     /// `qbench native --json` report used as the baseline rows instead of measuring.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<PathBuf>,
@@ -136,6 +139,7 @@ impl Default for RunConfig {
             expect: None,
             junit: None,
             summary: None,
+            history: None,
             baseline: None,
             baseline_report: None,
             fail_on_regression: false,
@@ -239,6 +243,10 @@ pub struct RunFlags {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<PathBuf>,
+    /// Append the run to this SQLite history (created when missing; see `qbench history`).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<PathBuf>,
     /// Use this `qbench native --json` report as the baseline rows instead of measuring them.
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]

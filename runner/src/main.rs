@@ -7,6 +7,7 @@ mod collect;
 mod config;
 mod dataset;
 mod exit;
+mod history;
 mod inspect;
 mod native;
 mod npy;

@@ -100,19 +100,7 @@ async fn open_device(
     let mut device = match backend {
         Backend::Cpu => cpu_device(),
         #[cfg(target_family = "wasm")]
-        Backend::Webgpu => {
-            // burn asks for `high-performance` unless told an integrated GPU (`low-power`).
-            let options = match preference {
-                PowerPreference::HighPerformance => Device::wgpu_options(),
-                PowerPreference::LowPower => {
-                    Device::wgpu_options().device_kind(burn::tensor::DeviceKind::IntegratedGpu(0))
-                }
-            };
-            options
-                .init_async()
-                .await
-                .map_err(|e| Failure::Unsupported(format!("no WebGPU device: {e}")))?
-        }
+        Backend::Webgpu => webgpu_device(preference, precision == Precision::F16Native).await?,
         #[cfg(not(target_family = "wasm"))]
         Backend::Webgpu => {
             let _ = preference;
@@ -135,10 +123,50 @@ async fn open_device(
                 ),
             }));
         }
-        device
-            .configure(FloatDType::F16)
-            .map_err(|e| Failure::Error(format!("configuring the device for F16: {e:?}")))?;
+        if device.settings().float_dtype != FloatDType::F16 {
+            device
+                .configure(FloatDType::F16)
+                .map_err(|e| Failure::Error(format!("configuring the device for F16: {e:?}")))?;
+        }
     }
+    Ok(device)
+}
+
+/// The page's WebGPU device for `preference` and float type, opened once per page.
+///
+/// burn initialises a wgpu runtime once per device kind and fixes its float type
+/// at first use, so each (preference, float type) pair gets a kind of its own:
+/// in the browser the kind only chooses the power preference (integrated →
+/// `low-power`, any other → `high-performance`), and the index keeps the
+/// runtimes apart. A page that runs several cells (`qbench serve`, the
+/// in-browser tests) reuses them; `qbench run` loads a fresh page per cell.
+#[cfg(target_family = "wasm")]
+async fn webgpu_device(preference: PowerPreference, f16: bool) -> Result<Device, Failure> {
+    use burn::tensor::DeviceKind;
+    use std::cell::RefCell;
+    thread_local! {
+        static OPENED: RefCell<Vec<((PowerPreference, bool), Device)>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = (preference, f16);
+    if let Some(device) = OPENED.with(|o| {
+        o.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, d)| d.clone())
+    }) {
+        return Ok(device);
+    }
+    let index = usize::from(f16);
+    let kind = match preference {
+        PowerPreference::HighPerformance => DeviceKind::DiscreteGpu(index),
+        PowerPreference::LowPower => DeviceKind::IntegratedGpu(index),
+    };
+    let device = Device::wgpu_options()
+        .device_kind(kind)
+        .init_async()
+        .await
+        .map_err(|e| Failure::Unsupported(format!("no WebGPU device: {e}")))?;
+    OPENED.with(|o| o.borrow_mut().push((key, device.clone())));
     Ok(device)
 }
 

@@ -6,5 +6,6 @@ pub mod expect;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 pub mod summary;
 pub mod terminal;

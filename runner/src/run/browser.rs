@@ -521,6 +521,37 @@ mod tests {
     }
 
     #[test]
+    fn the_in_browser_tests_ask_for_the_same_browsers() {
+        let file: Value =
+            serde_json::from_str(include_str!("../../../crates/qbench-wasm/webdriver.json"))
+                .unwrap();
+        let chromium = capabilities(Browser::Chromium, None, None);
+        // wasm-bindgen-test-runner adds its own headless, sandbox and shm switches.
+        let runner_adds = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage"];
+        let ours: Vec<&Value> = chromium["goog:chromeOptions"]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| !runner_adds.contains(&a.as_str().unwrap()))
+            .collect();
+        let theirs: Vec<&Value> = file["goog:chromeOptions"]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(ours, theirs);
+        let firefox = capabilities(Browser::Firefox, None, None);
+        assert_eq!(
+            firefox["moz:firefoxOptions"]["prefs"],
+            file["moz:firefoxOptions"]["prefs"]
+        );
+        assert_eq!(
+            firefox["moz:firefoxOptions"]["env"],
+            file["moz:firefoxOptions"]["env"]
+        );
+    }
+
+    #[test]
     fn a_broken_answer_keeps_its_samples() {
         let err =
             parse_answer(r#"{"status":"ok","first_ms":3.0,"samples_ms":[1.0,2.0],"oops":true"#)

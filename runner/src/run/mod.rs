@@ -152,6 +152,11 @@ pub fn run(flags: &RunFlags) -> anyhow::Result<Ended> {
 async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended> {
     let cancel = Cancel::on_signals()?;
     // Every input is read before anything starts: a bad one costs nothing.
+    let mut history = config
+        .history
+        .as_deref()
+        .map(crate::history::open)
+        .transpose()?;
     let expectations: Option<Expectations> = config
         .expect
         .as_deref()
@@ -249,7 +254,15 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
         }
     };
     if let Some(b) = baseline {
-        sink.report.baseline = b.cells;
+        // The native rows belong to this machine.
+        sink.report.baseline = b
+            .cells
+            .into_iter()
+            .map(|c| qbench_core::schema::Cell {
+                host: Some(host.clone()),
+                ..c
+            })
+            .collect();
     }
 
     if !cancel.is_cancelled() {
@@ -289,7 +302,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     }
     sink.finish();
     drop(server);
-    finish(sink, config, earlier.as_ref(), &cancel)
+    finish(sink, config, earlier.as_ref(), &cancel, history.as_mut())
 }
 
 /// Writes every report, prints the table, and decides how the run ended.
@@ -298,10 +311,26 @@ fn finish(
     config: &RunConfig,
     earlier: Option<&Report>,
     cancel: &Cancel,
+    history: Option<&mut rusqlite::Connection>,
 ) -> anyhow::Result<Ended> {
     sink.report.finished = Some(crate::now_rfc3339());
     sink.report.interrupted = cancel.signal().map(|(name, _)| name.to_string());
     sink.checkpoint();
+    if let (Some(conn), Some(path)) = (history, &config.history) {
+        match crate::history::insert(conn, &sink.report, "qbench run") {
+            Ok(id) => sink.message(&format!(
+                "appended run {id} to the history {}",
+                path.display()
+            )),
+            Err(e) => {
+                sink.message(&format!(
+                    "could not append to the history {}: {e:#}",
+                    path.display()
+                ));
+                sink.write_failures.push(format!("history: {e:#}"));
+            }
+        }
+    }
     let report = &sink.report;
     let out = &config.out;
     let comparison = earlier.map(|old| {

@@ -1,0 +1,249 @@
+//! The page code tested where it runs, in headless Chromium and Firefox
+//! (`wasm-bindgen-test`; README, "Testing in the browsers"): the probe, WebGPU
+//! and CPU cells against the native fixture, `f16-native` detection, every
+//! stored precision on both backends with its device bytes, the clock, and
+//! bad requests coming back as errors.
+#![cfg(target_family = "wasm")]
+
+use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
+use qbench_core::sampling::SamplePlan;
+use qbench_core::schema::Status;
+use qbench_core::{Backend, Precision};
+use qbench_wasm::bindings;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Float32 probabilities of the first held-out digits, computed natively (tests/fixture.rs).
+const FIXTURE: &str = include_str!("fixtures/native_f32.json");
+const INPUTS: usize = 8;
+/// Parameters of the network.
+const PARAMETERS: u64 = 421_642;
+/// Slack for the memory pool's alignment of each buffer, bytes.
+const POOL_SLACK: u64 = 64 * 1024;
+
+fn fixture() -> Vec<f32> {
+    let v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+    v["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn request(backend: Backend, precision: Precision) -> CellRequest {
+    CellRequest {
+        backend,
+        precision,
+        batch: 2,
+        plan: SamplePlan {
+            warmup: 1,
+            warmup_ms: 0.0,
+            max_samples: 3,
+            min_samples: 3,
+            budget_ms: 0.0,
+            ci_target: 0.0,
+        },
+        quality_inputs: INPUTS,
+        quality_batch: 4,
+        power_preference: PowerPreference::default(),
+    }
+}
+
+async fn run(request: &CellRequest) -> CellResponse {
+    let answer = bindings::run_cell(serde_json::to_string(request).unwrap())
+        .await
+        .unwrap();
+    serde_json::from_str(&answer).unwrap()
+}
+
+async fn probe() -> Probe {
+    serde_json::from_str(&bindings::probe(None).await.unwrap()).unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn top1(p: &[f32]) -> Vec<usize> {
+    p.chunks(10)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_probe_describes_the_browser() {
+    let p = probe().await;
+    assert!(!p.user_agent.is_empty());
+    assert!(
+        p.timer_resolution_ms > 0.0 && p.timer_resolution_ms.is_finite(),
+        "{}",
+        p.timer_resolution_ms
+    );
+    assert!(p.wasm_simd, "both browsers validate wasm SIMD");
+    assert!(p.hardware_concurrency > 0);
+    match (&p.webgpu, &p.webgpu_unavailable_reason) {
+        (Some(a), None) => {
+            assert!(!a.features.is_empty(), "{a:?}");
+            assert!(
+                a.limits.get("maxBufferSize").is_some_and(|v| *v > 0.0),
+                "{a:?}"
+            );
+            assert!(
+                a.limits
+                    .get("maxComputeWorkgroupSizeX")
+                    .is_some_and(|v| *v >= 64.0),
+                "{a:?}"
+            );
+        }
+        (None, Some(reason)) => assert!(!reason.is_empty()),
+        other => panic!("an adapter or a reason, not {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_webgpu_float32_cell_matches_native() {
+    let r = run(&request(Backend::Webgpu, Precision::F32)).await;
+    assert_eq!(r.status, Status::Ok, "{:?}", r.reason);
+    assert_eq!(r.samples_ms.len(), 3);
+    assert!(r.first_ms.unwrap() > 0.0);
+    let diff = max_abs_diff(&r.probabilities, &fixture());
+    assert!(diff <= 1e-5, "WebGPU float32 differs from native by {diff}");
+}
+
+#[wasm_bindgen_test]
+async fn a_cpu_float32_cell_matches_native() {
+    let r = run(&request(Backend::Cpu, Precision::F32)).await;
+    assert_eq!(r.status, Status::Ok, "{:?}", r.reason);
+    let diff = max_abs_diff(&r.probabilities, &fixture());
+    assert!(
+        diff <= 1e-5,
+        "CPU (wasm) float32 differs from native by {diff}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn f16_native_runs_exactly_when_the_adapter_has_shader_f16() {
+    let has = probe()
+        .await
+        .webgpu
+        .is_some_and(|a| a.features.iter().any(|f| f == "shader-f16"));
+    let r = run(&request(Backend::Webgpu, Precision::F16Native)).await;
+    if has {
+        assert_eq!(r.status, Status::Ok, "{:?}", r.reason);
+        let diff = max_abs_diff(&r.probabilities, &fixture());
+        assert!(diff <= 1e-2, "half precision drifts by {diff}");
+        assert_eq!(top1(&r.probabilities), top1(&fixture()));
+        let bytes = r.measured_bytes.expect("the WebGPU pool reports its bytes");
+        assert!(
+            (PARAMETERS * 2..=PARAMETERS * 2 + POOL_SLACK).contains(&bytes),
+            "f16 weights take {bytes} B"
+        );
+    } else {
+        assert_eq!(r.status, Status::Unsupported, "{:?}", r.reason);
+        assert!(
+            r.reason.as_deref().unwrap().contains("shader-f16"),
+            "{:?}",
+            r.reason
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn every_stored_precision_uploads_and_runs_on_both_backends() {
+    let reference = top1(&fixture());
+    for backend in [Backend::Webgpu, Backend::Cpu] {
+        for precision in [
+            Precision::F32,
+            Precision::F16,
+            Precision::Int8,
+            Precision::Int8Channel,
+        ] {
+            let r = run(&request(backend, precision)).await;
+            assert_eq!(
+                r.status,
+                Status::Ok,
+                "{backend} {precision}: {:?}",
+                r.reason
+            );
+            assert_eq!(r.probabilities.len(), INPUTS * 10, "{backend} {precision}");
+            let agree = top1(&r.probabilities)
+                .iter()
+                .zip(&reference)
+                .filter(|(a, b)| a == b)
+                .count();
+            assert!(
+                agree >= INPUTS - 1,
+                "{backend} {precision}: {agree}/{INPUTS} agree with float32"
+            );
+            match backend {
+                // The stored precisions are simulated: the device holds float32.
+                Backend::Webgpu => {
+                    let bytes = r.measured_bytes.expect("the WebGPU pool reports its bytes");
+                    assert!(
+                        (PARAMETERS * 4..=PARAMETERS * 4 + POOL_SLACK).contains(&bytes),
+                        "{precision}: {bytes} B"
+                    );
+                }
+                // burn-flex has no memory pool to ask.
+                Backend::Cpu => assert_eq!(r.measured_bytes, None, "{precision}"),
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_clock_is_monotonic_and_fine_when_isolated() {
+    let mut last = qbench_wasm::clock::now_ms();
+    let mut smallest = f64::INFINITY;
+    for _ in 0..20_000 {
+        let now = qbench_wasm::clock::now_ms();
+        assert!(now >= last, "the clock went back from {last} to {now}");
+        if now > last {
+            smallest = smallest.min(now - last);
+        }
+        last = now;
+    }
+    let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
+        .unwrap()
+        .as_bool()
+        == Some(true);
+    if !isolated {
+        console_log!("skipped the resolution check: the page is not cross-origin isolated");
+        return;
+    }
+    assert!(
+        smallest < 0.1,
+        "smallest clock step {smallest} ms in an isolated page"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn bad_requests_come_back_as_errors_not_panics() {
+    let err = bindings::run_cell("not json".into()).await.unwrap_err();
+    assert!(
+        err.as_string().unwrap().starts_with("bad cell request"),
+        "{err:?}"
+    );
+    let mut value = serde_json::to_value(request(Backend::Cpu, Precision::F32)).unwrap();
+    value["precision"] = "int4".into();
+    let err = bindings::run_cell(value.to_string()).await.unwrap_err();
+    let text = err.as_string().unwrap();
+    assert!(text.contains("int4"), "{text}");
+    // The module still answers afterwards.
+    assert_eq!(
+        run(&request(Backend::Cpu, Precision::F16)).await.status,
+        Status::Ok
+    );
+}
