@@ -14,7 +14,7 @@ use crate::{history, inspect, native, report, run, train};
 /// gate flag asked about; 2 bad usage or bad input; 3 the run could not happen
 /// (or its results could not be written); 128 + n stopped by signal n.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_override_self = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

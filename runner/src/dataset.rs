@@ -40,7 +40,7 @@ pub fn read_mnist_package(dir: &Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
         })?;
         let file: DigitFile =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        if file.data.len() % IMAGE_PIXELS != 0 {
+        if !file.data.len().is_multiple_of(IMAGE_PIXELS) {
             bail!(
                 "{}: {} values is not a whole number of 784-pixel digits",
                 path.display(),

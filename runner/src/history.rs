@@ -340,23 +340,24 @@ pub fn changes(conn: &Connection, since: &str) -> anyhow::Result<Vec<ChangeRow>>
     let mut previous: Option<(String, String)> = None; // (cell, status)
     for row in rows {
         let (cell, run, started, status, browser_version, adapter, reason) = row?;
-        if let Some((prev_cell, prev_status)) = &previous {
-            if *prev_cell == cell && started >= since {
-                let was_ok = prev_status == Status::Ok.name();
-                let is_ok = status == Status::Ok.name();
-                if was_ok != is_ok {
-                    out.push(ChangeRow {
-                        cell: cell.clone(),
-                        change: if is_ok { "fixed" } else { "broke" },
-                        from: prev_status.clone(),
-                        to: status.clone(),
-                        run,
-                        started: started.clone(),
-                        browser_version,
-                        adapter,
-                        reason: if is_ok { None } else { reason },
-                    });
-                }
+        if let Some((prev_cell, prev_status)) = &previous
+            && *prev_cell == cell
+            && started >= since
+        {
+            let was_ok = prev_status == Status::Ok.name();
+            let is_ok = status == Status::Ok.name();
+            if was_ok != is_ok {
+                out.push(ChangeRow {
+                    cell: cell.clone(),
+                    change: if is_ok { "fixed" } else { "broke" },
+                    from: prev_status.clone(),
+                    to: status.clone(),
+                    run,
+                    started: started.clone(),
+                    browser_version,
+                    adapter,
+                    reason: if is_ok { None } else { reason },
+                });
             }
         }
         previous = Some((cell, status));

@@ -21,6 +21,8 @@ named_enum!(
     }
 );
 
+// The enum comes from `named_enum!`, whose derives cannot take a `#[default]`.
+#[allow(clippy::derivable_impls)]
 impl Default for PowerPreference {
     fn default() -> Self {
         PowerPreference::HighPerformance

@@ -123,16 +123,16 @@ impl CellChange {
                 status(self.after)
             ));
         }
-        if let LatencyChange::Judged(e) = &self.latency {
-            if matches!(e.verdict, Verdict::Slower | Verdict::Faster) {
-                parts.push(format!(
-                    "{} ×{:.3} [{:.3}, {:.3}]",
-                    e.verdict.name(),
-                    e.ratio,
-                    e.low,
-                    e.high
-                ));
-            }
+        if let LatencyChange::Judged(e) = &self.latency
+            && matches!(e.verdict, Verdict::Slower | Verdict::Faster)
+        {
+            parts.push(format!(
+                "{} ×{:.3} [{:.3}, {:.3}]",
+                e.verdict.name(),
+                e.ratio,
+                e.low,
+                e.high
+            ));
         }
         if let Some(q) = self.quality.filter(QualityChange::is_regression) {
             parts.push(format!(
@@ -301,22 +301,46 @@ fn latency(
         );
     }
     let medians = Some((lb.summary.median, la.summary.median));
-    if b.backend == Backend::Webgpu {
-        if let (Some((cb, nb)), Some((ca, na))) = (adapter_class(old, b), adapter_class(new, a)) {
-            if cb != ca {
-                let why = format!(
-                    "{} adapter ({nb}) before, {} adapter ({na}) now: no speed verdict across adapter classes",
-                    cb.name(),
-                    ca.name()
-                );
-                return (medians, LatencyChange::NotComparable(why));
-            }
-        }
+    if b.backend == Backend::Webgpu
+        && let (Some((cb, nb)), Some((ca, na))) = (adapter_class(old, b), adapter_class(new, a))
+        && cb != ca
+    {
+        let why = format!(
+            "{} adapter ({nb}) before, {} adapter ({na}) now: no speed verdict across adapter classes",
+            cb.name(),
+            ca.name()
+        );
+        return (medians, LatencyChange::NotComparable(why));
     }
-    match verdict::compare(&lb.raw, &la.raw, threshold, seed) {
+    match verdict::compare_rounds(&by_round(b), &by_round(a), threshold, seed) {
         Ok(e) => (medians, LatencyChange::Judged(e)),
         Err(e) => (medians, LatencyChange::NotComparable(e.to_string())),
     }
+}
+
+/// A cell's raw samples split by round (page load), in the order they ran; one
+/// group when the rounds do not account for every sample.
+fn by_round(cell: &Cell) -> Vec<&[f64]> {
+    let Some(l) = &cell.latency_ms else {
+        return Vec::new();
+    };
+    let counts: Vec<usize> = cell
+        .sampling
+        .as_ref()
+        .map(|s| s.rounds.iter().map(|r| r.samples).collect())
+        .unwrap_or_default();
+    if counts.is_empty() || counts.iter().sum::<usize>() != l.raw.len() {
+        return vec![&l.raw];
+    }
+    let mut rest = l.raw.as_slice();
+    counts
+        .iter()
+        .map(|&n| {
+            let (round, tail) = rest.split_at(n);
+            rest = tail;
+            round
+        })
+        .collect()
 }
 
 /// The comparison as Markdown: a count line, then the cells, regressions first.

@@ -31,6 +31,11 @@ fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// Host, browser, backend, precision: the cells an entry may cover.
+type GroupKey = (Option<String>, String, Backend, Precision);
+/// Batch, status and reason of one cell.
+type Row = (u32, Status, Option<String>);
+
 /// The expectations file `report` satisfies: one entry per browser × backend ×
 /// precision whose cells were not all `ok` (with `batch` only where the batch
 /// rows differ), naming the adapter where the cell ran on WebGPU, with the
@@ -41,10 +46,7 @@ pub fn from_report(report: &Report, source: &str) -> String {
         report.started, report.qbench_version
     );
     // (host, browser, backend, precision) → [(batch, status, reason)]
-    let mut groups: BTreeMap<
-        (Option<String>, String, Backend, Precision),
-        Vec<(u32, Status, Option<String>)>,
-    > = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
     for c in &report.cells {
         groups
             .entry((c.host.clone(), c.browser.clone(), c.backend, c.precision))
@@ -84,10 +86,8 @@ pub fn from_report(report: &Report, source: &str) -> String {
                 status.name()
             );
             let _ = writeln!(out, "[[cell]]");
-            if multi_host {
-                if let Some(h) = &host {
-                    let _ = writeln!(out, "host = {}", quoted(h));
-                }
+            if multi_host && let Some(h) = &host {
+                let _ = writeln!(out, "host = {}", quoted(h));
             }
             let _ = writeln!(out, "browser = {}", quoted(&browser));
             let _ = writeln!(out, "backend = {}", quoted(backend.name()));

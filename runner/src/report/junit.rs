@@ -22,16 +22,16 @@ fn status(cell: &Cell, regression: Option<String>) -> TestCaseStatus {
         s
     };
     let reason = cell.outcome.reason().unwrap_or_default().to_string();
-    if let Some(j) = &cell.expectation {
-        if j.verdict.is_unexpected() {
-            let expected: Vec<&str> = j.expected.iter().map(|s| s.name()).collect();
-            return failure(format!(
-                "{}: {} (expected {}) {reason}",
-                j.verdict.name(),
-                cell.outcome.status(),
-                expected.join(" or ")
-            ));
-        }
+    if let Some(j) = &cell.expectation
+        && j.verdict.is_unexpected()
+    {
+        let expected: Vec<&str> = j.expected.iter().map(|s| s.name()).collect();
+        return failure(format!(
+            "{}: {} (expected {}) {reason}",
+            j.verdict.name(),
+            cell.outcome.status(),
+            expected.join(" or ")
+        ));
     }
     if let Some(regression) = regression {
         return failure(format!("regression: {regression}"));

@@ -358,11 +358,11 @@ pub fn parse_answer(text: &str) -> Result<CellResponse, ExecError> {
                 .filter_map(Value::as_f64)
                 .collect();
             let first = v.get("first_ms").and_then(Value::as_f64);
-            Some(CellResponse {
+            Some(Box::new(CellResponse {
                 first_ms: first,
                 samples_ms: samples,
                 ..CellResponse::failed(qbench_core::schema::Status::Error, "")
-            })
+            }))
         });
         ExecError::BadAnswer {
             message: format!(

@@ -130,10 +130,10 @@ pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
         )?;
     }
     // Checked apart from the glue, so an interrupted wasm-opt is run again next time.
-    if !opt_stamp.exists() {
-        if let Some(version) = wasm_opt_version() {
-            optimise(&glue, &version, cancel)?;
-        }
+    if !opt_stamp.exists()
+        && let Some(version) = wasm_opt_version()
+    {
+        optimise(&glue, &version, cancel)?;
     }
     describe(&pkg)
 }

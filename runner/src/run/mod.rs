@@ -189,38 +189,12 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     }
     let json_path = out.join("report.json");
 
-    let package = {
-        let (root, pkg, cancel) = (flags.root.clone(), flags.pkg.clone(), cancel.clone());
-        let built = tokio::task::spawn_blocking(move || match pkg {
-            Some(dir) => build::describe(&dir),
-            None => build::ensure(&root, &cancel),
-        });
-        built.await.context("the build task")?.could_not_run()?
-    };
-    if let Some((name, number)) = cancel.signal() {
-        return Ok(Ended::Interrupted { name, number });
-    }
-    let server = server::start(
-        &flags.root.join("www"),
-        &package.dir,
-        config.serve_addr,
-        &config.serve_host,
-    )
-    .await
-    .could_not_run()?;
-    let url = server.url();
-
     let mut report = Report::new(
         env!("CARGO_PKG_VERSION"),
         &crate::now_rfc3339(),
         settings(config, seed),
     );
     report.git_commit = option_env!("QBENCH_GIT_COMMIT").map(str::to_string);
-    report.bundle = Some(Bundle {
-        wasm_bytes: package.wasm_bytes,
-        wasm_opt: package.wasm_opt.clone(),
-        build: package.build.clone(),
-    });
     report.expectations = config.expect.as_ref().map(|p| p.display().to_string());
     let mut plans: Vec<(EndpointPlan, Vec<PlannedCell>)> = Vec::new();
     for e in endpoints {
@@ -235,6 +209,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
             .extend(cells.iter().map(|c| c.id(Some(&e.host))));
         plans.push((e, cells));
     }
+    // The report exists from here on: whatever stops the run, it is written.
     let mut sink = Sink::new(
         report,
         Some(json_path.clone()),
@@ -242,6 +217,37 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
         vec![observe::for_stderr()],
     );
     sink.checkpoint();
+
+    let package = {
+        let (root, pkg, cancel) = (flags.root.clone(), flags.pkg.clone(), cancel.clone());
+        let built = tokio::task::spawn_blocking(move || match pkg {
+            Some(dir) => build::describe(&dir),
+            None => build::ensure(&root, &cancel),
+        });
+        built.await.context("the build task")?
+    };
+    let package = match package {
+        Ok(p) => p,
+        Err(_) if cancel.is_cancelled() => {
+            sink.finish();
+            return finish(sink, config, earlier.as_ref(), &cancel, history.as_mut());
+        }
+        Err(e) => return Err(could_not_run(e)),
+    };
+    sink.report.bundle = Some(Bundle {
+        wasm_bytes: package.wasm_bytes,
+        wasm_opt: package.wasm_opt.clone(),
+        build: package.build.clone(),
+    });
+    let server = server::start(
+        &flags.root.join("www"),
+        &package.dir,
+        config.serve_addr,
+        &config.serve_host,
+    )
+    .await
+    .could_not_run()?;
+    let url = server.url();
 
     let refs = Arc::new(native::references(config.quality_inputs)?);
     let baseline = match baseline_file {
@@ -412,13 +418,13 @@ fn finish(
         )));
     }
     let mut problems = unexpected(report);
-    if config.fail_on_regression {
-        if let Some(c) = &comparison {
-            problems.extend(
-                c.regressions()
-                    .map(|r| format!("{}: {}", r.id, r.describe())),
-            );
-        }
+    if config.fail_on_regression
+        && let Some(c) = &comparison
+    {
+        problems.extend(
+            c.regressions()
+                .map(|r| format!("{}: {}", r.id, r.describe())),
+        );
     }
     Ok(if problems.is_empty() {
         Ended::AsExpected

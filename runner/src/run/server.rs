@@ -78,7 +78,7 @@ async fn guard(rules: &Rules, req: Request, next: Next) -> Response {
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if !rules.hosts.iter().any(|h| *h == host) {
+    if !rules.hosts.contains(&host) {
         return (
             StatusCode::MISDIRECTED_REQUEST,
             "qbench serves only the host names it was given\n",

@@ -22,7 +22,7 @@ pub enum ExecError {
         /// What was wrong, with the start of the answer.
         message: String,
         /// The part of the answer that could be read.
-        partial: Option<CellResponse>,
+        partial: Option<Box<CellResponse>>,
     },
     /// The session or its driver died: the agent is restarted for the next cell.
     SessionLost(String),

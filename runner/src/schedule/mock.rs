@@ -102,7 +102,7 @@ impl Executor for Mock {
             Act::Lose => Err(ExecError::SessionLost("connection refused".into())),
             Act::Garbled => Err(ExecError::BadAnswer {
                 message: "not a CellResponse: {…".into(),
-                partial: Some(response),
+                partial: Some(Box::new(response)),
             }),
         }
     }

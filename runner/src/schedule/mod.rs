@@ -216,7 +216,9 @@ impl Schedule {
                 };
                 let failure = match opened {
                     Ok(Ok(mut env)) => {
-                        if !state.environments.contains_key(&agent) {
+                        if let std::collections::hash_map::Entry::Vacant(e) =
+                            state.environments.entry(agent)
+                        {
                             env.host = self.host.clone();
                             env.endpoint = Some(exec.endpoint());
                             if let Some(adapter) = env.webgpu.as_mut() {
@@ -225,7 +227,7 @@ impl Schedule {
                                 adapter.class_reason = Some(why);
                             }
                             let _ = events.send(Event::Environment(env.clone()));
-                            state.environments.insert(agent, env);
+                            e.insert(env);
                         }
                         state.agenda = Agenda::Open(agent);
                         None
@@ -242,7 +244,7 @@ impl Schedule {
                         "{agent} on {}: {reason}",
                         exec.endpoint()
                     )));
-                    if !state.environments.contains_key(&agent) {
+                    state.environments.entry(agent).or_insert_with(|| {
                         let env = Environment {
                             host: self.host.clone(),
                             endpoint: Some(exec.endpoint()),
@@ -251,8 +253,8 @@ impl Schedule {
                             ..Environment::default()
                         };
                         let _ = events.send(Event::Environment(env.clone()));
-                        state.environments.insert(agent, env);
-                    }
+                        env
+                    });
                     state.agenda = Agenda::Failed(agent, reason.clone());
                     return Some((
                         Outcome::Error {
@@ -289,7 +291,7 @@ impl Schedule {
             Ok(Ok(response)) => (collect::outcome_of(&response), Some(response)),
             Ok(Err(ExecError::Page(message))) => (Outcome::Error { message }, None),
             Ok(Err(ExecError::BadAnswer { message, partial })) => {
-                (Outcome::Error { message }, partial)
+                (Outcome::Error { message }, partial.map(|p| *p))
             }
             Ok(Err(ExecError::SessionLost(message) | ExecError::Start(message))) => {
                 self.restart(exec, state, planned, "its session was lost", events);
