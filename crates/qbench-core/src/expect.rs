@@ -107,6 +107,20 @@ pub struct Facts<'a> {
 }
 
 impl Entry {
+    /// An entry that matches every cell and expects `status`.
+    pub fn for_every_cell(status: &[Status]) -> Self {
+        Entry {
+            browser: None,
+            backend: None,
+            precision: None,
+            batch: None,
+            adapter: None,
+            host: None,
+            status: OneOrMany(status.to_vec()),
+            reason: None,
+        }
+    }
+
     fn matches(&self, f: &Facts) -> bool {
         let browser = self
             .browser
@@ -221,16 +235,7 @@ mod tests {
     }
 
     fn entry(status: &[Status]) -> Entry {
-        Entry {
-            browser: None,
-            backend: None,
-            precision: None,
-            batch: None,
-            adapter: None,
-            host: None,
-            status: OneOrMany(status.to_vec()),
-            reason: None,
-        }
+        Entry::for_every_cell(status)
     }
 
     #[test]

@@ -101,6 +101,17 @@ pub fn compare(
     threshold: f64,
     seed: u64,
 ) -> Result<RatioEstimate, CompareError> {
+    check(old, new, threshold)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut a, mut b) = (vec![0.0; old.len()], vec![0.0; new.len()]);
+    let ratios = (0..RESAMPLES)
+        .map(|_| resampled_median(new, &mut b, &mut rng) / resampled_median(old, &mut a, &mut rng))
+        .collect();
+    Ok(estimate(old, new, ratios, threshold))
+}
+
+/// Refuses a threshold outside [0, 1), too few samples, or a sample that is not positive and finite.
+fn check(old: &[f64], new: &[f64], threshold: f64) -> Result<(), CompareError> {
     if !(0.0..1.0).contains(&threshold) {
         return Err(CompareError::Threshold(threshold));
     }
@@ -113,20 +124,21 @@ pub fn compare(
     if old.iter().chain(new).any(|v| !v.is_finite() || *v <= 0.0) {
         return Err(CompareError::NotPositive);
     }
-    let ratio = median(new).expect("non-empty") / median(old).expect("non-empty");
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (mut a, mut b) = (vec![0.0; old.len()], vec![0.0; new.len()]);
-    let mut ratios: Vec<f64> = (0..RESAMPLES)
-        .map(|_| resampled_median(new, &mut b, &mut rng) / resampled_median(old, &mut a, &mut rng))
-        .collect();
+    Ok(())
+}
+
+/// The ratio of the samples' medians, the 2.5%–97.5% percentiles of the
+/// bootstrapped `ratios`, and the verdict.
+fn estimate(old: &[f64], new: &[f64], mut ratios: Vec<f64>, threshold: f64) -> RatioEstimate {
+    let ratio = median(new).expect("checked non-empty") / median(old).expect("checked non-empty");
     ratios.sort_by(f64::total_cmp);
     let (low, high) = (quantile(&ratios, 0.025), quantile(&ratios, 0.975));
-    Ok(RatioEstimate {
+    RatioEstimate {
         ratio,
         low,
         high,
         verdict: judge(low, high, threshold),
-    })
+    }
 }
 
 /// Compares samples grouped by page load (round): with at least two rounds on
@@ -150,21 +162,12 @@ pub fn compare_rounds(
     if old.len() < 2 || new.len() < 2 || old.iter().chain(new).any(|g| g.is_empty()) {
         return compare(&old_all, &new_all, threshold, seed);
     }
-    // The same checks as the pooled comparison.
-    compare(&old_all, &new_all, threshold, seed)?;
-    let ratio = median(&new_all).expect("non-empty") / median(&old_all).expect("non-empty");
+    check(&old_all, &new_all, threshold)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut ratios: Vec<f64> = (0..RESAMPLES)
+    let ratios = (0..RESAMPLES)
         .map(|_| two_level_median(new, &mut rng) / two_level_median(old, &mut rng))
         .collect();
-    ratios.sort_by(f64::total_cmp);
-    let (low, high) = (quantile(&ratios, 0.025), quantile(&ratios, 0.975));
-    Ok(RatioEstimate {
-        ratio,
-        low,
-        high,
-        verdict: judge(low, high, threshold),
-    })
+    Ok(estimate(&old_all, &new_all, ratios, threshold))
 }
 
 /// The median of a two-level resample: as many rounds as there are, drawn with

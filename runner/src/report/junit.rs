@@ -104,7 +104,7 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> anyhow::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qbench_core::expect::{Entry, Expectations, Facts, OneOrMany};
+    use qbench_core::expect::{Entry, Expectations, Facts};
     use qbench_core::schema::{Latency, Status};
     use qbench_core::stats::Summary;
     use qbench_core::{Backend, Precision};
@@ -183,16 +183,7 @@ mod tests {
     #[test]
     fn expected_failures_skip_and_unexpected_passes_fail() {
         let e = Expectations {
-            cell: vec![Entry {
-                browser: None,
-                backend: None,
-                precision: None,
-                batch: None,
-                adapter: None,
-                host: None,
-                status: OneOrMany(vec![Status::Timeout]),
-                reason: None,
-            }],
+            cell: vec![Entry::for_every_cell(&[Status::Timeout])],
         };
         let judge = |mut c: Cell| {
             let facts = Facts {

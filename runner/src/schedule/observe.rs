@@ -277,7 +277,7 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qbench_core::expect::{Entry, OneOrMany};
+    use qbench_core::expect::Entry;
     use qbench_core::schema::{Latency, Sampling, Status};
     use qbench_core::stats::Summary;
     use qbench_core::{Backend, Precision};
@@ -328,16 +328,7 @@ mod tests {
             "chromium webgpu f32 batch 1: timeout (no answer within 180 s)"
         );
         let e = Expectations {
-            cell: vec![Entry {
-                browser: None,
-                backend: None,
-                precision: None,
-                batch: None,
-                adapter: None,
-                host: None,
-                status: OneOrMany(vec![Status::Unsupported, Status::Error]),
-                reason: None,
-            }],
+            cell: vec![Entry::for_every_cell(&[Status::Unsupported, Status::Error])],
         };
         let sink = Sink::new(
             Report::new("0", "now", crate::run::tests_settings()),
