@@ -85,7 +85,13 @@ pub fn run(args: &NativeArgs) -> anyhow::Result<Ended> {
         .build()?;
     runtime.block_on(async {
         let cancel = Cancel::on_signals()?;
-        let report = measure(args, &cancel, observe::for_stderr()).await?;
+        anyhow::ensure!(
+            args.quality_inputs <= 2000,
+            "--quality-inputs is {}; there are 2,000 held-out digits",
+            args.quality_inputs
+        );
+        let refs = references(args.quality_inputs)?;
+        let report = measure(args, &refs, &cancel, observe::for_stderr()).await?;
         println!("{}", report::terminal::table(&report.cells));
         if let Some(path) = &args.json {
             report::json::write(&report, path)?;
@@ -115,18 +121,14 @@ pub fn references(n: usize) -> anyhow::Result<References> {
     })
 }
 
-/// Measures every requested precision × batch natively, through the scheduler.
+/// Measures every requested precision × batch natively, through the scheduler;
+/// quality is measured against `refs` (from [`references`], covering `args.quality_inputs`).
 pub async fn measure(
     args: &NativeArgs,
+    refs: &References,
     cancel: &Cancel,
     observer: Box<dyn observe::Observer>,
 ) -> anyhow::Result<Report> {
-    anyhow::ensure!(
-        args.quality_inputs <= 2000,
-        "--quality-inputs is {}; there are 2,000 held-out digits",
-        args.quality_inputs
-    );
-    let refs = references(args.quality_inputs)?;
     let settings = RunSettings {
         warmup: args.warmup,
         warmup_ms: args.warmup_ms,
@@ -167,7 +169,7 @@ pub async fn measure(
     let mut exec = NativeExecutor::new().bad_input()?;
     let (ended, ()) = tokio::join!(
         async move {
-            let ended = schedule.run(&mut exec, &refs, &tx, cancel).await;
+            let ended = schedule.run(&mut exec, refs, &tx, cancel).await;
             drop(tx);
             ended
         },

@@ -255,7 +255,8 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
         None => {
             sink.message("measuring the native baseline");
             let measured =
-                native::measure(&native_args(config), &cancel, observe::for_stderr()).await?;
+                native::measure(&native_args(config), &refs, &cancel, observe::for_stderr())
+                    .await?;
             (!cancel.is_cancelled()).then_some(measured)
         }
     };
