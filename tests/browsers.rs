@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod page;
+
 /// One browser run at a time: they share two cores and timing would suffer.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -304,6 +306,23 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
         parsed.test_suites.iter().map(|s| s.failures).sum::<usize>(),
         0
     );
+    // The page: opened in headless Chromium whichever browser ran the cells.
+    let facts = page::check(
+        &dir.path().join("report.html"),
+        &format!("report-{browser}"),
+        20,
+        &[
+            "Environments",
+            "Compatibility",
+            "Latency",
+            "First inference and steady state",
+            "Weight memory",
+            "Quality versus float32",
+        ],
+    );
+    // Latency and first inference per backend, memory, agreement and drift.
+    assert_eq!(facts.charts.len(), 2 + 2 + 1 + 2, "{:?}", facts.charts);
+    assert!(facts.height > 2000, "{}", facts.height);
     // The CI log has one plain line per cell (stderr is not a terminal here).
     let log = stderr(&output);
     assert_eq!(
@@ -783,6 +802,41 @@ mod chromium {
             2,
             "{list}"
         );
+        // The second run's page shows the comparison and the history of both runs.
+        let facts = page::check(
+            &b.join("report.html"),
+            "report-with-history",
+            4,
+            &["What changed", "History"],
+        );
+        assert_eq!(
+            facts
+                .charts
+                .iter()
+                .filter(|(name, _)| name.starts_with("history-"))
+                .count(),
+            2,
+            "one trend per backend at batch 1: {:?}",
+            facts.charts
+        );
+        let pages = dir.path().join("pages");
+        let html = Command::new(env!("CARGO_BIN_EXE_qbench"))
+            .arg("history")
+            .arg("--db")
+            .arg(&history)
+            .arg("html")
+            .arg("--out")
+            .arg(&pages)
+            .output()
+            .unwrap();
+        assert_eq!(html.status.code(), Some(0), "{}", stderr(&html));
+        page::check(
+            &pages.join("report.html"),
+            "history",
+            4,
+            &["What changed", "History"],
+        );
+        page::check_a_network_request_is_caught(&pages.join("report.html"));
         // Scale the most precisely measured cell by 1.3 in a copy of the second
         // report: compared with the report it was made from, the gate catches it.
         let mut scaled = report.clone();

@@ -67,7 +67,7 @@ pub struct CompareArgs {
     #[arg(long)]
     pub fail_on_regression: bool,
     /// Smallest latency change that counts, percent.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = crate::config::DEFAULT_THRESHOLD_PCT)]
     pub threshold: f64,
     /// Seed of the bootstrap (the same seed gives the same intervals).
     #[arg(long, default_value_t = qbench_core::verdict::DEFAULT_SEED)]
@@ -97,7 +97,7 @@ pub struct MergeArgs {
     /// The report.json files, each from its own host label.
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
-    /// The folder for the merged report.json and report.md.
+    /// The folder for the merged report.json, report.md and report.html.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -147,6 +147,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Ended> {
             report::json::write_atomically(
                 &args.out.join("report.md"),
                 report::markdown::render(&merged).as_bytes(),
+            )?;
+            report::json::write_atomically(
+                &args.out.join("report.html"),
+                report::html::render(&merged, report::html::Extras::default())?.as_bytes(),
             )?;
             println!(
                 "merged {} reports ({} hosts, {} cells) into {}",
@@ -201,4 +205,103 @@ fn compare(args: &CompareArgs) -> anyhow::Result<Ended> {
         )));
     }
     Ok(Ended::AsExpected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use yaml_rust2::{Yaml, YamlLoader};
+
+    /// Every `run:` script of every step of every job in a workflow.
+    fn scripts(workflow: &Yaml) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(jobs) = workflow["jobs"].as_hash() {
+            for job in jobs.values() {
+                for step in job["steps"].as_vec().into_iter().flatten() {
+                    if let Some(run) = step["run"].as_str() {
+                        out.push(run.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The qbench arguments of each command line in a script that runs qbench
+    /// (`cargo run … -p qbench -- ARGS` or `qbench ARGS`), continuations joined.
+    fn qbench_lines(script: &str) -> Vec<Vec<String>> {
+        script
+            .replace("\\\n", " ")
+            .lines()
+            .filter_map(|line| {
+                let words = shlex::split(line.trim())?;
+                let at = if words.first().is_some_and(|w| w == "cargo")
+                    && words.windows(2).any(|w| w[0] == "-p" && w[1] == "qbench")
+                {
+                    words.iter().position(|w| w == "--")?
+                } else {
+                    words.iter().position(|w| w.ends_with("qbench"))?
+                };
+                let mut args = vec!["qbench".to_string()];
+                args.extend(words[at + 1..].iter().cloned());
+                Some(args)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_qbench_line_of_the_nightly_workflow_is_accepted() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../.github/workflows/nightly.yml"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let docs = YamlLoader::load_from_str(&text).unwrap();
+        let workflow = &docs[0];
+        assert!(
+            workflow["on"]["schedule"][0]["cron"].as_str().is_some(),
+            "the workflow is scheduled"
+        );
+        let lines: Vec<Vec<String>> = scripts(workflow)
+            .iter()
+            .flat_map(|s| qbench_lines(s))
+            .collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        for args in &lines {
+            let cli = Cli::try_parse_from(args)
+                .unwrap_or_else(|e| panic!("`{}` is refused:\n{e}", args.join(" ")));
+            if let Command::Run(flags) = &cli.command {
+                let config = config::resolve(flags).unwrap();
+                assert_eq!(config.rounds, 3);
+                assert!(config.history.is_some() && config.junit.is_some());
+                let expect = config.expect.as_ref().unwrap();
+                assert!(
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("..")
+                        .join(expect)
+                        .is_file(),
+                    "{} is in the repository",
+                    expect.display()
+                );
+            }
+        }
+        assert!(matches!(
+            Cli::try_parse_from(&lines[0]).unwrap().command,
+            Command::Run(_)
+        ));
+    }
+
+    #[test]
+    fn a_rotten_line_would_be_caught() {
+        let lines =
+            qbench_lines("cargo run --release -p qbench -- run --rounds three \\\n  --out x");
+        assert_eq!(
+            lines[0],
+            ["qbench", "run", "--rounds", "three", "--out", "x"]
+        );
+        assert!(Cli::try_parse_from(&lines[0]).is_err());
+        let lines = qbench_lines("target/release/qbench history --db h html --out d");
+        assert!(Cli::try_parse_from(&lines[0]).is_ok());
+    }
 }

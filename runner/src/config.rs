@@ -6,6 +6,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// Smallest latency change that counts, percent (`--threshold`).
+pub const DEFAULT_THRESHOLD_PCT: f64 = 5.0;
+
 use anyhow::Context;
 use qbench_core::protocol::PowerPreference;
 use qbench_core::{Backend, Browser, Precision};
@@ -143,7 +146,7 @@ impl Default for RunConfig {
             baseline: None,
             baseline_report: None,
             fail_on_regression: false,
-            threshold: 5.0,
+            threshold: DEFAULT_THRESHOLD_PCT,
             host_label: None,
             webdriver: None,
             serve_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use qbench_core::schema::{Report, Status};
+use qbench_core::schema::{CellId, Report, Status};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
@@ -14,7 +14,7 @@ use crate::exit::{ResultExt, bad_input};
 
 /// The schema, one migration per version (SQLite's `user_version`). Never edit
 /// a shipped migration: add one.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     // 1: runs and their cells.
     "CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
@@ -52,6 +52,8 @@ const MIGRATIONS: [&str; 2] = [
     "ALTER TABLE cells ADD COLUMN adapter_class TEXT;
     ALTER TABLE cells ADD COLUMN expectation TEXT;
     CREATE INDEX cells_by_identity ON cells (browser, backend, precision, batch, host);",
+    // 3: the whole report, so a page can be drawn again from the history.
+    "ALTER TABLE runs ADD COLUMN report TEXT;",
 ];
 
 fn migrations(up_to: usize) -> Migrations<'static> {
@@ -99,8 +101,8 @@ pub fn insert(conn: &mut Connection, report: &Report, source: &str) -> anyhow::R
         .map(|h| h.unwrap_or_default())
         .collect();
     tx.execute(
-        "INSERT INTO runs (started, finished, interrupted, qbench_version, git_commit, hosts, settings, environments, bundle, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO runs (started, finished, interrupted, qbench_version, git_commit, hosts, settings, environments, bundle, source, report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             report.started,
             report.finished,
@@ -111,7 +113,8 @@ pub fn insert(conn: &mut Connection, report: &Report, source: &str) -> anyhow::R
             json(&report.settings),
             json(&report.environments),
             report.bundle.as_ref().map(json),
-            source
+            source,
+            json(report),
         ],
     )?;
     let run = tx.last_insert_rowid();
@@ -224,6 +227,8 @@ const FILTER_SQL: &str = "(?1 IS NULL OR c.browser = ?1) AND (?2 IS NULL OR c.ba
 pub struct TrendRow {
     /// The cell: `host browser backend precision batch N`.
     pub cell: String,
+    /// The cell's identity.
+    pub id: CellId,
     /// The run's id and start.
     pub run: i64,
     /// The run's start, RFC 3339.
@@ -269,14 +274,26 @@ pub fn trend(conn: &Connection, filter: &Filter, last: usize) -> anyhow::Result<
         ],
         |r| {
             let median: Option<f64> = r.get(8)?;
+            let host: Option<String> = r.get(0)?;
+            let (browser, backend, precision): (String, String, String) =
+                (r.get(1)?, r.get(2)?, r.get(3)?);
+            let batch: u32 = r.get(4)?;
+            let parse_error = |e: qbench_core::ParseNameError| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            };
             Ok(TrendRow {
-                cell: cell_name(
-                    r.get(0)?,
-                    &r.get::<_, String>(1)?,
-                    &r.get::<_, String>(2)?,
-                    &r.get::<_, String>(3)?,
-                    r.get(4)?,
-                ),
+                cell: cell_name(host.clone(), &browser, &backend, &precision, batch),
+                id: CellId {
+                    host: host.filter(|h| !h.is_empty()),
+                    browser: browser.clone(),
+                    backend: backend.parse().map_err(parse_error)?,
+                    precision: precision.parse().map_err(parse_error)?,
+                    batch,
+                },
                 run: r.get(5)?,
                 started: r.get(6)?,
                 status: r.get(7)?,
@@ -381,6 +398,103 @@ fn normalise_date(text: &str) -> anyhow::Result<String> {
         .to_string())
 }
 
+/// The history shown under the run: recent runs, each cell's trend, what changed.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryView {
+    /// The history file.
+    pub source: String,
+    /// The recent runs, oldest first.
+    pub runs: Vec<RunRow>,
+    /// Every cell in those runs.
+    pub trend: Vec<TrendRow>,
+    /// Cells that broke or got fixed in the newest run.
+    pub changes: Vec<ChangeRow>,
+}
+
+/// The history a page shows: the last `last` runs, every cell in them, and the
+/// cells that broke or got fixed in the newest.
+pub fn view(conn: &Connection, source: &str, last: usize) -> anyhow::Result<HistoryView> {
+    let all = runs(conn)?;
+    let runs: Vec<RunRow> = all[all.len().saturating_sub(last)..].to_vec();
+    let changes = match runs.last() {
+        Some(newest) => changes(conn, &newest.started)?
+            .into_iter()
+            .filter(|c| c.run == newest.id)
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(HistoryView {
+        source: source.to_string(),
+        trend: trend(conn, &Filter::default(), last)?,
+        runs,
+        changes,
+    })
+}
+
+/// Writes `out/report.html`: the newest run's report with the history of the
+/// last `last` runs, and what changed against the run before it.
+pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Result<PathBuf> {
+    let view = view(conn, &db.display().to_string(), last)?;
+    let Some(newest) = view.runs.last() else {
+        return Err(bad_input(anyhow::anyhow!(
+            "{} holds no runs: nothing to draw",
+            db.display()
+        )));
+    };
+    let report = stored_report(conn, newest.id)?.ok_or_else(|| {
+        bad_input(anyhow::anyhow!(
+            "run {} of {} was stored before qbench kept whole reports (history schema 3); run again, or import its report.json",
+            newest.id,
+            db.display()
+        ))
+    })?;
+    let previous = match view.runs.iter().rev().nth(1) {
+        Some(r) => stored_report(conn, r.id)?.map(|rep| {
+            (
+                format!("run #{} of the history (started {})", r.id, r.started),
+                rep,
+            )
+        }),
+        None => None,
+    };
+    let comparison = previous.as_ref().map(|(label, old)| {
+        (
+            label.as_str(),
+            crate::report::compare::compare(
+                old,
+                &report,
+                crate::config::DEFAULT_THRESHOLD_PCT / 100.0,
+                qbench_core::verdict::DEFAULT_SEED,
+            ),
+        )
+    });
+    let page = crate::report::html::render(
+        &report,
+        crate::report::html::Extras {
+            comparison: comparison.as_ref().map(|(l, c)| (*l, c)),
+            history: Some(&view),
+        },
+    )?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating {}", out.display()))
+        .bad_input()?;
+    let path = out.join("report.html");
+    crate::report::json::write_atomically(&path, page.as_bytes())?;
+    Ok(path)
+}
+
+/// The report stored with a run; `None` for runs written before schema 3.
+pub fn stored_report(conn: &Connection, run: i64) -> anyhow::Result<Option<Report>> {
+    let text: Option<String> = conn
+        .query_row("SELECT report FROM runs WHERE id = ?1", [run], |r| r.get(0))
+        .optional()?
+        .flatten();
+    text.map(|t| {
+        serde_json::from_str(&t).with_context(|| format!("the report stored with run {run}"))
+    })
+    .transpose()
+}
+
 /// Whether a run started at `started` is already in the history (for imports).
 pub fn has_run(conn: &Connection, started: &str, hosts: &str) -> anyhow::Result<bool> {
     Ok(conn
@@ -427,6 +541,15 @@ pub enum HistoryCommand {
         /// A date (2026-11-01) or an RFC 3339 time.
         #[arg(long)]
         since: String,
+    },
+    /// Writes report.html for the newest run, with every cell's trend and status strip.
+    Html {
+        /// The folder for report.html.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// How many recent runs the trends show.
+        #[arg(long, default_value_t = crate::run::HISTORY_RUNS)]
+        last: usize,
     },
 }
 
@@ -497,6 +620,10 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<crate::exit::Ended> {
                     r.browser_version.unwrap_or_default()
                 );
             }
+        }
+        HistoryCommand::Html { out, last } => {
+            let path = html(&conn, &args.db, out, *last)?;
+            println!("wrote {}", path.display());
         }
         HistoryCommand::Changes { since } => {
             let rows = changes(&conn, since)?;

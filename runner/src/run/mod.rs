@@ -30,7 +30,7 @@ use browser::{BrowserExecutor, Endpoint};
 use plan::PlannedCell;
 
 /// The report files a run writes in `--out`; earlier ones are moved aside.
-const REPORT_FILES: [&str; 2] = ["report.json", "report.md"];
+const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "report.html"];
 
 /// One endpoint of the run: where its sessions go, what it runs, its label.
 struct EndpointPlan {
@@ -323,12 +323,18 @@ fn finish(
     sink.report.finished = Some(crate::now_rfc3339());
     sink.report.interrupted = cancel.signal().map(|(name, _)| name.to_string());
     sink.checkpoint();
+    let mut page_history = None;
+    let mut previous = None;
     if let (Some(conn), Some(path)) = (history, &config.history) {
-        match crate::history::insert(conn, &sink.report, "qbench run") {
-            Ok(id) => sink.message(&format!(
-                "appended run {id} to the history {}",
-                path.display()
-            )),
+        match record_history(conn, path, &sink.report) {
+            Ok((id, view, earlier_run)) => {
+                sink.message(&format!(
+                    "appended run {id} to the history {}",
+                    path.display()
+                ));
+                page_history = Some(view);
+                previous = earlier_run;
+            }
             Err(e) => {
                 sink.message(&format!(
                     "could not append to the history {}: {e:#}",
@@ -358,6 +364,35 @@ fn finish(
         &out.join("report.md"),
         report::markdown::render(report).into_bytes(),
     );
+    // The page compares with the baseline report, or else with the previous run of
+    // the history; only the baseline gates the run.
+    let page_comparison = match (&comparison, &previous) {
+        (Some(c), _) => Some(("the baseline report".to_string(), c.clone())),
+        (None, Some((label, old))) => Some((
+            label.clone(),
+            report::compare::compare(
+                old,
+                report,
+                config.threshold / 100.0,
+                qbench_core::verdict::DEFAULT_SEED,
+            ),
+        )),
+        (None, None) => None,
+    };
+    let extras = report::html::Extras {
+        comparison: page_comparison.as_ref().map(|(l, c)| (l.as_str(), c)),
+        history: page_history.as_ref(),
+    };
+    let page_failure = match report::html::render(report, extras) {
+        Ok(page) => {
+            write(&out.join("report.html"), page.into_bytes());
+            None
+        }
+        Err(e) => {
+            eprintln!("qbench: could not draw report.html: {e:#}");
+            Some(format!("report.html: {e:#}"))
+        }
+    };
     if let Some(path) = &config.junit {
         write(
             path,
@@ -374,15 +409,17 @@ fn finish(
         }
         (None, None) => {}
     }
+    sink.write_failures.extend(page_failure);
     let report = &sink.report;
     println!("{}", report::terminal::table(&report.cells));
     if let Some(c) = &comparison {
         print!("{}", report::compare::render(c));
     }
     println!(
-        "wrote {} and {}",
+        "wrote {}, {} and {}",
         out.join("report.json").display(),
-        out.join("report.md").display()
+        out.join("report.md").display(),
+        out.join("report.html").display()
     );
 
     if let Some((name, number)) = cancel.signal() {
@@ -432,6 +469,39 @@ fn finish(
     } else {
         Ended::Unexpected(problems.join("\n  "))
     })
+}
+
+/// Runs shown in a page's history.
+pub const HISTORY_RUNS: usize = 20;
+
+/// An earlier run's report and how the page names it.
+type Earlier = (String, Report);
+
+/// Appends the run to the history; returns its id, the history to show, and the
+/// previous run's report (for the page's "what changed") when the history has it.
+fn record_history(
+    conn: &mut rusqlite::Connection,
+    path: &Path,
+    report: &Report,
+) -> anyhow::Result<(i64, crate::history::HistoryView, Option<Earlier>)> {
+    let id = crate::history::insert(conn, report, "qbench run")?;
+    let view = crate::history::view(conn, &path.display().to_string(), HISTORY_RUNS)?;
+    let earlier = view
+        .runs
+        .iter()
+        .rev()
+        .find(|r| r.id != id)
+        .map(|r| -> anyhow::Result<_> {
+            Ok(crate::history::stored_report(conn, r.id)?.map(|rep| {
+                (
+                    format!("run #{} of the history (started {})", r.id, r.started),
+                    rep,
+                )
+            }))
+        })
+        .transpose()?
+        .flatten();
+    Ok((id, view, earlier))
 }
 
 /// Cells that did not go as expected: against the expectations when given, else
