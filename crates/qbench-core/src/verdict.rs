@@ -141,10 +141,13 @@ fn estimate(old: &[f64], new: &[f64], mut ratios: Vec<f64>, threshold: f64) -> R
     }
 }
 
-/// Compares samples grouped by page load (round): with at least two rounds on
-/// each side, a two-level bootstrap (rounds drawn with replacement, then
-/// samples within each drawn round), so the interval carries the variance
-/// between page loads that samples of one page cannot show; with fewer, as
+/// Compares samples grouped by browser session (round). With at least two
+/// rounds on each side the unit of comparison is the round: each round's median,
+/// on a log scale, and Welch's t interval for the difference of their means,
+/// exponentiated into an interval of the ratio. Rounds differ by more than their
+/// samples show (a page settles into its own state; a shared machine drifts),
+/// and with few rounds only a t interval is honest about how little that tells:
+/// a bootstrap over three rounds is far too narrow. With fewer rounds, as
 /// [`compare`] on the pooled samples.
 pub fn compare_rounds(
     old: &[&[f64]],
@@ -163,23 +166,73 @@ pub fn compare_rounds(
         return compare(&old_all, &new_all, threshold, seed);
     }
     check(&old_all, &new_all, threshold)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let ratios = (0..RESAMPLES)
-        .map(|_| two_level_median(new, &mut rng) / two_level_median(old, &mut rng))
-        .collect();
-    Ok(estimate(&old_all, &new_all, ratios, threshold))
+    let log_medians = |groups: &[&[f64]]| -> Vec<f64> {
+        groups
+            .iter()
+            .map(|g| median(g).expect("checked non-empty").ln())
+            .collect()
+    };
+    let (a, b) = (log_medians(old), log_medians(new));
+    let (mean_a, var_a) = mean_and_variance(&a);
+    let (mean_b, var_b) = mean_and_variance(&b);
+    let (se_a, se_b) = (var_a / a.len() as f64, var_b / b.len() as f64);
+    let se = (se_a + se_b).sqrt();
+    // Welch–Satterthwaite degrees of freedom.
+    let denominator = se_a * se_a / (a.len() - 1) as f64 + se_b * se_b / (b.len() - 1) as f64;
+    let df = if denominator > 0.0 {
+        (se_a + se_b).powi(2) / denominator
+    } else {
+        f64::INFINITY
+    };
+    let d = mean_b - mean_a;
+    let half = t975(df) * se;
+    let (low, high) = ((d - half).exp(), (d + half).exp());
+    Ok(RatioEstimate {
+        ratio: d.exp(),
+        low,
+        high,
+        verdict: judge(low, high, threshold),
+    })
 }
 
-/// The median of a two-level resample: as many rounds as there are, drawn with
-/// replacement, each contributing a resample of its own samples.
-fn two_level_median(rounds: &[&[f64]], rng: &mut ChaCha8Rng) -> f64 {
-    let mut drawn = Vec::new();
-    for _ in 0..rounds.len() {
-        let round = rounds[rng.random_range(0..rounds.len())];
-        drawn.extend((0..round.len()).map(|_| round[rng.random_range(0..round.len())]));
+/// Mean and sample variance (n − 1).
+fn mean_and_variance(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var)
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom (fractional
+/// df interpolated linearly in 1/df between the tabled values; 1.96 at infinity).
+pub fn t975(df: f64) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    const NORMAL: f64 = 1.959_964;
+    if !df.is_finite() {
+        return NORMAL;
     }
-    drawn.sort_by(f64::total_cmp);
-    quantile(&drawn, 0.5)
+    let df = df.max(1.0);
+    let (lo, hi) = (df.floor() as usize, df.ceil() as usize);
+    let at = |k: usize| -> (f64, f64) {
+        match k {
+            k if k <= 30 => (1.0 / k as f64, TABLE[k - 1]),
+            _ => (0.0, NORMAL),
+        }
+    };
+    if lo >= 30 {
+        // Between 30 and infinity, linear in 1/df.
+        let (x0, y0) = at(30);
+        return NORMAL + (y0 - NORMAL) * (1.0 / df) / x0;
+    }
+    let ((x0, y0), (x1, y1)) = (at(lo), at(hi));
+    if x0 == x1 {
+        return y0;
+    }
+    y0 + (y1 - y0) * (1.0 / df - x0) / (x1 - x0)
 }
 
 /// The median of one resample with replacement of `samples`, drawn into `scratch`.
@@ -336,6 +389,34 @@ mod tests {
             compare_rounds(&[&a], &[&b], 0.05, 1).unwrap(),
             compare(&a, &b, 0.05, 1).unwrap()
         );
+    }
+
+    #[test]
+    fn t_quantiles_match_the_table_and_the_normal_limit() {
+        assert_eq!(t975(1.0), 12.706);
+        assert_eq!(t975(4.0), 2.776);
+        assert_eq!(t975(30.0), 2.042);
+        assert!((t975(f64::INFINITY) - 1.96).abs() < 1e-3);
+        assert!((t975(1e9) - 1.96).abs() < 1e-3);
+        let mid = t975(2.5);
+        assert!(mid < 4.303 && mid > 3.182, "{mid}");
+        assert_eq!(t975(0.2), 12.706, "below one degree of freedom: one");
+    }
+
+    #[test]
+    fn two_rounds_that_disagree_leave_the_verdict_unsure() {
+        // Pages in different states: 1.0 and 1.4 on each side; the samples of
+        // each page are tight, the rounds are not.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let old = [latencies(50, 1.0, &mut rng), latencies(50, 1.4, &mut rng)];
+        let new = [latencies(50, 1.4, &mut rng), latencies(50, 1.4, &mut rng)];
+        let (o, n): (Vec<&[f64]>, Vec<&[f64]>) = (
+            old.iter().map(Vec::as_slice).collect(),
+            new.iter().map(Vec::as_slice).collect(),
+        );
+        let e = compare_rounds(&o, &n, 0.05, 0).unwrap();
+        assert_eq!(e.verdict, Verdict::Unsure, "{e:?}");
+        assert!(e.low < 0.9 && e.high > 1.5, "{e:?}");
     }
 
     #[test]

@@ -479,9 +479,11 @@ async fn rounds_pool_samples_and_keep_each_rounds_median() {
     assert_eq!(c.sampling.unwrap().rounds.len(), 3);
     assert_eq!(
         mock.log.iter().filter(|l| l.starts_with("open")).count(),
-        1,
-        "one session for all rounds"
+        3,
+        "a fresh session per round: {:?}",
+        mock.log
     );
+    assert_eq!(mock.log.iter().filter(|l| *l == "close").count(), 3);
 }
 
 #[tokio::test]

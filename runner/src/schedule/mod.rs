@@ -122,10 +122,21 @@ impl Schedule {
             probabilities: HashMap::new(),
             quality: HashMap::new(),
         };
+        let mut session_round = 1;
         for (round, planned) in plan::order(&self.cells, self.rounds, self.seed) {
             if cancel.is_cancelled() {
                 exec.discard();
                 return Ended::Cancelled;
+            }
+            // Each round runs in a fresh session (a new browser and page): a page
+            // settles into its own state (JIT tiers, allocator, clocks), and pooling
+            // rounds from one session would hide that spread from the intervals.
+            if round != session_round {
+                if matches!(state.agenda, Agenda::Open(_)) {
+                    exec.close().await;
+                    state.agenda = Agenda::Closed;
+                }
+                session_round = round;
             }
             let mut attempts = 0;
             let result = loop {
