@@ -146,34 +146,28 @@ fn draw(root: &DrawingArea<SVGBackend<'_>, Shift>, chart: &Chart) -> DrawResult 
         .x_label_area_size(34)
         .y_label_area_size(62);
     let x = -0.5..n as f64 - 0.5;
+    // The same axes on a logarithmic or a linear y: two coordinate types.
+    macro_rules! draw_on {
+        ($y:expr) => {{
+            let mut ctx = builder.build_cartesian_2d(x, $y)?;
+            ctx.configure_mesh()
+                .disable_x_mesh()
+                .y_labels(7)
+                .light_line_style(RGBColor(244, 245, 247))
+                .label_style(("sans-serif", 15))
+                .axis_desc_style(("sans-serif", 15))
+                .x_labels(n + 1)
+                .x_label_formatter(&label)
+                .y_desc(&chart.y_label)
+                .y_label_formatter(&|v| short(*v))
+                .draw()?;
+            series(&mut ctx, chart, lo)?;
+        }};
+    }
     if chart.log {
-        let mut ctx = builder.build_cartesian_2d(x, (lo..hi).log_scale())?;
-        ctx.configure_mesh()
-            .disable_x_mesh()
-            .y_labels(7)
-            .light_line_style(RGBColor(244, 245, 247))
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
-            .x_labels(n + 1)
-            .x_label_formatter(&label)
-            .y_desc(&chart.y_label)
-            .y_label_formatter(&|v| short(*v))
-            .draw()?;
-        series(&mut ctx, chart, lo)?;
+        draw_on!((lo..hi).log_scale());
     } else {
-        let mut ctx = builder.build_cartesian_2d(x, lo..hi)?;
-        ctx.configure_mesh()
-            .disable_x_mesh()
-            .y_labels(7)
-            .light_line_style(RGBColor(244, 245, 247))
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
-            .x_labels(n + 1)
-            .x_label_formatter(&label)
-            .y_desc(&chart.y_label)
-            .y_label_formatter(&|v| short(*v))
-            .draw()?;
-        series(&mut ctx, chart, lo)?;
+        draw_on!(lo..hi);
     }
     Ok(())
 }

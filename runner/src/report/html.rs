@@ -178,7 +178,6 @@ impl Page {
 }
 
 fn header(page: &mut Page, report: &Report) {
-    let s = &report.settings;
     let state = match (&report.finished, &report.interrupted) {
         (_, Some(signal)) => format!("<b>interrupted by {}: partial</b>", esc(signal)),
         (Some(f), None) if report.is_complete() => format!("finished {}", esc(f)),
@@ -194,7 +193,7 @@ fn header(page: &mut Page, report: &Report) {
         page.body,
         "<h1>qbench report</h1>\
          <p class=\"meta\">started {} · {state} · {} · qbench {}{}</p>\
-         <p class=\"meta\">{} cells · {}–{} samples per cell, stopping at ±{:.1}% or {} ms · {} round(s), seed {} · {} retries · timeout {} s · quality on {} held-out digits{}</p>",
+         <p class=\"meta\">{} cells · {}{}</p>",
         esc(&report.started),
         esc(&hosts.join(", ")),
         esc(&report.qbench_version),
@@ -203,15 +202,7 @@ fn header(page: &mut Page, report: &Report) {
             .as_deref()
             .map_or(String::new(), |c| format!(" ({})", esc(c))),
         report.cells.len(),
-        s.min_samples,
-        s.samples,
-        s.ci_target * 100.0,
-        s.time_per_cell_ms,
-        s.rounds,
-        s.seed,
-        s.retries,
-        s.timeout_per_cell_ms / 1000,
-        s.quality_inputs,
+        esc(&super::markdown::sampling(&report.settings)),
         report
             .expectations
             .as_deref()

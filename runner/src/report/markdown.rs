@@ -3,13 +3,31 @@
 
 use std::fmt::Write;
 
-use qbench_core::schema::{Cell, Report, Status};
+use qbench_core::schema::{Cell, Report, RunSettings, Status};
 use qbench_core::{Backend, Precision};
 
 use super::terminal::human_bytes;
 
 fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)
+}
+
+/// The run's sampling settings in one line (for every report's header).
+pub fn sampling(s: &RunSettings) -> String {
+    format!(
+        "warm-up ≥ {} runs and ≥ {} ms · {}–{} samples per cell, stopping at ±{:.1}% or {} ms · {} round(s), seed {} · {} retries · timeout {} s · quality on {} held-out digits",
+        s.warmup,
+        s.warmup_ms,
+        s.min_samples,
+        s.samples,
+        s.ci_target * 100.0,
+        s.time_per_cell_ms,
+        s.rounds,
+        s.seed,
+        s.retries,
+        s.timeout_per_cell_ms / 1000,
+        s.quality_inputs
+    )
 }
 
 /// Renders the whole report.
@@ -19,7 +37,7 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "# qbench report\n");
     let _ = writeln!(
         out,
-        "qbench {}{} · schema {} · started {} · {} · warm-up ≥ {} runs and ≥ {} ms · {}–{} samples per cell, stopping at ±{:.1}% or {} ms · {} round(s), seed {} · {} retries · timeout {} s · quality on {} held-out digits\n",
+        "qbench {}{} · schema {} · started {} · {} · {}\n",
         report.qbench_version,
         report
             .git_commit
@@ -33,17 +51,7 @@ pub fn render(report: &Report) -> String {
             (Some(f), None) => format!("finished {f}, **partial: planned cells missing**"),
             (None, None) => "**still running or cut short: partial**".to_string(),
         },
-        s.warmup,
-        s.warmup_ms,
-        s.min_samples,
-        s.samples,
-        s.ci_target * 100.0,
-        s.time_per_cell_ms,
-        s.rounds,
-        s.seed,
-        s.retries,
-        s.timeout_per_cell_ms / 1000,
-        s.quality_inputs
+        sampling(s)
     );
     if let Some(e) = &report.expectations {
         let _ = writeln!(
