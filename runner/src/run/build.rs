@@ -110,12 +110,20 @@ pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
     let pkg = package_dir(&target_dir(root));
     let glue = pkg.join("qbench_wasm_bg.wasm");
     let opt_stamp = pkg.join("wasm-opt.txt");
-    if !is_newer(&glue, &wasm) {
-        // A new module: its glue and stamps are rewritten, any old optimisation is void.
+    let settings = format!(
+        "cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, features [{features}], wasm-bindgen {}\n",
+        BINDGEN_STRIP.join(" ")
+    );
+    let built_with = std::fs::read_to_string(pkg.join("build.txt")).unwrap_or_default();
+    if !is_newer(&glue, &wasm) || built_with != settings {
+        // A new module (or new settings): its glue and stamps are rewritten, any
+        // old optimisation is void.
         let _ = std::fs::remove_file(&opt_stamp);
         let status = run_to_end(
             Command::new("wasm-bindgen")
-                .args(["--target", "web", "--no-typescript", "--out-dir"])
+                .args(["--target", "web", "--no-typescript"])
+                .args(BINDGEN_STRIP)
+                .arg("--out-dir")
                 .arg(&pkg)
                 .arg(&wasm),
             "wasm-bindgen",
@@ -124,10 +132,7 @@ pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
         if !status.success() {
             bail!("wasm-bindgen failed on {} ({status})", wasm.display());
         }
-        std::fs::write(
-            pkg.join("build.txt"),
-            format!("cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, features [{features}]\n"),
-        )?;
+        std::fs::write(pkg.join("build.txt"), &settings)?;
     }
     // Checked apart from the glue, so an interrupted wasm-opt is run again next time.
     if !opt_stamp.exists()
@@ -156,6 +161,10 @@ pub fn describe(dir: &Path) -> anyhow::Result<Package> {
         build: stamp("build.txt"),
     })
 }
+
+/// Sections the browser never reads: function names (only for stack traces
+/// in a debugger) and the producers list.
+const BINDGEN_STRIP: [&str; 2] = ["--remove-name-section", "--remove-producers-section"];
 
 /// The usable wasm-opt's version line, if there is one on PATH.
 fn wasm_opt_version() -> Option<String> {
