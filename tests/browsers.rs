@@ -244,6 +244,9 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
         "{features:?}"
     );
     assert_eq!(env["webgpu"]["class"], "software", "{env}");
+    // The adapter's floor: measured, and below every WebGPU cell's median.
+    let floor = env["readback_floor_ms"].as_f64().expect("a readback floor");
+    assert!(floor > 0.0, "{env}");
     assert!(report["finished"].is_string());
     assert_eq!(report["planned"].as_array().unwrap().len(), 2 * 5 * 2);
     assert_eq!(report["cells"].as_array().unwrap().len(), 2 * 5 * 2);
@@ -269,6 +272,15 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
                     "{browser} {backend} {precision} {batch}: {c}"
                 );
                 assert!(c["latency_ms"]["samples"].as_u64().unwrap() >= 5);
+                if backend == "webgpu" {
+                    let median = c["latency_ms"]["median"].as_f64().unwrap();
+                    // Firefox on lavapipe sits on its floor: noise may put a
+                    // median just under it, never far under.
+                    assert!(
+                        median > 0.5 * floor,
+                        "{median} ms far under the {floor} ms floor: {c}"
+                    );
+                }
                 assert!(c["latency_ms"]["first"].as_f64().unwrap() > 0.0);
                 assert!(
                     ["target", "budget", "max"].contains(&c["sampling"]["stop"].as_str().unwrap()),
@@ -1064,6 +1076,9 @@ mod grid {
         for env in report["environments"].as_array().unwrap() {
             assert_eq!(env["endpoint"], grid.url.as_str(), "{env}");
             assert_eq!(env["webgpu"]["class"], "software", "{env}");
+            // The adapter's floor is measured through the Grid too.
+            let floor = env["readback_floor_ms"].as_f64().expect("a readback floor");
+            assert!(floor > 0.0, "{env}");
         }
 
         // Two endpoints from a config file, in parallel: local Chromium and the

@@ -110,4 +110,8 @@ pub struct Probe {
     pub webgpu: Option<Adapter>,
     /// Why not, if not.
     pub webgpu_unavailable_reason: Option<String>,
+    /// Median time of the smallest WebGPU round trip through burn (upload four
+    /// floats, one dispatch, read back), milliseconds: the adapter's floor.
+    #[serde(default)]
+    pub readback_floor_ms: Option<f64>,
 }

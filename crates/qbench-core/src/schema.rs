@@ -220,6 +220,10 @@ pub struct Environment {
     pub webgpu: Option<Adapter>,
     /// Why there is no adapter, when there is none.
     pub webgpu_unavailable_reason: Option<String>,
+    /// Median of the smallest WebGPU round trip (four floats up, one dispatch,
+    /// read back), milliseconds: no WebGPU cell can be faster; `None` without WebGPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readback_floor_ms: Option<f64>,
     /// The `powerPreference` the adapter was requested with, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_preference: Option<String>,

@@ -170,6 +170,44 @@ async fn webgpu_device(preference: PowerPreference, f16: bool) -> Result<Device,
     Ok(device)
 }
 
+/// The median time of the smallest WebGPU round trip through burn on the page's
+/// device: four floats uploaded, one element-wise dispatch, read back. No
+/// WebGPU cell can be faster than this, so a reader sees when a backend sits on
+/// its adapter's floor.
+pub async fn readback_floor_ms(preference: PowerPreference) -> Result<f64, String> {
+    #[cfg(target_family = "wasm")]
+    {
+        use burn::tensor::{Tensor, TensorData};
+        // Round trips: the first ones (pipeline compilation) are left out.
+        const FLOOR_WARMUP: usize = 3;
+        const FLOOR_SAMPLES: usize = 15;
+        let device = webgpu_device(preference, false)
+            .await
+            .map_err(|f| match f {
+                Failure::Unsupported(m) | Failure::Error(m) => m,
+            })?;
+        let mut samples = Vec::with_capacity(FLOOR_SAMPLES);
+        for i in 0..FLOOR_WARMUP + FLOOR_SAMPLES {
+            let t = now_ms();
+            let x =
+                Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [4]), &device);
+            x.add_scalar(1.0)
+                .into_data_async()
+                .await
+                .map_err(|e| format!("reading back: {e}"))?;
+            if i >= FLOOR_WARMUP {
+                samples.push(now_ms() - t);
+            }
+        }
+        qbench_core::stats::median(&samples).ok_or_else(|| "no round trip timed".to_string())
+    }
+    #[cfg(not(target_family = "wasm"))]
+    {
+        let _ = preference;
+        Err("WebGPU runs only in the browser build".into())
+    }
+}
+
 /// burn-flex, or burn-ndarray when built with the `cpu-ndarray` measurement feature.
 fn cpu_device() -> Device {
     #[cfg(feature = "cpu-ndarray")]

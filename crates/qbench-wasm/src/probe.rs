@@ -45,7 +45,13 @@ pub async fn probe(preference: PowerPreference) -> Probe {
         Ok(a) => (Some(a), None),
         Err(reason) => (None, Some(reason)),
     };
+    // Only once the adapter answered: a page without WebGPU has no floor.
+    let readback_floor_ms = match &webgpu {
+        Some(_) => crate::cell::readback_floor_ms(preference).await.ok(),
+        None => None,
+    };
     Probe {
+        readback_floor_ms,
         user_agent: text(&navigator, "userAgent"),
         cross_origin_isolated: get(&global, "crossOriginIsolated")
             .as_bool()

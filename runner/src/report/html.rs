@@ -252,12 +252,12 @@ fn environments(page: &mut Page, report: &Report) {
     page.section("environments", "Environments");
     page.push(
         "<table><tr><th>host</th><th>browser</th><th>version</th><th>where</th><th>WebGPU adapter</th>\
-         <th>shader-f16</th><th>wasm SIMD</th><th>timer step</th><th>isolated</th></tr>",
+         <th>shader-f16</th><th title=\"median of four floats up, one dispatch, read back: no WebGPU cell is faster\">readback floor</th><th>wasm SIMD</th><th>timer step</th><th>isolated</th></tr>",
     );
     for e in &report.environments {
         let _ = write!(
             page.body,
-            "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(e.host.as_deref().unwrap_or("–")),
             esc(&e.browser),
             esc(&e.name),
@@ -271,6 +271,8 @@ fn environments(page: &mut Page, report: &Report) {
                 } else {
                     "no"
                 }),
+            e.readback_floor_ms
+                .map_or("–".into(), |t| format!("{t:.2} ms")),
             e.wasm_simd.map_or("–", |b| if b { "yes" } else { "no" }),
             e.timer_resolution_ms
                 .map_or("–".into(), |t| format!("{t:.4} ms")),

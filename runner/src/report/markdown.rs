@@ -84,9 +84,9 @@ fn environments(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Environments\n");
     let _ = writeln!(
         out,
-        "| host | browser | endpoint | version | isolated | timer resolution | wasm SIMD | WebGPU adapter | class | shader-f16 |"
+        "| host | browser | endpoint | version | isolated | timer resolution | wasm SIMD | WebGPU adapter | class | shader-f16 | readback floor |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
     for e in &report.environments {
         let adapter = match (&e.webgpu, &e.webgpu_unavailable_reason, &e.start_error) {
             (_, _, Some(err)) => {
@@ -98,7 +98,7 @@ fn environments(out: &mut String, report: &Report) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} | {} |",
             e.host.as_deref().unwrap_or("–"),
             e.browser,
             e.endpoint.as_deref().unwrap_or("–"),
@@ -116,6 +116,7 @@ fn environments(out: &mut String, report: &Report) {
                 .iter()
                 .any(|f| f == "shader-f16")
                 .to_string()),
+            opt(e.readback_floor_ms, |t| format!("{t:.2} ms")),
         );
     }
     let _ = writeln!(out);

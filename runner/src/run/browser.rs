@@ -280,6 +280,7 @@ impl Session {
             wasm_simd: Some(probe.wasm_simd),
             webgpu: probe.webgpu,
             webgpu_unavailable_reason: probe.webgpu_unavailable_reason,
+            readback_floor_ms: probe.readback_floor_ms,
             power_preference: Some(preference.name().to_string()),
             extra: [(
                 "hardware_concurrency".to_string(),
