@@ -448,15 +448,7 @@ pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Re
             db.display()
         ))
     })?;
-    let previous = match view.runs.iter().rev().nth(1) {
-        Some(r) => stored_report(conn, r.id)?.map(|rep| {
-            (
-                format!("run #{} of the history (started {})", r.id, r.started),
-                rep,
-            )
-        }),
-        None => None,
-    };
+    let previous = earlier_report(conn, &view, newest.id)?;
     let comparison = previous.as_ref().map(|(label, old)| {
         (
             label.as_str(),
@@ -481,6 +473,29 @@ pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Re
     let path = out.join("report.html");
     crate::report::json::write_atomically(&path, page.as_bytes())?;
     Ok(path)
+}
+
+/// The run before `run` in `view` and its stored report, named for a page
+/// ("run #N of the history (started …)"); `None` when there is none or it was
+/// stored before schema 3.
+pub fn earlier_report(
+    conn: &Connection,
+    view: &HistoryView,
+    run: i64,
+) -> anyhow::Result<Option<(String, Report)>> {
+    let at = view.runs.iter().position(|r| r.id == run);
+    let Some(before) = at.and_then(|i| i.checked_sub(1)).map(|i| &view.runs[i]) else {
+        return Ok(None);
+    };
+    Ok(stored_report(conn, before.id)?.map(|report| {
+        (
+            format!(
+                "run #{} of the history (started {})",
+                before.id, before.started
+            ),
+            report,
+        )
+    }))
 }
 
 /// The report stored with a run; `None` for runs written before schema 3.

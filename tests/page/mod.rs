@@ -121,8 +121,7 @@ pub fn open(page: &Path, name: &str) -> Facts {
                 .await
             {
                 Ok(c) => break c,
-                Err(e) if started.elapsed() < Duration::from_secs(30) => {
-                    let _ = e;
+                Err(_) if started.elapsed() < Duration::from_secs(30) => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(e) => panic!("no chromedriver session: {e}"),

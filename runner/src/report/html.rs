@@ -11,6 +11,7 @@ use qbench_core::{Backend, Precision};
 
 use super::charts::{self, Chart, Kind, Point, Reference, Series};
 use super::compare::{Comparison, Transition};
+use super::is_unexpected;
 use super::markdown::adapter_name;
 use super::terminal::human_bytes;
 use crate::history::{HistoryView, TrendRow};
@@ -317,13 +318,6 @@ fn batches(cells: &[Cell]) -> Vec<u32> {
     b.sort_unstable();
     b.dedup();
     b
-}
-
-fn is_unexpected(c: &Cell) -> bool {
-    match &c.expectation {
-        Some(j) => j.verdict.is_unexpected(),
-        None => matches!(c.outcome.kind(), Status::Error | Status::Timeout),
-    }
 }
 
 fn entry(c: &Cell) -> String {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use qbench_core::schema::{Cell, Report, RunSettings, Status};
+use qbench_core::schema::{Cell, Report, RunSettings};
 use qbench_core::{Backend, Precision};
 
 use super::terminal::human_bytes;
@@ -146,11 +146,7 @@ pub fn adapter_name(a: &qbench_core::schema::Adapter) -> String {
 /// was unexpected (without expectations: an error or a timeout), `(flaky)` when
 /// it passed on a retry.
 pub fn entry(c: &Cell) -> String {
-    let unexpected = match &c.expectation {
-        Some(j) => j.verdict.is_unexpected(),
-        None => matches!(c.outcome.kind(), Status::Error | Status::Timeout),
-    };
-    let mut s = if unexpected {
+    let mut s = if super::is_unexpected(c) {
         format!("**{}** ✗", c.outcome.status())
     } else {
         c.outcome.status().to_string()

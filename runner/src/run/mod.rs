@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use qbench_core::Browser;
 use qbench_core::expect::Expectations;
-use qbench_core::schema::{Bundle, Outcome, Report, RunSettings};
+use qbench_core::schema::{Bundle, Report, RunSettings};
 use serde_json::{Map, Value};
 
 use crate::cancel::Cancel;
@@ -366,10 +366,9 @@ fn finish(
     );
     // The page compares with the baseline report, or else with the previous run of
     // the history; only the baseline gates the run.
-    let page_comparison = match (&comparison, &previous) {
-        (Some(c), _) => Some(("the baseline report".to_string(), c.clone())),
+    let against_previous = match (&comparison, &previous) {
         (None, Some((label, old))) => Some((
-            label.clone(),
+            label.as_str(),
             report::compare::compare(
                 old,
                 report,
@@ -377,10 +376,13 @@ fn finish(
                 qbench_core::verdict::DEFAULT_SEED,
             ),
         )),
-        (None, None) => None,
+        _ => None,
     };
     let extras = report::html::Extras {
-        comparison: page_comparison.as_ref().map(|(l, c)| (l.as_str(), c)),
+        comparison: comparison
+            .as_ref()
+            .map(|c| ("the baseline report", c))
+            .or(against_previous.as_ref().map(|(l, c)| (*l, c))),
         history: page_history.as_ref(),
     };
     let page_failure = match report::html::render(report, extras) {
@@ -486,21 +488,7 @@ fn record_history(
 ) -> anyhow::Result<(i64, crate::history::HistoryView, Option<Earlier>)> {
     let id = crate::history::insert(conn, report, "qbench run")?;
     let view = crate::history::view(conn, &path.display().to_string(), HISTORY_RUNS)?;
-    let earlier = view
-        .runs
-        .iter()
-        .rev()
-        .find(|r| r.id != id)
-        .map(|r| -> anyhow::Result<_> {
-            Ok(crate::history::stored_report(conn, r.id)?.map(|rep| {
-                (
-                    format!("run #{} of the history (started {})", r.id, r.started),
-                    rep,
-                )
-            }))
-        })
-        .transpose()?
-        .flatten();
+    let earlier = crate::history::earlier_report(conn, &view, id)?;
     Ok((id, view, earlier))
 }
 
@@ -510,10 +498,7 @@ pub fn unexpected(report: &Report) -> Vec<String> {
     report
         .cells
         .iter()
-        .filter(|c| match &c.expectation {
-            Some(j) => j.verdict.is_unexpected(),
-            None => matches!(c.outcome, Outcome::Error { .. } | Outcome::Timeout { .. }),
-        })
+        .filter(|c| report::is_unexpected(c))
         .map(|c| match &c.expectation {
             Some(j) => format!("{}: {} ({})", c.id(), c.outcome.status(), j.verdict.name()),
             None => format!("{}: {}", c.id(), c.outcome.status()),
