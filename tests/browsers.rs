@@ -226,6 +226,24 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // What the browser downloaded: the module and its glue, each compressed
+    // smaller by gzip and smaller again by brotli; the data compiled in.
+    let bundle = &report["bundle"];
+    let files = bundle["files"].as_array().unwrap();
+    assert_eq!(files[0]["name"], "qbench_wasm_bg.wasm");
+    assert_eq!(files[0]["raw"], bundle["wasm_bytes"]);
+    assert_eq!(files[1]["name"], "qbench_wasm.js");
+    for f in files {
+        let size = |k: &str| f[k].as_u64().unwrap();
+        assert!(
+            size("brotli") < size("gzip") && size("gzip") < size("raw"),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        bundle["embedded"]["weights"],
+        qbench_model::assets::WEIGHTS_BYTES.len()
+    );
     let env = &report["environments"][0];
     assert_eq!(env["browser"], browser);
     assert_eq!(env["host"], "test-host");

@@ -123,6 +123,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Ended> {
                 package.build.as_deref().unwrap_or("built elsewhere"),
                 package.wasm_opt.as_deref().unwrap_or("no wasm-opt")
             );
+            for f in &package.files {
+                eprintln!(
+                    "qbench: {}: {} B raw, {} B gzip -9, {} B brotli 11",
+                    f.name, f.raw, f.gzip, f.brotli
+                );
+            }
             println!("{}", package.dir.display());
             Ok(Ended::AsExpected)
         }

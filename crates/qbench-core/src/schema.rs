@@ -66,11 +66,41 @@ pub struct Report {
 pub struct Bundle {
     /// Size of the module after wasm-bindgen (and wasm-opt), bytes.
     pub wasm_bytes: u64,
+    /// What the browser downloads: the module and its JavaScript glue, raw and
+    /// compressed as a web server would send them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ServedFile>,
+    /// Data compiled into the module (the weights and the held-out digits), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Embedded>,
     /// The wasm-opt that optimised it, if any.
     pub wasm_opt: Option<String>,
     /// How it was built (cargo profile and code generation flags); `None` when
     /// qbench served a package it did not build.
     pub build: Option<String>,
+}
+
+/// One file of the package: its size raw, gzipped (level 9) and
+/// brotli-compressed (quality 11), bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedFile {
+    /// The file's name in the package folder.
+    pub name: String,
+    /// Bytes on disk.
+    pub raw: u64,
+    /// Bytes after `gzip -9`.
+    pub gzip: u64,
+    /// Bytes after brotli at quality 11.
+    pub brotli: u64,
+}
+
+/// Data the module carries inside it rather than fetching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Embedded {
+    /// The trained weights (safetensors), bytes.
+    pub weights: u64,
+    /// The held-out digits for quality (safetensors), bytes.
+    pub digits: u64,
 }
 
 impl Report {

@@ -217,12 +217,8 @@ pub fn t975(df: f64) -> f64 {
     }
     let df = df.max(1.0);
     let (lo, hi) = (df.floor() as usize, df.ceil() as usize);
-    let at = |k: usize| -> (f64, f64) {
-        match k {
-            k if k <= 30 => (1.0 / k as f64, TABLE[k - 1]),
-            _ => (0.0, NORMAL),
-        }
-    };
+    // `lo < 30` below, so `hi ≤ 30`: both are tabled.
+    let at = |k: usize| -> (f64, f64) { (1.0 / k as f64, TABLE[k - 1]) };
     if lo >= 30 {
         // Between 30 and infinity, linear in 1/df.
         let (x0, y0) = at(30);

@@ -224,6 +224,21 @@ fn header(page: &mut Page, report: &Report) {
                 .as_deref()
                 .map_or("no wasm-opt".to_string(), |v| format!("optimised by {v}")))
         );
+        let rows = super::download_rows(b);
+        if !rows.is_empty() {
+            page.push("<table class=\"downloads\"><tr><th>downloaded file</th><th>raw</th><th>gzip -9</th><th>brotli 11</th></tr>");
+            for row in rows {
+                page.push("<tr>");
+                for v in row {
+                    let _ = write!(page.body, "<td>{}</td>", esc(&v));
+                }
+                page.push("</tr>");
+            }
+            page.push("</table>");
+        }
+        if let Some(line) = super::embedded_line(b) {
+            let _ = write!(page.body, "<p class=\"meta\">{}</p>", esc(&line));
+        }
     }
     page.push("<!--nav-->");
 }

@@ -70,6 +70,21 @@ pub fn render(report: &Report) -> String {
                 .as_deref()
                 .map_or("no wasm-opt".to_string(), |v| format!("optimised by {v}"))
         );
+        let rows = super::download_rows(b);
+        if !rows.is_empty() {
+            let _ = writeln!(out, "What a browser downloads:\n");
+            let _ = writeln!(
+                out,
+                "| file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|"
+            );
+            for [name, raw, gzip, brotli] in rows {
+                let _ = writeln!(out, "| {name} | {raw} | {gzip} | {brotli} |");
+            }
+            let _ = writeln!(out);
+        }
+        if let Some(line) = super::embedded_line(b) {
+            let _ = writeln!(out, "{line}\n");
+        }
     }
     environments(&mut out, report);
     compatibility(&mut out, report);

@@ -39,6 +39,8 @@ pub struct Package {
     pub dir: PathBuf,
     /// Size of `qbench_wasm_bg.wasm`, bytes.
     pub wasm_bytes: u64,
+    /// The served files raw, gzipped and brotli-compressed.
+    pub files: Vec<qbench_core::schema::ServedFile>,
     /// The wasm-opt that optimised it, if one did.
     pub wasm_opt: Option<String>,
     /// How it was built (profile and flags), if qbench built it.
@@ -157,6 +159,7 @@ pub fn describe(dir: &Path) -> anyhow::Result<Package> {
     Ok(Package {
         dir: dir.to_path_buf(),
         wasm_bytes,
+        files: super::sizes::served(dir)?,
         wasm_opt: stamp("wasm-opt.txt"),
         build: stamp("build.txt"),
     })
