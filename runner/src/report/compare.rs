@@ -157,6 +157,9 @@ pub struct Comparison {
     pub threshold: f64,
     /// Whether the newer report is partial (interrupted, or cells missing).
     pub partial: bool,
+    /// Whether either report ran a single round: then an interval shows the
+    /// samples of one browser session, not how much separate runs differ.
+    pub single_round: bool,
 }
 
 impl Comparison {
@@ -280,6 +283,7 @@ pub fn compare(old: &Report, new: &Report, threshold: f64, seed: u64) -> Compari
         cells,
         threshold,
         partial: !new.is_complete(),
+        single_round: old.settings.rounds < 2 || new.settings.rounds < 2,
     }
 }
 
@@ -343,6 +347,11 @@ fn by_round(cell: &Cell) -> Vec<&[f64]> {
         .collect()
 }
 
+/// The caveat printed under a comparison of single-round reports.
+pub const SINGLE_ROUND: &str = "One side ran a single round: its intervals show one browser session's samples, \
+not how much separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). \
+For a gate, run both sides with --rounds 3 or more.\n";
+
 /// The comparison as Markdown: a count line, then the cells, regressions first.
 pub fn render(c: &Comparison) -> String {
     let mut out = format!("{}\n", c.counts());
@@ -350,6 +359,9 @@ pub fn render(c: &Comparison) -> String {
         out.push_str(
             "The newer report is partial: cells it lacks are \"not run\", not regressions.\n",
         );
+    }
+    if c.single_round {
+        out.push_str(SINGLE_ROUND);
     }
     let mut sorted: Vec<&CellChange> = c.cells.iter().collect();
     sorted.sort_by_key(|c| (!c.is_regression(), c.transition != Transition::Fix));
@@ -473,6 +485,21 @@ mod tests {
             md.contains("| firefox webgpu f32 batch 1 | ok | ok | 10.3 → 13.4 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn single_round_reports_carry_the_caveat() {
+        let mut before = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
+        let mut after = before.clone();
+        before.settings.rounds = 3;
+        after.settings.rounds = 1;
+        let c = compare(&before, &after, 0.05, 1);
+        assert!(c.single_round);
+        assert!(render(&c).contains(SINGLE_ROUND));
+        after.settings.rounds = 3;
+        let c = compare(&before, &after, 0.05, 1);
+        assert!(!c.single_round);
+        assert!(!render(&c).contains("single round"));
     }
 
     #[test]
