@@ -96,11 +96,16 @@ fn package() -> &'static Path {
 
 /// `qbench run` with quick settings, a tag in its environment (to find its processes), the built package and the shared baseline.
 fn command(out: &Path, tag: &str, extra: &[&str]) -> Command {
+    command_serving(package(), out, tag, extra)
+}
+
+/// [`command`] serving the package in `pkg`.
+fn command_serving(pkg: &Path, out: &Path, tag: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qbench"));
     cmd.arg("run")
         .args(QUICK)
         .arg("--pkg")
-        .arg(package())
+        .arg(pkg)
         .arg("--baseline")
         .arg(baseline())
         .arg("--out")
@@ -226,13 +231,23 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    // What the browser downloaded: the module and its glue, each compressed
-    // smaller by gzip and smaller again by brotli; the data compiled in.
+    // What the browser downloaded: the module, its glue, the weights and the
+    // digits (fetched, not compiled in), each smaller gzipped and smaller again
+    // with brotli.
     let bundle = &report["bundle"];
     let files = bundle["files"].as_array().unwrap();
-    assert_eq!(files[0]["name"], "qbench_wasm_bg.wasm");
+    let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "qbench_wasm_bg.wasm",
+            "qbench_wasm.js",
+            "weights.safetensors",
+            "digits.safetensors"
+        ]
+    );
     assert_eq!(files[0]["raw"], bundle["wasm_bytes"]);
-    assert_eq!(files[1]["name"], "qbench_wasm.js");
+    assert_eq!(files[2]["raw"], qbench_model::assets::WEIGHTS_BYTES.len());
     for f in files {
         let size = |k: &str| f[k].as_u64().unwrap();
         assert!(
@@ -240,10 +255,6 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
             "{f}"
         );
     }
-    assert_eq!(
-        bundle["embedded"]["weights"],
-        qbench_model::assets::WEIGHTS_BYTES.len()
-    );
     let env = &report["environments"][0];
     assert_eq!(env["browser"], browser);
     assert_eq!(env["host"], "test-host");
@@ -290,6 +301,14 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
                     "{browser} {backend} {precision} {batch}: {c}"
                 );
                 assert!(c["latency_ms"]["samples"].as_u64().unwrap() >= 5);
+                // Both parts of a warm inference timed, neither negative, the
+                // host-side part of a median inference at most the whole.
+                let part = |k: &str| c["split_ms"][k].as_f64().unwrap();
+                assert!(part("enqueue") >= 0.0 && part("wait") >= 0.0, "{c}");
+                assert!(
+                    part("enqueue") <= c["latency_ms"]["max"].as_f64().unwrap(),
+                    "{c}"
+                );
                 if backend == "webgpu" {
                     let median = c["latency_ms"]["median"].as_f64().unwrap();
                     // Firefox on lavapipe sits on its floor: noise may put a
@@ -640,6 +659,61 @@ mod chromium {
     #[test]
     fn full_matrix_meets_the_shipped_expectations() {
         check_full_matrix("chromium", false);
+    }
+
+    /// A package whose digits file is not the one its module was built with:
+    /// the page refuses it naming the file and both hashes, no browser can be
+    /// used, exit 3.
+    #[test]
+    fn a_package_with_a_wrong_data_file_is_refused_naming_it() {
+        let _guard = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("pkg");
+        std::fs::create_dir(&pkg).unwrap();
+        for entry in std::fs::read_dir(package()).unwrap() {
+            let from = entry.unwrap().path();
+            let to = pkg.join(from.file_name().unwrap());
+            // Copied with their modification times, so their cached sizes hold.
+            std::fs::copy(&from, &to).unwrap();
+            let modified = std::fs::metadata(&from).unwrap().modified().unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&to)
+                .unwrap()
+                .set_modified(modified)
+                .unwrap();
+        }
+        std::fs::remove_file(pkg.join("digits.safetensors")).unwrap();
+        std::fs::write(pkg.join("digits.safetensors"), b"not digits").unwrap();
+        let tag = unique_tag();
+        let output = command_serving(
+            &pkg,
+            &dir.path().join("out"),
+            &tag,
+            &[
+                "--browsers",
+                "chromium",
+                "--backends",
+                "cpu",
+                "--precisions",
+                "f32",
+                "--batch",
+                "1",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(wait_gone(&tag), Vec::<String>::new());
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!(
+                "digits.safetensors: SHA-256 {} (10 bytes), expected {}: not the file this module was built with",
+                qbench_model::assets::sha256_hex(b"not digits"),
+                qbench_model::assets::DIGITS_SHA256
+            )),
+            "{err}"
+        );
     }
 
     /// An expectations file the run does not meet: exit 1 naming the cell, and

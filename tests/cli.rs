@@ -364,6 +364,9 @@ fn fake_package(pkg: &Path) {
     std::fs::create_dir_all(pkg).unwrap();
     std::fs::write(pkg.join("qbench_wasm_bg.wasm"), b"\0asm").unwrap();
     std::fs::write(pkg.join("qbench_wasm.js"), b"export default null;\n").unwrap();
+    for (name, _) in qbench_model::assets::FILES {
+        std::fs::write(pkg.join(name), b"not the file").unwrap();
+    }
 }
 
 #[test]

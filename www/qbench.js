@@ -2,7 +2,22 @@
 // for the runner (over WebDriver) and for the buttons of index.html.
 import init, * as wasm from "/pkg/qbench_wasm.js";
 
-const ready = init().then(() => wasm);
+// The weights and held-out digits are files beside the module, not bytes in
+// it: fetched once, handed over, and checked by the module against the SHA-256
+// it was built with (a stale or wrong file fails every call, naming it).
+async function fetchBytes(name) {
+  const response = await fetch(`/pkg/${name}`);
+  if (!response.ok) {
+    throw new Error(`fetching /pkg/${name}: HTTP ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+const ready = init().then(async () => {
+  const [weights, digits] = await Promise.all(wasm.assetFiles().map(fetchBytes));
+  wasm.loadAssets(weights, digits);
+  return wasm;
+});
 
 // Runs one cell. `requestJson` is a qbench CellRequest; the optional `fault`
 // field ("throw" | "hang" | "garble") is a testing aid that fails the cell on

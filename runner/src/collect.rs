@@ -5,7 +5,7 @@
 use qbench_core::Precision;
 use qbench_core::protocol::CellResponse;
 use qbench_core::quality::{self, Quality};
-use qbench_core::schema::{Cell, Latency, Outcome, Round, Sampling, Status};
+use qbench_core::schema::{Cell, Latency, Outcome, Round, Sampling, Split, Status};
 use qbench_core::stats::{Summary, median_ci_half_width};
 use qbench_model::network::CLASSES;
 use qbench_model::weights;
@@ -69,6 +69,25 @@ pub fn outcome_of(response: &CellResponse) -> Outcome {
     }
 }
 
+/// Medians of each sample's host-side part and of the rest, over every round
+/// that timed both; `None` when none did.
+fn split(responses: &[&CellResponse]) -> Option<Split> {
+    let (mut enqueue, mut wait) = (Vec::new(), Vec::new());
+    for r in responses
+        .iter()
+        .filter(|r| r.enqueue_ms.len() == r.samples_ms.len())
+    {
+        for (total, part) in r.samples_ms.iter().zip(&r.enqueue_ms) {
+            enqueue.push(*part);
+            wait.push(total - part);
+        }
+    }
+    Some(Split {
+        enqueue: qbench_core::stats::median(&enqueue)?,
+        wait: qbench_core::stats::median(&wait)?,
+    })
+}
+
 /// The cell from every run of it so far: the first failure's outcome (or `ok`),
 /// latency from every sample of every round pooled, each round's median kept.
 pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
@@ -129,6 +148,7 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
                 summary,
                 raw,
             });
+            cell.split_ms = split(&responses);
         }
         (Err(e), _) => {
             cell.outcome = Outcome::Error {
@@ -269,6 +289,34 @@ mod tests {
         );
         assert_eq!(s.stop, Stop::Target);
         assert_eq!((c.attempts, c.flaky, c.wall_ms), (2, true, Some(20.0)));
+        assert_eq!(c.split_ms, None, "no round timed the host-side part");
+    }
+
+    #[test]
+    fn the_split_pools_the_rounds_that_timed_it() {
+        let mut first = response(&[10.0, 20.0, 30.0]);
+        first.enqueue_ms = vec![6.0, 8.0, 9.0];
+        let mut second = response(&[40.0]);
+        second.enqueue_ms = vec![10.0];
+        // A round whose parts do not match its samples is left out of the split.
+        let mut odd = response(&[50.0, 60.0]);
+        odd.enqueue_ms = vec![1.0];
+        let c = pooled(
+            blank(&plan(Precision::F32), None),
+            &[
+                run(Outcome::Ok, Some(first), 1),
+                run(Outcome::Ok, Some(second), 1),
+                run(Outcome::Ok, Some(odd), 1),
+            ],
+        );
+        // Host parts 6, 8, 9, 10 → 8.5; the rest 4, 12, 21, 30 → 16.5.
+        assert_eq!(
+            c.split_ms,
+            Some(Split {
+                enqueue: 8.5,
+                wait: 16.5
+            })
+        );
     }
 
     #[test]

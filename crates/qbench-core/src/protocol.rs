@@ -60,6 +60,10 @@ pub struct CellResponse {
     pub first_ms: Option<f64>,
     /// Warm samples, each one inference including readback, milliseconds.
     pub samples_ms: Vec<f64>,
+    /// For each warm sample, the part until the forward call returned (host-side
+    /// work), milliseconds; empty when not measured.
+    #[serde(default)]
+    pub enqueue_ms: Vec<f64>,
     /// Why sampling stopped.
     #[serde(default)]
     pub stop: Option<Stop>,
@@ -83,6 +87,7 @@ impl CellResponse {
             reason: Some(reason.into()),
             first_ms: None,
             samples_ms: Vec::new(),
+            enqueue_ms: Vec::new(),
             stop: None,
             probabilities: Vec::new(),
             measured_bytes: None,

@@ -66,13 +66,10 @@ pub struct Report {
 pub struct Bundle {
     /// Size of the module after wasm-bindgen (and wasm-opt), bytes.
     pub wasm_bytes: u64,
-    /// What the browser downloads: the module and its JavaScript glue, raw and
-    /// compressed as a web server would send them.
+    /// What the browser downloads: the module, its JavaScript glue, the weights
+    /// and the held-out digits, raw and compressed as a web server would send them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<ServedFile>,
-    /// Data compiled into the module (the weights and the held-out digits), bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub embedded: Option<Embedded>,
     /// The wasm-opt that optimised it, if any.
     pub wasm_opt: Option<String>,
     /// How it was built (cargo profile and code generation flags); `None` when
@@ -92,15 +89,6 @@ pub struct ServedFile {
     pub gzip: u64,
     /// Bytes after brotli at quality 11.
     pub brotli: u64,
-}
-
-/// Data the module carries inside it rather than fetching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Embedded {
-    /// The trained weights (safetensors), bytes.
-    pub weights: u64,
-    /// The held-out digits for quality (safetensors), bytes.
-    pub digits: u64,
 }
 
 impl Report {
@@ -417,6 +405,9 @@ pub struct Cell {
     /// How sampling went: why it stopped, the precision reached, each round.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampling: Option<Sampling>,
+    /// Where a warm inference's time went, when the page measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_ms: Option<Split>,
     /// Runs of the cell's last round it took (1 + retries used).
     #[serde(default = "one")]
     pub attempts: u32,
@@ -437,6 +428,18 @@ pub struct Sampling {
     pub ci_half_width_pct: f64,
     /// Each round, in the order run.
     pub rounds: Vec<Round>,
+}
+
+/// A warm inference in two parts, medians over the pooled samples, milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    /// Until the forward call returned: host-side work in the module (on
+    /// WebGPU, recording and submitting the dispatches; on the CPU, the
+    /// computation itself).
+    pub enqueue: f64,
+    /// The rest, until the probabilities were on the host (on WebGPU, the GPU
+    /// work not yet done and the readback).
+    pub wait: f64,
 }
 
 /// One round of a cell.
@@ -501,6 +504,7 @@ impl Cell {
             memory: Memory::estimated(memory),
             quality: None,
             wall_ms: None,
+            split_ms: None,
             sampling: None,
             attempts: 1,
             flaky: false,

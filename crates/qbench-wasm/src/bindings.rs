@@ -31,6 +31,23 @@ pub async fn probe(power_preference: Option<String>) -> Result<String, JsValue> 
     to_json(&crate::probe::probe(preference).await)
 }
 
+/// Hands the module the weights and the held-out digits the page fetched
+/// (`weights.safetensors`, `digits.safetensors` from the package folder); each is
+/// checked against the SHA-256 the module was built with. Call before any cell.
+#[wasm_bindgen(js_name = loadAssets)]
+pub fn load_assets(weights: Vec<u8>, digits: Vec<u8>) -> Result<(), JsValue> {
+    crate::assets::provide(vec![weights, digits]).map_err(|e| JsValue::from_str(&e))
+}
+
+/// The files the page fetches before any cell, in the order `loadAssets` takes them.
+#[wasm_bindgen(js_name = assetFiles)]
+pub fn asset_files() -> Vec<String> {
+    qbench_model::assets::FILES
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 /// Runs one cell described by a JSON `CellRequest`; resolves to a JSON `CellResponse`.
 #[wasm_bindgen(js_name = runCell)]
 pub async fn run_cell(request: String) -> Result<String, JsValue> {

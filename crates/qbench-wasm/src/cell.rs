@@ -6,9 +6,10 @@ use burn::tensor::{Device, FloatDType};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
 use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
+use qbench_model::Net;
 use qbench_model::network::images_tensor;
-use qbench_model::{Net, assets};
 
+use crate::assets;
 use crate::clock::now_ms;
 
 /// Why a cell produced no measurements.
@@ -37,11 +38,10 @@ async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
     let device_init_ms = now_ms() - started;
 
     let weights = assets::weights()
-        .map_err(|e| e.to_string())
         .and_then(|w| w.quantized(req.precision).map_err(|e| e.to_string()))
         .map_err(error("loading weights"))?
         .weights;
-    let digits = assets::digits().map_err(|e| error("loading digits")(e.to_string()))?;
+    let digits = assets::digits().map_err(error("loading digits"))?;
     let before = device.memory_pool_usage();
     let load_started = now_ms();
     let net = Net::from_weights(&weights, &device);
@@ -59,15 +59,16 @@ async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
         warm_ms += timed(&net, &pixels, &device).await?;
         warmups += 1;
     }
-    let mut samples_ms = Vec::new();
+    let (mut samples_ms, mut enqueue_ms) = (Vec::new(), Vec::new());
     let mut spent = 0.0;
     let stop = loop {
         if let Some(stop) = req.plan.stop(&samples_ms, spent) {
             break stop;
         }
-        let ms = timed(&net, &pixels, &device).await?;
+        let (ms, enqueued) = split(&net, &pixels, &device).await?;
         spent += ms;
         samples_ms.push(ms);
+        enqueue_ms.push(enqueued);
     };
 
     let n = req.quality_inputs.min(digits.len());
@@ -82,6 +83,7 @@ async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
         reason: None,
         first_ms: Some(first_ms),
         samples_ms,
+        enqueue_ms,
         stop: Some(stop),
         probabilities,
         measured_how: measured_bytes
@@ -218,15 +220,27 @@ fn cpu_device() -> Device {
 }
 
 async fn timed(net: &Net, pixels: &[f32], device: &Device) -> Result<f64, Failure> {
+    Ok(split(net, pixels, device).await?.0)
+}
+
+/// One inference timed whole and up to the moment the forward call returned
+/// (host-side work), milliseconds.
+async fn split(net: &Net, pixels: &[f32], device: &Device) -> Result<(f64, f64), Failure> {
     let t = now_ms();
-    infer(net, pixels, device).await?;
-    Ok(now_ms() - t)
+    let probabilities = net.probabilities(images_tensor(pixels, device));
+    let enqueued = now_ms() - t;
+    read_back(probabilities).await?;
+    Ok((now_ms() - t, enqueued))
 }
 
 /// Upload, forward, softmax and read back: one inference.
 async fn infer(net: &Net, pixels: &[f32], device: &Device) -> Result<Vec<f32>, Failure> {
-    let data = net
-        .probabilities(images_tensor(pixels, device))
+    read_back(net.probabilities(images_tensor(pixels, device))).await
+}
+
+/// The probabilities on the host: for WebGPU, after `mapAsync`.
+async fn read_back(probabilities: burn::tensor::Tensor<2>) -> Result<Vec<f32>, Failure> {
+    let data = probabilities
         .into_data_async()
         .await
         .map_err(|e| Failure::Error(format!("reading probabilities back: {e}")))?;

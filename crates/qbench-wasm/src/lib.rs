@@ -3,6 +3,7 @@
 //! a [`clock`], and everything but `bindings` also builds natively so it is tested
 //! with `cargo test`.
 
+pub mod assets;
 #[cfg(target_family = "wasm")]
 pub mod bindings;
 pub mod cell;

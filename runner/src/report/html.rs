@@ -236,9 +236,6 @@ fn header(page: &mut Page, report: &Report) {
             }
             page.push("</table>");
         }
-        if let Some(line) = super::embedded_line(b) {
-            let _ = write!(page.body, "<p class=\"meta\">{}</p>", esc(&line));
-        }
     }
     page.push("<!--nav-->");
 }

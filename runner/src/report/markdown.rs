@@ -82,13 +82,11 @@ pub fn render(report: &Report) -> String {
             }
             let _ = writeln!(out);
         }
-        if let Some(line) = super::embedded_line(b) {
-            let _ = writeln!(out, "{line}\n");
-        }
     }
     environments(&mut out, report);
     compatibility(&mut out, report);
     latency(&mut out, report);
+    split(&mut out, report);
     memory(&mut out, report);
     quality(&mut out, report);
     problems(&mut out, report);
@@ -273,6 +271,53 @@ fn latency(out: &mut String, report: &Report) {
             l.summary.ci95_high,
             l.summary.samples,
             l.summary.median / f64::from(c.batch.max(1))
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// Where a warm inference's time goes: the part until the forward call
+/// returned (host-side work in the module) and the rest, beside the
+/// environment's readback floor. Only for cells whose page timed both parts.
+fn split(out: &mut String, report: &Report) {
+    let cells: Vec<&Cell> = report
+        .cells
+        .iter()
+        .filter(|c| c.split_ms.is_some() && c.latency_ms.is_some())
+        .collect();
+    if cells.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Where an inference's time goes (medians, ms)
+"
+    );
+    let _ = writeln!(
+        out,
+        "Until the forward call returned: host-side work in the module (on WebGPU, recording and submitting \
+         the dispatches; on the CPU, the computation). The rest: on WebGPU, GPU work not yet done and the readback.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| cell | median | until the forward call returned | the rest | readback floor |\n|---|---|---|---|---|"
+    );
+    for c in cells {
+        let (Some(s), Some(l)) = (c.split_ms, c.latency_ms.as_ref()) else {
+            continue;
+        };
+        let floor = report
+            .environment_of(c)
+            .and_then(|e| e.readback_floor_ms)
+            .filter(|_| c.backend == qbench_core::Backend::Webgpu);
+        let _ = writeln!(
+            out,
+            "| {} | {:.3} | {:.3} | {:.3} | {} |",
+            c.id(),
+            l.summary.median,
+            s.enqueue,
+            s.wait,
+            opt(floor, |t| format!("{t:.2}"))
         );
     }
     let _ = writeln!(out);

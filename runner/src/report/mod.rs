@@ -45,20 +45,9 @@ pub fn download_rows(bundle: &Bundle) -> Vec<[String; 4]> {
     rows
 }
 
-/// What the module carries inside it, in words; `None` when not recorded.
-pub fn embedded_line(bundle: &Bundle) -> Option<String> {
-    bundle.embedded.map(|e| {
-        format!(
-            "Compiled into the module: the weights ({}) and the held-out digits ({}).",
-            terminal::human_bytes(e.weights),
-            terminal::human_bytes(e.digits)
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use qbench_core::schema::{Embedded, ServedFile};
+    use qbench_core::schema::ServedFile;
 
     use super::*;
 
@@ -76,10 +65,6 @@ mod tests {
                 file("qbench_wasm_bg.wasm", 3 << 20, 1 << 20, 900 << 10),
                 file("qbench_wasm.js", 2048, 1000, 900),
             ],
-            embedded: Some(Embedded {
-                weights: 1 << 20,
-                digits: 512 << 10,
-            }),
             wasm_opt: None,
             build: None,
         };
@@ -97,14 +82,8 @@ mod tests {
         assert_eq!(rows[2][0], "total");
         assert_eq!(rows[2][1], "3.00 MiB (3147776 B)");
         assert_eq!(rows[2][3], "900.9 KiB (922500 B)");
-        assert_eq!(
-            embedded_line(&bundle).unwrap(),
-            "Compiled into the module: the weights (1.00 MiB) and the held-out digits (512.0 KiB)."
-        );
         // A report from before the sizes were recorded: nothing to show.
         bundle.files.clear();
-        bundle.embedded = None;
         assert!(download_rows(&bundle).is_empty());
-        assert_eq!(embedded_line(&bundle), None);
     }
 }

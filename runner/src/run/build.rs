@@ -142,7 +142,22 @@ pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
     {
         optimise(&glue, &version, cancel)?;
     }
+    copy_assets(root, &pkg)?;
     describe(&pkg)
+}
+
+/// Puts the shipped weights and digits beside the module (the page fetches
+/// them), rewriting a copy that differs from the repository's.
+fn copy_assets(root: &Path, pkg: &Path) -> anyhow::Result<()> {
+    for (name, _) in qbench_model::assets::FILES {
+        let from = root.join("crates/qbench-model/assets").join(name);
+        let bytes = std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+        let to = pkg.join(name);
+        if std::fs::read(&to).ok().as_deref() != Some(&bytes[..]) {
+            std::fs::write(&to, &bytes).with_context(|| format!("writing {}", to.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Size and optimisation of an already built package folder.

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use qbench_core::Browser;
 use qbench_core::expect::Expectations;
-use qbench_core::schema::{Bundle, Embedded, Report, RunSettings};
+use qbench_core::schema::{Bundle, Report, RunSettings};
 use serde_json::{Map, Value};
 
 use crate::cancel::Cancel;
@@ -238,10 +238,6 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     sink.report.bundle = Some(Bundle {
         wasm_bytes: package.wasm_bytes,
         files: package.files.clone(),
-        embedded: Some(Embedded {
-            weights: qbench_model::assets::WEIGHTS_BYTES.len() as u64,
-            digits: qbench_model::assets::DIGITS_BYTES.len() as u64,
-        }),
         wasm_opt: package.wasm_opt.clone(),
         build: package.build.clone(),
     });

@@ -13,7 +13,12 @@ use qbench_core::schema::ServedFile;
 use serde::{Deserialize, Serialize};
 
 /// The files of a package a page loads, in the order they are listed.
-pub const SERVED: [&str; 2] = ["qbench_wasm_bg.wasm", "qbench_wasm.js"];
+pub const SERVED: [&str; 4] = [
+    "qbench_wasm_bg.wasm",
+    "qbench_wasm.js",
+    qbench_model::assets::FILES[0].0,
+    qbench_model::assets::FILES[1].0,
+];
 
 /// The cache file in the package folder.
 const CACHE: &str = "sizes.json";
@@ -128,7 +133,9 @@ mod tests {
     fn sizes_are_cached_until_a_file_changes() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(SERVED[0]), vec![7u8; 5000]).unwrap();
-        std::fs::write(dir.path().join(SERVED[1]), b"export default 1;\n").unwrap();
+        for name in &SERVED[1..] {
+            std::fs::write(dir.path().join(name), b"export default 1;\n").unwrap();
+        }
         let first = served(dir.path()).unwrap();
         assert_eq!(first[0].raw, 5000);
         assert_eq!(first[1].name, "qbench_wasm.js");
