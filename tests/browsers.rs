@@ -26,6 +26,18 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A run of one cell: Chromium, CPU, float32, batch 1.
+const ONE_CHROMIUM_CPU_CELL: [&str; 8] = [
+    "--browsers",
+    "chromium",
+    "--backends",
+    "cpu",
+    "--precisions",
+    "f32",
+    "--batch",
+    "1",
+];
+
 /// Small sampling for tests: timings are not what is checked here.
 const QUICK: [&str; 12] = [
     "--samples",
@@ -686,23 +698,9 @@ mod chromium {
         std::fs::remove_file(pkg.join("digits.safetensors")).unwrap();
         std::fs::write(pkg.join("digits.safetensors"), b"not digits").unwrap();
         let tag = unique_tag();
-        let output = command_serving(
-            &pkg,
-            &dir.path().join("out"),
-            &tag,
-            &[
-                "--browsers",
-                "chromium",
-                "--backends",
-                "cpu",
-                "--precisions",
-                "f32",
-                "--batch",
-                "1",
-            ],
-        )
-        .output()
-        .unwrap();
+        let output = command_serving(&pkg, &dir.path().join("out"), &tag, &ONE_CHROMIUM_CPU_CELL)
+            .output()
+            .unwrap();
         assert_eq!(wait_gone(&tag), Vec::<String>::new());
         assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
         let err = stderr(&output);
@@ -1229,17 +1227,10 @@ mod grid {
             &out,
             &tag,
             &[
-                "--config",
-                config.to_str().unwrap(),
-                "--browsers",
-                "chromium",
-                "--backends",
-                "cpu",
-                "--precisions",
-                "f32",
-                "--batch",
-                "1",
-            ],
+                &["--config", config.to_str().unwrap()][..],
+                &ONE_CHROMIUM_CPU_CELL,
+            ]
+            .concat(),
         )
         .output()
         .unwrap();

@@ -150,15 +150,19 @@ fn bad_flag_values_are_named_and_exit_2() {
     );
 }
 
-/// Multiplies every latency sample of one cell by `factor` (and its statistics).
-fn scale_cell(report: &mut Value, precision: &str, batch: u64, factor: f64) {
-    let cell = report["cells"]
+/// The native report's cell of `precision` at `batch`.
+fn cell_mut<'a>(report: &'a mut Value, precision: &str, batch: u64) -> &'a mut Value {
+    report["cells"]
         .as_array_mut()
         .unwrap()
         .iter_mut()
         .find(|c| c["precision"] == precision && c["batch"] == batch)
-        .unwrap();
-    let l = &mut cell["latency_ms"];
+        .unwrap()
+}
+
+/// Multiplies every latency sample of one cell by `factor` (and its statistics).
+fn scale_cell(report: &mut Value, precision: &str, batch: u64, factor: f64) {
+    let l = &mut cell_mut(report, precision, batch)["latency_ms"];
     let raw: Vec<f64> = l["raw"]
         .as_array()
         .unwrap()
@@ -185,13 +189,7 @@ fn scale_cell(report: &mut Value, precision: &str, batch: u64, factor: f64) {
 /// busy machine gives some cells two speeds, and a 25% shift of eight such
 /// samples is honestly `unsure`.
 fn steady_cell(report: &mut Value, precision: &str, batch: u64) {
-    let cell = report["cells"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["precision"] == precision && c["batch"] == batch)
-        .unwrap();
-    let l = &mut cell["latency_ms"];
+    let l = &mut cell_mut(report, precision, batch)["latency_ms"];
     let median = l["median"].as_f64().unwrap();
     let n = l["raw"].as_array().unwrap().len();
     let raw: Vec<f64> = (0..n)
@@ -286,12 +284,7 @@ fn expect_from_a_report_writes_a_file_it_satisfies() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.json");
     let mut report = native_report(&a);
-    let cell = report["cells"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["precision"] == "f16-native" && c["batch"] == 1)
-        .unwrap();
+    let cell = cell_mut(&mut report, "f16-native", 1);
     cell["status"] = "unsupported".into();
     cell["reason"] = "no F16 here".into();
     std::fs::write(&a, serde_json::to_vec(&report).unwrap()).unwrap();
@@ -585,12 +578,7 @@ fn history_imports_reports_and_answers_trend_and_changes() {
     let mut report = native_report(&a);
     // A second night, a day later, where one cell broke.
     report["started"] = "2099-01-02T00:00:00Z".into();
-    let cell = report["cells"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["precision"] == "int8" && c["batch"] == 1)
-        .unwrap();
+    let cell = cell_mut(&mut report, "int8", 1);
     cell["status"] = "timeout".into();
     cell["reason"] = "no answer within 180 s".into();
     std::fs::write(&b, serde_json::to_vec(&report).unwrap()).unwrap();
