@@ -351,7 +351,7 @@ fn config_prints_the_effective_configuration_and_refuses_unknown_keys() {
     }
 }
 
-/// A package folder with both files a page loads, neither of them working:
+/// A package folder with every file a page loads, none of them working:
 /// enough for runs that must stop before any page does.
 fn fake_package(pkg: &Path) {
     std::fs::create_dir_all(pkg).unwrap();

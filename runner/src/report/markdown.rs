@@ -280,19 +280,15 @@ fn latency(out: &mut String, report: &Report) {
 /// returned (host-side work in the module) and the rest, beside the
 /// environment's readback floor. Only for cells whose page timed both parts.
 fn split(out: &mut String, report: &Report) {
-    let cells: Vec<&Cell> = report
+    let rows: Vec<_> = report
         .cells
         .iter()
-        .filter(|c| c.split_ms.is_some() && c.latency_ms.is_some())
+        .filter_map(|c| Some((c, c.split_ms?, c.latency_ms.as_ref()?)))
         .collect();
-    if cells.is_empty() {
+    if rows.is_empty() {
         return;
     }
-    let _ = writeln!(
-        out,
-        "## Where an inference's time goes (medians, ms)
-"
-    );
+    let _ = writeln!(out, "## Where an inference's time goes (medians, ms)\n");
     let _ = writeln!(
         out,
         "Until the forward call returned: host-side work in the module (on WebGPU, recording and submitting \
@@ -302,10 +298,7 @@ fn split(out: &mut String, report: &Report) {
         out,
         "| cell | median | until the forward call returned | the rest | readback floor |\n|---|---|---|---|---|"
     );
-    for c in cells {
-        let (Some(s), Some(l)) = (c.split_ms, c.latency_ms.as_ref()) else {
-            continue;
-        };
+    for (c, s, l) in rows {
         let floor = report
             .environment_of(c)
             .and_then(|e| e.readback_floor_ms)
@@ -425,4 +418,58 @@ fn problems(out: &mut String, report: &Report) {
         );
     }
     let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use qbench_core::schema::{Environment, Latency, Split};
+    use qbench_core::stats::Summary;
+
+    use super::*;
+
+    #[test]
+    fn the_split_table_lists_timed_cells_beside_their_webgpu_floor() {
+        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::run::tests_settings());
+        report.environments.push(Environment {
+            browser: "chromium".into(),
+            readback_floor_ms: Some(13.3),
+            ..Environment::default()
+        });
+        let timed = |backend, split| {
+            let memory = qbench_model::weights::memory(Precision::F32);
+            let mut c = Cell::new("chromium", backend, Precision::F32, 1, memory);
+            c.latency_ms = Some(Latency {
+                first: 1.0,
+                summary: Summary::from_samples(&[135.0; 5]).unwrap(),
+                raw: vec![135.0; 5],
+            });
+            c.split_ms = split;
+            c
+        };
+        let split = |enqueue, wait| Some(Split { enqueue, wait });
+        report.cells = vec![
+            timed(Backend::Webgpu, split(9.5, 126.0)),
+            timed(Backend::Cpu, split(135.0, 0.0)),
+            timed(Backend::Webgpu, None),
+        ];
+        let md = render(&report);
+        assert!(
+            md.contains("| chromium webgpu f32 batch 1 | 135.000 | 9.500 | 126.000 | 13.30 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| chromium cpu f32 batch 1 | 135.000 | 135.000 | 0.000 | – |"),
+            "the floor is WebGPU's: {md}"
+        );
+        assert_eq!(
+            md.matches("| chromium webgpu f32 batch 1 | 135.000 |")
+                .count(),
+            1,
+            "the WebGPU cell without a split has no row: {md}"
+        );
+        // Without any timed split, no section at all.
+        report.cells.truncate(0);
+        report.cells.push(timed(Backend::Webgpu, None));
+        assert!(!render(&report).contains("Where an inference's time goes"));
+    }
 }
