@@ -832,6 +832,75 @@ mod chromium {
         super::killed_mid_cell("chromium", "/usr/lib/chromium/chromium");
     }
 
+    /// The pull-request gate: a run paired with a baseline package (here the
+    /// same build, served twice) takes both sides' samples alternately in the
+    /// same pages and, with --fail-on-regression, passes: no slower or faster
+    /// verdict, every cell's two sides paired sample for sample.
+    #[test]
+    fn a_run_paired_with_the_same_package_passes_the_gate() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let junit = dir.path().join("junit.xml");
+        let pkg = package().to_str().unwrap();
+        let (run, report) = qbench_run(
+            &out,
+            &[
+                "--browsers",
+                "chromium",
+                "--precisions",
+                "f32",
+                "--batch",
+                "1",
+                "--samples",
+                "60",
+                "--min-samples",
+                "20",
+                "--time-per-cell",
+                "1500",
+                "--baseline-pkg",
+                pkg,
+                "--fail-on-regression",
+                "--junit",
+                junit.to_str().unwrap(),
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        println!("A/A paired comparison:\n{stdout}");
+        assert_eq!(run.status.code(), Some(0), "{stdout}\n{}", stderr(&run));
+        assert!(
+            stdout.contains("measured in the same pages as now"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("latency: 0 slower, 0 faster"), "{stdout}");
+        assert!(
+            !report["paired_bundle"]["files"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        let cells = report["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 2, "{report}");
+        for c in cells {
+            let side = &c["paired"];
+            assert_eq!(
+                (c["status"].as_str(), side["status"].as_str()),
+                (Some("ok"), Some("ok")),
+                "{c}"
+            );
+            let n = |c: &Value| c["latency_ms"]["raw"].as_array().unwrap().len();
+            assert_eq!(n(c), n(side), "sample for sample: {c}");
+            assert!(n(c) >= 20, "{c}");
+            assert!(
+                side["quality"]["top1_agreement_pct"].as_f64().is_some(),
+                "{side}"
+            );
+        }
+        let junit = std::fs::read_to_string(&junit).unwrap();
+        assert_eq!(junit.matches("<testcase").count(), 2, "{junit}");
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(page.contains("the baseline package, measured in the same pages"));
+    }
+
     /// Two real runs of the same build, the second compared with the first
     /// (`--baseline-report`): every cell compared, both runs in the history.
     /// Whether the two runs agree is machine-dependent (see the README, "The CI

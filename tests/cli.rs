@@ -466,6 +466,29 @@ fn bad_run_inputs_are_exit_2_before_anything_starts() {
         stderr(&out)
     );
     assert!(!dir.path().join("out").exists(), "nothing was started");
+    // A baseline package that is not one, or one that cannot run paired cells.
+    let old_pkg = dir.path().join("old-pkg");
+    fake_package(&old_pkg);
+    for (pkg, says) in [
+        (dir.path().join("missing"), "no readable qbench_wasm.js"),
+        (old_pkg, "cannot run paired cells"),
+    ] {
+        let out = qbench()
+            .arg("run")
+            .arg("--baseline-pkg")
+            .arg(&pkg)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--baseline-pkg") && stderr(&out).contains(says),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!dir.path().join("out").exists(), "nothing was started");
+    }
     let out = qbench().args(["run", "--samples", "3"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = qbench()

@@ -97,7 +97,11 @@ pub struct RunConfig {
     /// An earlier `report.json` to compare this run with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_report: Option<PathBuf>,
-    /// Exit 1 when a cell regressed against `baseline-report`.
+    /// A built package (an earlier build) measured in the same pages, sample for
+    /// sample alternately with this build's, and compared with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_pkg: Option<PathBuf>,
+    /// Exit 1 when a cell regressed against `baseline-report` or `baseline-pkg`.
     pub fail_on_regression: bool,
     /// Smallest latency change that counts, percent.
     pub threshold: f64,
@@ -145,6 +149,7 @@ impl Default for RunConfig {
             history: None,
             baseline: None,
             baseline_report: None,
+            baseline_pkg: None,
             fail_on_regression: false,
             threshold: DEFAULT_THRESHOLD_PCT,
             host_label: None,
@@ -258,7 +263,11 @@ pub struct RunFlags {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_report: Option<PathBuf>,
-    /// Exit 1 when a cell regressed against --baseline-report.
+    /// Measure this built package (e.g. main's `target/qbench-pkg`) in the same pages, its samples alternating with this build's, and compare with it: the pull-request gate (with --fail-on-regression).
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_pkg: Option<PathBuf>,
+    /// Exit 1 when a cell regressed against --baseline-report or --baseline-pkg.
     #[arg(long)]
     #[serde(skip_serializing_if = "is_false")]
     pub fail_on_regression: bool,
@@ -408,10 +417,17 @@ impl RunConfig {
                 "must be at least 1 s".into(),
             );
         }
-        if self.fail_on_regression && self.baseline_report.is_none() {
+        if self.fail_on_regression && self.baseline_report.is_none() && self.baseline_pkg.is_none()
+        {
             return bad(
                 "fail-on-regression",
-                "needs --baseline-report OLD.json to compare with".into(),
+                "needs --baseline-report OLD.json or --baseline-pkg DIR to compare with".into(),
+            );
+        }
+        if self.baseline_report.is_some() && self.baseline_pkg.is_some() {
+            return bad(
+                "baseline-pkg",
+                "give either --baseline-report or --baseline-pkg, not both".into(),
             );
         }
         if !self.serve_addr.ip().is_loopback() && self.serve_host.is_empty() {
@@ -519,6 +535,10 @@ mod tests {
             ("batch = [0]\n", "batch"),
             ("serve-addr = \"0.0.0.0:8000\"\n", "serve-addr"),
             ("fail-on-regression = true\n", "fail-on-regression"),
+            (
+                "baseline-report = \"a.json\"\nbaseline-pkg = \"pkg\"\n",
+                "baseline-pkg",
+            ),
             ("quality-inputs = 5000\n", "quality-inputs"),
         ] {
             let (_d, path) = write(text);

@@ -77,6 +77,10 @@ pub struct CellResponse {
     pub device_init_ms: Option<f64>,
     /// Building the network and uploading its weights, milliseconds.
     pub model_load_ms: Option<f64>,
+    /// A paired cell (`paired` in the request): the baseline package's answer
+    /// from the same page, its warm samples taken alternately with these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Box<CellResponse>>,
 }
 
 impl CellResponse {
@@ -94,6 +98,7 @@ impl CellResponse {
             measured_how: None,
             device_init_ms: None,
             model_load_ms: None,
+            baseline: None,
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct Report {
     /// The wasm module the browsers ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<Bundle>,
+    /// The baseline package measured in the same pages (`run --baseline-pkg`):
+    /// its files and build; each cell's measurements of it are in `Cell.paired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired_bundle: Option<Bundle>,
 }
 
 /// The wasm module a browser run served.
@@ -108,6 +112,7 @@ impl Report {
             cells: Vec::new(),
             baseline: Vec::new(),
             bundle: None,
+            paired_bundle: None,
         }
     }
 
@@ -417,6 +422,11 @@ pub struct Cell {
     /// What the expectations file said and whether the outcome met it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expectation: Option<Judgement>,
+    /// The same cell measured with the baseline package (`run --baseline-pkg`)
+    /// in the same pages, its warm samples interleaved one for one with this
+    /// cell's: `latency_ms.raw[i]` here and there ran back to back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<Box<Cell>>,
 }
 
 /// How a cell's latency samples were taken.
@@ -509,6 +519,7 @@ impl Cell {
             attempts: 1,
             flaky: false,
             expectation: None,
+            paired: None,
         }
     }
 

@@ -74,6 +74,14 @@ pub enum CompareError {
     /// The threshold is not in [0, 1).
     #[error("threshold {0} is not a fraction in [0, 1)")]
     Threshold(f64),
+    /// Paired samples that do not pair: different rounds or sample counts.
+    #[error("the samples do not pair ({old} before, {new} now, round by round)")]
+    Unpaired {
+        /// Samples per round before.
+        old: String,
+        /// Samples per round now.
+        new: String,
+    },
 }
 
 /// Fewest samples per side the bootstrap is run on.
@@ -189,6 +197,63 @@ pub fn compare_rounds(
     let (low, high) = ((d - half).exp(), (d + half).exp());
     Ok(RatioEstimate {
         ratio: d.exp(),
+        low,
+        high,
+        verdict: judge(low, high, threshold),
+    })
+}
+
+/// Compares samples taken in pairs: in each round (page) the old and the new
+/// build ran alternately, `old[r][i]` and `new[r][i]` back to back, so whatever
+/// slows the machine for a while slows both alike. With one round, a percentile
+/// bootstrap that resamples whole pairs (the two sides always share their draw)
+/// of the ratio of medians. With more, the unit is the round: each round's ratio
+/// of medians, on a log scale, with a paired t interval over rounds, so a build
+/// that lands in a different state per page widens the interval instead of
+/// deciding the verdict.
+pub fn compare_paired(
+    old: &[&[f64]],
+    new: &[&[f64]],
+    threshold: f64,
+    seed: u64,
+) -> Result<RatioEstimate, CompareError> {
+    let counts = |groups: &[&[f64]]| groups.iter().map(|g| g.len()).collect::<Vec<_>>();
+    if counts(old) != counts(new) || old.iter().any(|g| g.is_empty()) {
+        let show = |groups: &[&[f64]]| format!("{:?}", counts(groups));
+        return Err(CompareError::Unpaired {
+            old: show(old),
+            new: show(new),
+        });
+    }
+    let (old_all, new_all) = (old.concat(), new.concat());
+    check(&old_all, &new_all, threshold)?;
+    if old.len() == 1 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = old_all.len();
+        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        let ratios = (0..RESAMPLES)
+            .map(|_| {
+                for (x, y) in a.iter_mut().zip(b.iter_mut()) {
+                    let i = rng.random_range(0..n);
+                    (*x, *y) = (old_all[i], new_all[i]);
+                }
+                a.sort_by(f64::total_cmp);
+                b.sort_by(f64::total_cmp);
+                quantile(&b, 0.5) / quantile(&a, 0.5)
+            })
+            .collect();
+        return Ok(estimate(&old_all, &new_all, ratios, threshold));
+    }
+    let logs: Vec<f64> = old
+        .iter()
+        .zip(new)
+        .map(|(o, n)| (median(n).expect("non-empty") / median(o).expect("non-empty")).ln())
+        .collect();
+    let (mean, var) = mean_and_variance(&logs);
+    let half = t975((logs.len() - 1) as f64) * (var / logs.len() as f64).sqrt();
+    let (low, high) = ((mean - half).exp(), (mean + half).exp());
+    Ok(RatioEstimate {
+        ratio: mean.exp(),
         low,
         high,
         verdict: judge(low, high, threshold),
@@ -413,6 +478,90 @@ mod tests {
         let e = compare_rounds(&o, &n, 0.05, 0).unwrap();
         assert_eq!(e.verdict, Verdict::Unsure, "{e:?}");
         assert!(e.low < 0.9 && e.high > 1.5, "{e:?}");
+    }
+
+    /// Two builds measured alternately while the machine switches between a
+    /// fast and a slow level for stretches of samples (as a shared machine's
+    /// CPU does): the level hits both sides of a pair alike.
+    fn switching_pairs(n: usize, scale: f64, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
+        let mut level = 1.0;
+        let (mut old, mut new) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            if rng.random_range(0.0..1.0) < 0.1 {
+                level = if level == 1.0 { 1.6 } else { 1.0 };
+            }
+            old.push(level * latencies(1, 1.0, rng)[0]);
+            new.push(level * latencies(1, scale, rng)[0]);
+        }
+        (old, new)
+    }
+
+    #[test]
+    fn pairs_under_a_switching_machine_are_never_slower_or_faster() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let mut unpaired_alarms = 0;
+        for seed in 0..200 {
+            let (old, new) = switching_pairs(40, 1.0, &mut rng);
+            let e = compare_paired(&[&old], &[&new], 0.05, seed).unwrap();
+            assert!(
+                matches!(e.verdict, Verdict::Same | Verdict::Unsure),
+                "seed {seed}: {e:?}"
+            );
+            // The same samples taken as two separate runs: the levels of the
+            // stretches decide the verdict.
+            let (far_old, _) = switching_pairs(40, 1.0, &mut rng);
+            let unpaired = compare(&far_old, &new, 0.05, seed).unwrap();
+            unpaired_alarms += usize::from(matches!(
+                unpaired.verdict,
+                Verdict::Slower | Verdict::Faster
+            ));
+        }
+        assert!(
+            unpaired_alarms > 20,
+            "separate runs under a switching machine cry wolf: {unpaired_alarms} in 200"
+        );
+    }
+
+    #[test]
+    fn pairs_a_quarter_slower_are_slower_and_rounds_pair_too() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for seed in 0..50 {
+            let (old, new) = switching_pairs(30, 1.25, &mut rng);
+            let e = compare_paired(&[&old], &[&new], 0.05, seed).unwrap();
+            assert_eq!(e.verdict, Verdict::Slower, "seed {seed}: {e:?}");
+            assert!((e.ratio - 1.25).abs() < 0.1, "{e:?}");
+        }
+        let rounds: Vec<(Vec<f64>, Vec<f64>)> = (0..3)
+            .map(|_| switching_pairs(30, 1.25, &mut rng))
+            .collect();
+        let old: Vec<&[f64]> = rounds.iter().map(|r| r.0.as_slice()).collect();
+        let new: Vec<&[f64]> = rounds.iter().map(|r| r.1.as_slice()).collect();
+        let e = compare_paired(&old, &new, 0.05, 0).unwrap();
+        assert_eq!(e.verdict, Verdict::Slower, "{e:?}");
+        let same: Vec<&[f64]> = rounds.iter().map(|r| r.0.as_slice()).collect();
+        let e = compare_paired(&old, &same, 0.05, 0).unwrap();
+        assert_eq!((e.ratio, e.verdict), (1.0, Verdict::Same));
+    }
+
+    #[test]
+    fn samples_that_do_not_pair_are_refused() {
+        assert_eq!(
+            compare_paired(&[&[1.0; 6]], &[&[1.0; 7]], 0.05, 0),
+            Err(CompareError::Unpaired {
+                old: "[6]".into(),
+                new: "[7]".into()
+            })
+        );
+        assert_eq!(
+            compare_paired(&[&[1.0; 6], &[1.0; 6]], &[&[1.0; 12]], 0.05, 0)
+                .unwrap_err()
+                .to_string(),
+            "the samples do not pair ([6, 6] before, [12] now, round by round)"
+        );
+        assert_eq!(
+            compare_paired(&[&[1.0; 4]], &[&[1.0; 4]], 0.05, 0),
+            Err(CompareError::TooFew { old: 4, new: 4 })
+        );
     }
 
     #[test]

@@ -3,10 +3,15 @@
 //! nothing panics across the boundary unnoticed: the panic hook stores the
 //! message where the runner can read it (`globalThis.qbenchPanic`).
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
 use qbench_core::protocol::CellRequest;
 use qbench_core::stats::Summary;
 use qbench_core::{Backend, Precision};
 use wasm_bindgen::prelude::*;
+
+use crate::cell::Session;
 
 /// Installs the panic hook once the module is instantiated.
 #[wasm_bindgen(start)]
@@ -54,6 +59,51 @@ pub async fn run_cell(request: String) -> Result<String, JsValue> {
     let request: CellRequest = serde_json::from_str(&request)
         .map_err(|e| JsValue::from_str(&format!("bad cell request: {e}")))?;
     to_json(&crate::cell::run(&request).await)
+}
+
+thread_local! {
+    /// Cells opened with `openCell` and not yet finished, by handle.
+    static SESSIONS: RefCell<HashMap<u32, Session>> = RefCell::new(HashMap::new());
+    static NEXT_HANDLE: Cell<u32> = const { Cell::new(1) };
+}
+
+/// Opens a cell for sampling from outside (a paired page alternates two modules'
+/// cells): device, weights, first inference and warm-up. Resolves to JSON: a
+/// `{"handle": n}` for `sampleCell`/`finishCell`, or the failed `CellResponse`.
+#[wasm_bindgen(js_name = openCell)]
+pub async fn open_cell(request: String) -> Result<String, JsValue> {
+    let request: CellRequest = serde_json::from_str(&request)
+        .map_err(|e| JsValue::from_str(&format!("bad cell request: {e}")))?;
+    match Session::open(&request).await {
+        Ok(session) => {
+            let handle = NEXT_HANDLE.with(|n| n.replace(n.get() + 1));
+            SESSIONS.with(|s| s.borrow_mut().insert(handle, session));
+            Ok(serde_json::json!({ "handle": handle }).to_string())
+        }
+        Err(failed) => to_json(&failed),
+    }
+}
+
+/// Times one warm inference of an open cell; resolves to whether its sampling
+/// plan is met (always true once the cell failed).
+#[wasm_bindgen(js_name = sampleCell)]
+pub async fn sample_cell(handle: u32) -> Result<bool, JsValue> {
+    let mut session = take(handle)?;
+    let satisfied = session.sample().await;
+    SESSIONS.with(|s| s.borrow_mut().insert(handle, session));
+    Ok(satisfied)
+}
+
+/// Runs an open cell's quality pass and closes it; resolves to a JSON `CellResponse`.
+#[wasm_bindgen(js_name = finishCell)]
+pub async fn finish_cell(handle: u32) -> Result<String, JsValue> {
+    to_json(&take(handle)?.finish().await)
+}
+
+fn take(handle: u32) -> Result<Session, JsValue> {
+    SESSIONS
+        .with(|s| s.borrow_mut().remove(&handle))
+        .ok_or_else(|| JsValue::from_str(&format!("no open cell {handle}")))
 }
 
 /// Summary statistics of latency samples (milliseconds), for the page's own table. JSON `Summary`.

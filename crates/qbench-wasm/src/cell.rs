@@ -4,9 +4,11 @@
 
 use burn::tensor::{Device, FloatDType};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
+use qbench_core::sampling::Stop;
 use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
 use qbench_model::Net;
+use qbench_model::digits::Digits;
 use qbench_model::network::images_tensor;
 
 use crate::assets;
@@ -25,73 +27,165 @@ fn error(context: &str) -> impl FnOnce(String) -> Failure + '_ {
 
 /// Runs the cell; never fails, the failure is in the response.
 pub async fn run(request: &CellRequest) -> CellResponse {
-    match measure(request).await {
-        Ok(response) => response,
-        Err(Failure::Unsupported(reason)) => CellResponse::failed(Status::Unsupported, reason),
-        Err(Failure::Error(message)) => CellResponse::failed(Status::Error, message),
+    let mut session = match Session::open(request).await {
+        Ok(session) => session,
+        Err(failed) => return failed,
+    };
+    while !session.satisfied() {
+        session.sample().await;
+    }
+    session.finish().await
+}
+
+/// A cell between its warm-up and its quality pass: the device, the network
+/// and the samples so far. [`run`] drives it alone; a paired page drives two
+/// (this build's and the baseline package's) alternately, sample by sample.
+pub struct Session {
+    request: CellRequest,
+    device: Device,
+    net: Net,
+    digits: Digits,
+    pixels: Vec<f32>,
+    first_ms: f64,
+    device_init_ms: f64,
+    model_load_ms: f64,
+    measured_bytes: Option<u64>,
+    samples_ms: Vec<f64>,
+    enqueue_ms: Vec<f64>,
+    spent: f64,
+    stop: Option<Stop>,
+    failure: Option<Failure>,
+}
+
+impl Session {
+    /// Opens the device, uploads the weights, times the first inference and
+    /// warms up; a cell that cannot get this far is its failed response.
+    pub async fn open(request: &CellRequest) -> Result<Session, CellResponse> {
+        Self::warmed(request).await.map_err(Failure::into_response)
+    }
+
+    async fn warmed(req: &CellRequest) -> Result<Session, Failure> {
+        let started = now_ms();
+        let device = open_device(req.backend, req.precision, req.power_preference).await?;
+        let device_init_ms = now_ms() - started;
+
+        let weights = assets::weights()
+            .and_then(|w| w.quantized(req.precision).map_err(|e| e.to_string()))
+            .map_err(error("loading weights"))?
+            .weights;
+        let digits = assets::digits().map_err(error("loading digits"))?;
+        let before = device.memory_pool_usage();
+        let load_started = now_ms();
+        let net = Net::from_weights(&weights, &device);
+        let model_load_ms = now_ms() - load_started;
+        let measured_bytes = match (before, device.memory_pool_usage()) {
+            (Some(b), Some(a)) => Some(a.bytes_in_use.saturating_sub(b.bytes_in_use)),
+            _ => None,
+        };
+
+        let batch = (req.batch as usize).clamp(1, digits.len());
+        let pixels = digits.pixels(0, batch);
+        let first_ms = timed(&net, &pixels, &device).await?;
+        let (mut warmups, mut warm_ms) = (0, 0.0);
+        while req.plan.wants_warmup(warmups, warm_ms) {
+            warm_ms += timed(&net, &pixels, &device).await?;
+            warmups += 1;
+        }
+        Ok(Session {
+            request: req.clone(),
+            device,
+            net,
+            digits,
+            pixels,
+            first_ms,
+            device_init_ms,
+            model_load_ms,
+            measured_bytes,
+            samples_ms: Vec::new(),
+            enqueue_ms: Vec::new(),
+            spent: 0.0,
+            stop: None,
+            failure: None,
+        })
+    }
+
+    /// Whether the sampling plan is met (or the cell failed): then sampling may
+    /// stop. Paired sessions go on sampling until both are met.
+    pub fn satisfied(&mut self) -> bool {
+        if self.failure.is_some() {
+            return true;
+        }
+        self.stop = self.request.plan.stop(&self.samples_ms, self.spent);
+        self.stop.is_some()
+    }
+
+    /// Times one warm inference (nothing once the cell failed); then whether
+    /// the plan is met.
+    pub async fn sample(&mut self) -> bool {
+        if self.failure.is_none() {
+            match split(&self.net, &self.pixels, &self.device).await {
+                Ok((ms, enqueued)) => {
+                    self.spent += ms;
+                    self.samples_ms.push(ms);
+                    self.enqueue_ms.push(enqueued);
+                }
+                Err(failure) => self.failure = Some(failure),
+            }
+        }
+        self.satisfied()
+    }
+
+    /// The quality pass, then the cell's response.
+    pub async fn finish(mut self) -> CellResponse {
+        if self.failure.is_none() && self.stop.is_none() {
+            self.satisfied();
+        }
+        if let Some(failure) = self.failure.take() {
+            return failure.into_response();
+        }
+        let probabilities = match self.quality().await {
+            Ok(p) => p,
+            Err(failure) => return failure.into_response(),
+        };
+        CellResponse {
+            status: Status::Ok,
+            reason: None,
+            first_ms: Some(self.first_ms),
+            samples_ms: self.samples_ms,
+            enqueue_ms: self.enqueue_ms,
+            stop: self.stop,
+            probabilities,
+            measured_how: self
+                .measured_bytes
+                .map(|_| "burn memory pool: bytes in use after uploading the weights".into()),
+            measured_bytes: self.measured_bytes,
+            device_init_ms: Some(self.device_init_ms),
+            model_load_ms: Some(self.model_load_ms),
+            baseline: None,
+        }
+    }
+
+    /// Probabilities of the first `quality_inputs` held-out digits.
+    async fn quality(&self) -> Result<Vec<f32>, Failure> {
+        let digits = &self.digits;
+        let n = self.request.quality_inputs.min(digits.len());
+        let step = self.request.quality_batch.max(1);
+        let mut probabilities = Vec::with_capacity(n * 10);
+        for start in (0..n).step_by(step) {
+            let end = (start + step).min(n);
+            probabilities.extend(infer(&self.net, &digits.pixels(start, end), &self.device).await?);
+        }
+        Ok(probabilities)
     }
 }
 
-async fn measure(req: &CellRequest) -> Result<CellResponse, Failure> {
-    let started = now_ms();
-    let device = open_device(req.backend, req.precision, req.power_preference).await?;
-    let device_init_ms = now_ms() - started;
-
-    let weights = assets::weights()
-        .and_then(|w| w.quantized(req.precision).map_err(|e| e.to_string()))
-        .map_err(error("loading weights"))?
-        .weights;
-    let digits = assets::digits().map_err(error("loading digits"))?;
-    let before = device.memory_pool_usage();
-    let load_started = now_ms();
-    let net = Net::from_weights(&weights, &device);
-    let model_load_ms = now_ms() - load_started;
-    let measured_bytes = match (before, device.memory_pool_usage()) {
-        (Some(b), Some(a)) => Some(a.bytes_in_use.saturating_sub(b.bytes_in_use)),
-        _ => None,
-    };
-
-    let batch = (req.batch as usize).clamp(1, digits.len());
-    let pixels = digits.pixels(0, batch);
-    let first_ms = timed(&net, &pixels, &device).await?;
-    let (mut warmups, mut warm_ms) = (0, 0.0);
-    while req.plan.wants_warmup(warmups, warm_ms) {
-        warm_ms += timed(&net, &pixels, &device).await?;
-        warmups += 1;
-    }
-    let (mut samples_ms, mut enqueue_ms) = (Vec::new(), Vec::new());
-    let mut spent = 0.0;
-    let stop = loop {
-        if let Some(stop) = req.plan.stop(&samples_ms, spent) {
-            break stop;
+impl Failure {
+    fn into_response(self) -> CellResponse {
+        match self {
+            Failure::Unsupported(reason) => CellResponse::failed(Status::Unsupported, reason),
+            Failure::Error(message) => CellResponse::failed(Status::Error, message),
         }
-        let (ms, enqueued) = split(&net, &pixels, &device).await?;
-        spent += ms;
-        samples_ms.push(ms);
-        enqueue_ms.push(enqueued);
-    };
-
-    let n = req.quality_inputs.min(digits.len());
-    let mut probabilities = Vec::with_capacity(n * 10);
-    for start in (0..n).step_by(req.quality_batch.max(1)) {
-        let end = (start + req.quality_batch.max(1)).min(n);
-        probabilities.extend(infer(&net, &digits.pixels(start, end), &device).await?);
     }
-
-    Ok(CellResponse {
-        status: Status::Ok,
-        reason: None,
-        first_ms: Some(first_ms),
-        samples_ms,
-        enqueue_ms,
-        stop: Some(stop),
-        probabilities,
-        measured_how: measured_bytes
-            .map(|_| "burn memory pool: bytes in use after uploading the weights".into()),
-        measured_bytes,
-        device_init_ms: Some(device_init_ms),
-        model_load_ms: Some(model_load_ms),
-    })
 }
 
 async fn open_device(

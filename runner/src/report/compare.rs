@@ -160,6 +160,9 @@ pub struct Comparison {
     /// Whether either report ran a single round: then an interval shows the
     /// samples of one browser session, not how much separate runs differ.
     pub single_round: bool,
+    /// Whether the sides were measured in the same pages, sample for sample
+    /// alternately (`run --baseline-pkg`), and judged as pairs.
+    pub paired: bool,
 }
 
 impl Comparison {
@@ -226,6 +229,24 @@ fn adapter_class(report: &Report, cell: &Cell) -> Option<(AdapterClass, String)>
 
 /// Compares `new` with `old`; `threshold` is a fraction, `seed` fixes the bootstrap.
 pub fn compare(old: &Report, new: &Report, threshold: f64, seed: u64) -> Comparison {
+    compare_with(old, new, threshold, seed, false)
+}
+
+/// Compares each cell of a paired run (`run --baseline-pkg`) with the baseline
+/// package's side of it, measured in the same pages: latency verdicts from the
+/// paired samples, transitions and quality as for two reports.
+pub fn paired(report: &Report, threshold: f64, seed: u64) -> Comparison {
+    let mut old = report.clone();
+    old.cells = report
+        .cells
+        .iter()
+        .filter_map(|c| c.paired.as_deref().cloned())
+        .collect();
+    old.bundle = report.paired_bundle.clone();
+    compare_with(&old, report, threshold, seed, true)
+}
+
+fn compare_with(old: &Report, new: &Report, threshold: f64, seed: u64, paired: bool) -> Comparison {
     let with_host = old.hosts().len() > 1 || new.hosts().len() > 1;
     let mut ids: Vec<CellId> = new.cells.iter().map(|c| match_id(c, with_host)).collect();
     for c in &old.cells {
@@ -255,7 +276,7 @@ pub fn compare(old: &Report, new: &Report, threshold: f64, seed: u64) -> Compari
                 },
             };
             let (medians, latency) = match (&before, &after) {
-                (Some(b), Some(a)) => latency(old, b, new, a, threshold, seed),
+                (Some(b), Some(a)) => latency(old, b, new, a, threshold, seed, paired),
                 _ => (None, LatencyChange::Missing),
             };
             let quality = match (
@@ -283,7 +304,8 @@ pub fn compare(old: &Report, new: &Report, threshold: f64, seed: u64) -> Compari
         cells,
         threshold,
         partial: !new.is_complete(),
-        single_round: old.settings.rounds < 2 || new.settings.rounds < 2,
+        single_round: !paired && (old.settings.rounds < 2 || new.settings.rounds < 2),
+        paired,
     }
 }
 
@@ -294,6 +316,7 @@ fn latency(
     a: &Cell,
     threshold: f64,
     seed: u64,
+    paired: bool,
 ) -> (Option<(f64, f64)>, LatencyChange) {
     let (Some(lb), Some(la)) = (&b.latency_ms, &a.latency_ms) else {
         return (None, LatencyChange::Missing);
@@ -316,7 +339,12 @@ fn latency(
         );
         return (medians, LatencyChange::NotComparable(why));
     }
-    match verdict::compare_rounds(&by_round(b), &by_round(a), threshold, seed) {
+    let judged = if paired {
+        verdict::compare_paired(&by_round(b), &by_round(a), threshold, seed)
+    } else {
+        verdict::compare_rounds(&by_round(b), &by_round(a), threshold, seed)
+    };
+    match judged {
         Ok(e) => (medians, LatencyChange::Judged(e)),
         Err(e) => (medians, LatencyChange::NotComparable(e.to_string())),
     }
@@ -352,9 +380,16 @@ pub const SINGLE_ROUND: &str = "One side ran a single round: its intervals show 
 not how much separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). \
 For a gate, run both sides with --rounds 3 or more.\n";
 
+/// The line under a paired comparison.
+pub const PAIRED: &str = "Before: the baseline package, measured in the same pages as now, \
+warm samples alternating one for one; latency judged on the pairs.\n";
+
 /// The comparison as Markdown: a count line, then the cells, regressions first.
 pub fn render(c: &Comparison) -> String {
     let mut out = format!("{}\n", c.counts());
+    if c.paired {
+        out.push_str(PAIRED);
+    }
     if c.partial {
         out.push_str(
             "The newer report is partial: cells it lacks are \"not run\", not regressions.\n",
@@ -444,6 +479,77 @@ mod tests {
             });
         }
         c
+    }
+
+    /// Samples taken while the machine switched from its fast to its slow level
+    /// half way through: what a paired page sees on both sides.
+    fn switching(scale: f64) -> Vec<f64> {
+        samples(scale)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| if i < 15 { v } else { v * 1.6 })
+            .collect()
+    }
+
+    fn with_side(mut c: Cell, side: Cell) -> Cell {
+        c.paired = Some(Box::new(side));
+        c
+    }
+
+    #[test]
+    fn a_paired_run_is_judged_on_its_pairs() {
+        let error = Outcome::Error {
+            message: "x".into(),
+        };
+        let mut r = report(vec![
+            with_side(
+                cell(Precision::F32, Outcome::Ok, &switching(1.0)),
+                cell(Precision::F32, Outcome::Ok, &switching(1.0)),
+            ),
+            with_side(
+                cell(Precision::F16, Outcome::Ok, &switching(1.3)),
+                cell(Precision::F16, Outcome::Ok, &switching(1.0)),
+            ),
+            with_side(
+                cell(Precision::Int8, Outcome::Ok, &samples(1.0)),
+                cell(Precision::Int8, Outcome::Ok, &samples(1.0)[..20]),
+            ),
+            with_side(
+                cell(Precision::Int8Channel, Outcome::Ok, &samples(1.0)),
+                cell(Precision::Int8Channel, error, &[]),
+            ),
+            cell(Precision::F16Native, Outcome::Ok, &samples(1.0)),
+        ]);
+        r.paired_bundle = Some(qbench_core::schema::Bundle {
+            wasm_bytes: 7,
+            files: Vec::new(),
+            wasm_opt: None,
+            build: Some("main".into()),
+        });
+        let c = paired(&r, 0.05, 1);
+        assert!(c.paired && !c.single_round);
+        let by = |p: Precision| c.cells.iter().find(|x| x.id.precision == p).unwrap();
+        assert_eq!(by(Precision::F32).verdict(), Some(Verdict::Same));
+        assert_eq!(by(Precision::F16).verdict(), Some(Verdict::Slower));
+        assert!(by(Precision::F16).is_regression());
+        assert_eq!(
+            by(Precision::Int8).latency,
+            LatencyChange::NotComparable(
+                "the samples do not pair ([20] before, [30] now, round by round)".into()
+            )
+        );
+        assert_eq!(by(Precision::Int8Channel).transition, Transition::Fix);
+        assert_eq!(by(Precision::F16Native).transition, Transition::New);
+        assert_eq!(c.regressions().count(), 1);
+        let md = render(&c);
+        assert!(md.contains(PAIRED), "{md}");
+        assert!(!md.contains(SINGLE_ROUND), "{md}");
+        // The same samples as two separate reports: the switch reads as a change.
+        let (mut old, mut new) = (r.clone(), r);
+        old.cells = vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))];
+        new.cells = vec![cell(Precision::F32, Outcome::Ok, &switching(1.0))];
+        let separate = compare(&old, &new, 0.05, 1);
+        assert_ne!(separate.cells[0].verdict(), Some(Verdict::Same));
     }
 
     #[test]

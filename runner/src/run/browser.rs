@@ -292,11 +292,13 @@ impl Session {
         })
     }
 
-    /// Runs one cell in a freshly loaded page.
+    /// Runs one cell in a freshly loaded page; `paired`: against the baseline
+    /// package at `/base/`, samples alternating (the answer carries both).
     pub async fn run_cell(
         &self,
         url: &str,
         request: &CellRequest,
+        paired: bool,
         fault: Option<Fault>,
         limit: Duration,
     ) -> Result<CellResponse, ExecError> {
@@ -304,6 +306,9 @@ impl Session {
             .await
             .map_err(|e| lost("loading the page", &e))?;
         let mut arg = serde_json::to_value(request).expect("requests serialise");
+        if paired {
+            arg["paired"] = true.into();
+        }
         if let Some(fault) = fault {
             arg["fault"] = serde_json::to_value(fault).expect("faults serialise");
         }
@@ -402,6 +407,8 @@ pub struct BrowserExecutor {
     pub cell_limit: Duration,
     /// The adapter's power preference, for the probe.
     pub power_preference: PowerPreference,
+    /// Every cell runs paired with the baseline package the server has at `/base/`.
+    pub paired: bool,
     session: Option<Session>,
 }
 
@@ -415,6 +422,7 @@ impl BrowserExecutor {
             fault: None,
             cell_limit,
             power_preference: PowerPreference::default(),
+            paired: false,
             session: None,
         }
     }
@@ -475,7 +483,7 @@ impl Executor for BrowserExecutor {
             .filter(|(p, _)| *p == cell.precision)
             .map(|(_, f)| f);
         session
-            .run_cell(&self.url, request, fault, self.cell_limit)
+            .run_cell(&self.url, request, self.paired, fault, self.cell_limit)
             .await
     }
 

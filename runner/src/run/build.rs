@@ -47,6 +47,18 @@ pub struct Package {
     pub build: Option<String>,
 }
 
+impl Package {
+    /// How a report describes it.
+    pub fn bundle(&self) -> qbench_core::schema::Bundle {
+        qbench_core::schema::Bundle {
+            wasm_bytes: self.wasm_bytes,
+            files: self.files.clone(),
+            wasm_opt: self.wasm_opt.clone(),
+            build: self.build.clone(),
+        }
+    }
+}
+
 /// Oldest binaryen whose `wasm-opt -O` produces a module both browsers load
 /// (Debian's 108 breaks the externref table; see README, "Build time and profiles").
 const WASM_OPT_MIN_VERSION: u32 = 116;
@@ -178,6 +190,24 @@ pub fn describe(dir: &Path) -> anyhow::Result<Package> {
         wasm_opt: stamp("wasm-opt.txt"),
         build: stamp("build.txt"),
     })
+}
+
+/// The baseline package of a paired run (`run --baseline-pkg`): a built
+/// package whose module can run paired cells.
+pub fn describe_baseline(dir: &Path) -> anyhow::Result<Package> {
+    let glue = dir.join("qbench_wasm.js");
+    let text = std::fs::read_to_string(&glue).with_context(|| {
+        format!(
+            "--baseline-pkg {}: no readable qbench_wasm.js there, so not a built package (`qbench build` makes one)",
+            dir.display()
+        )
+    })?;
+    anyhow::ensure!(
+        text.contains("openCell"),
+        "--baseline-pkg {}: its module cannot run paired cells (built by a qbench without `openCell`); compare reports with --baseline-report instead",
+        dir.display()
+    );
+    describe(dir).with_context(|| format!("--baseline-pkg {}", dir.display()))
 }
 
 /// Sections the browser never reads: function names (only for stack traces

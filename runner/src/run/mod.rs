@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use qbench_core::Browser;
 use qbench_core::expect::Expectations;
-use qbench_core::schema::{Bundle, Report, RunSettings};
+use qbench_core::schema::{Report, RunSettings};
 use serde_json::{Map, Value};
 
 use crate::cancel::Cancel;
@@ -173,6 +173,12 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
         .as_deref()
         .map(report::json::read)
         .transpose()?;
+    let paired_package = config
+        .baseline_pkg
+        .as_deref()
+        .map(build::describe_baseline)
+        .transpose()
+        .bad_input()?;
     let host = config.host_label.clone().unwrap_or_else(config::host_name);
     let seed = config.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -235,15 +241,12 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
         }
         Err(e) => return Err(could_not_run(e)),
     };
-    sink.report.bundle = Some(Bundle {
-        wasm_bytes: package.wasm_bytes,
-        files: package.files.clone(),
-        wasm_opt: package.wasm_opt.clone(),
-        build: package.build.clone(),
-    });
+    sink.report.bundle = Some(package.bundle());
+    sink.report.paired_bundle = paired_package.as_ref().map(build::Package::bundle);
     let server = server::start(
         &flags.root.join("www"),
         &package.dir,
+        paired_package.as_ref().map(|p| p.dir.as_path()),
         config.serve_addr,
         &config.serve_host,
     )
@@ -297,6 +300,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
             let mut exec = BrowserExecutor::new(e.endpoint, url.clone(), schedule.cell_timeout);
             exec.capabilities = e.capabilities;
             exec.power_preference = config.gpu;
+            exec.paired = paired_package.is_some();
             exec.fault = flags.fault_precision.map(|p| (p, flags.fault));
             let (tx, refs, cancel) = (tx.clone(), refs.clone(), cancel.clone());
             tasks.spawn(async move { schedule.run(&mut exec, &refs, &tx, &cancel).await });
@@ -348,14 +352,15 @@ fn finish(
     }
     let report = &sink.report;
     let out = &config.out;
-    let comparison = earlier.map(|old| {
-        report::compare::compare(
-            old,
-            report,
-            config.threshold / 100.0,
-            qbench_core::verdict::DEFAULT_SEED,
-        )
-    });
+    let threshold = config.threshold / 100.0;
+    let seed = qbench_core::verdict::DEFAULT_SEED;
+    let comparison = match earlier {
+        Some(old) => Some(report::compare::compare(old, report, threshold, seed)),
+        None => report
+            .paired_bundle
+            .is_some()
+            .then(|| report::compare::paired(report, threshold, seed)),
+    };
     let mut write = |path: &Path, bytes: Vec<u8>| {
         if let Err(e) = report::json::write_atomically(path, &bytes) {
             eprintln!("qbench: could not write {}: {e:#}", path.display());
@@ -371,19 +376,21 @@ fn finish(
     let against_previous = match (&comparison, &previous) {
         (None, Some((label, old))) => Some((
             label.as_str(),
-            report::compare::compare(
-                old,
-                report,
-                config.threshold / 100.0,
-                qbench_core::verdict::DEFAULT_SEED,
-            ),
+            report::compare::compare(old, report, threshold, seed),
         )),
         _ => None,
     };
     let extras = report::html::Extras {
         comparison: comparison
             .as_ref()
-            .map(|c| ("the baseline report", c))
+            .map(|c| {
+                let against = if c.paired {
+                    "the baseline package, measured in the same pages"
+                } else {
+                    "the baseline report"
+                };
+                (against, c)
+            })
             .or(against_previous.as_ref().map(|(l, c)| (*l, c))),
         history: page_history.as_ref(),
     };
@@ -533,7 +540,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<Ended> {
                 .could_not_run()?
         };
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
-        let server = server::start(&args.root.join("www"), &pkg.dir, addr, &[])
+        let server = server::start(&args.root.join("www"), &pkg.dir, None, addr, &[])
             .await
             .could_not_run()?;
         println!("serving qbench at {} (Ctrl-C stops)", server.url());

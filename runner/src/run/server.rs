@@ -1,4 +1,5 @@
-//! Serves the page (`www/`) and the built wasm package (`/pkg/`), cross-origin
+//! Serves the page (`www/`), the built wasm package (`/pkg/`) and, for a paired
+//! run, the baseline package (`/base/`), cross-origin
 //! isolated (COOP + COEP) so the page gets fine-grained timers. On loopback by
 //! default; on another address only by explicit choice, and then it answers
 //! only requests for the host names it was told. Nothing outside the two
@@ -38,11 +39,12 @@ impl Drop for Server {
     }
 }
 
-/// What may be asked for: the `Host` values answered, and the two folders.
+/// What may be asked for: the `Host` values answered, and the folders.
 struct Rules {
     hosts: Vec<String>,
     www: PathBuf,
     pkg: PathBuf,
+    base: Option<PathBuf>,
 }
 
 /// The router: `www/` at `/`, the package at `/pkg/`, isolation headers on every answer,
@@ -55,9 +57,11 @@ fn router(rules: Arc<Rules>) -> Router {
         )
     };
     let checks = rules.clone();
-    Router::new()
-        .nest_service("/pkg", ServeDir::new(&rules.pkg))
-        .fallback_service(ServeDir::new(&rules.www))
+    let mut app = Router::new().nest_service("/pkg", ServeDir::new(&rules.pkg));
+    if let Some(base) = &rules.base {
+        app = app.nest_service("/base", ServeDir::new(base));
+    }
+    app.fallback_service(ServeDir::new(&rules.www))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let rules = checks.clone();
             async move { guard(&rules, req, next).await }
@@ -100,9 +104,16 @@ fn confined(rules: &Rules, path: &str) -> bool {
     if decoded.contains('\\') || decoded.contains('\0') {
         return false;
     }
-    let (root, rest) = match decoded.strip_prefix("/pkg/") {
-        Some(rest) => (&rules.pkg, rest),
-        None => (&rules.www, decoded.trim_start_matches('/')),
+    let (root, rest) = match (
+        decoded.strip_prefix("/pkg/"),
+        decoded.strip_prefix("/base/"),
+    ) {
+        (Some(rest), _) => (&rules.pkg, rest),
+        (None, Some(rest)) => match &rules.base {
+            Some(base) => (base, rest),
+            None => return false,
+        },
+        (None, None) => (&rules.www, decoded.trim_start_matches('/')),
     };
     let relative = Path::new(rest);
     if relative
@@ -119,11 +130,13 @@ fn confined(rules: &Rules, path: &str) -> bool {
     }
 }
 
-/// Starts serving `www` and `pkg` on `addr` (port 0: any free port). `hosts` are the
-/// names browsers use to reach it; a non-loopback address needs at least one.
+/// Starts serving `www`, `pkg` and `base` (a paired run's baseline package) on
+/// `addr` (port 0: any free port). `hosts` are the names browsers use to reach
+/// it; a non-loopback address needs at least one.
 pub async fn start(
     www: &Path,
     pkg: &Path,
+    base: Option<&Path>,
     addr: SocketAddr,
     hosts: &[String],
 ) -> anyhow::Result<Server> {
@@ -167,6 +180,7 @@ pub async fn start(
         hosts: allowed,
         www: www.to_path_buf(),
         pkg: pkg.to_path_buf(),
+        base: base.map(Path::to_path_buf),
     });
     let app = router(rules);
     let task = tokio::spawn(async move {
@@ -221,9 +235,14 @@ mod tests {
     }
 
     async fn serve(root: &Path) -> Server {
+        serve_with_base(root, None).await
+    }
+
+    async fn serve_with_base(root: &Path, base: Option<&Path>) -> Server {
         start(
             &root.join("www"),
             &root.join("pkg"),
+            base,
             "127.0.0.1:0".parse().unwrap(),
             &[],
         )
@@ -272,6 +291,7 @@ mod tests {
             hosts: vec![],
             www: root.path().join("www"),
             pkg: root.path().join("pkg"),
+            base: None,
         };
         assert!(!confined(&rules, "/../secret.txt"));
         assert!(!confined(&rules, "/%2e%2e/secret.txt"));
@@ -279,6 +299,31 @@ mod tests {
         assert!(!confined(&rules, "/up/secret.txt"));
         assert!(confined(&rules, "/index.html"));
         assert!(confined(&rules, "/pkg/m.js"));
+        assert!(!confined(&rules, "/base/m.js"), "no baseline package given");
+    }
+
+    #[tokio::test]
+    async fn serves_the_baseline_package_at_base_only_when_given() {
+        let root = fixture();
+        let without = serve(root.path()).await;
+        assert!(
+            get(&without, "/base/m.js")
+                .await
+                .starts_with("http/1.1 404")
+        );
+        let with = serve_with_base(root.path(), Some(&root.path().join("pkg"))).await;
+        let module = get(&with, "/base/m.js").await;
+        assert!(
+            module.starts_with("http/1.1 200") && module.contains("cross-origin-embedder-policy"),
+            "{module}"
+        );
+        for path in ["/base/../secret.txt", "/base/%2e%2e/secret.txt"] {
+            let r = get(&with, path).await;
+            assert!(
+                r.starts_with("http/1.1 4") && !r.contains("top secret"),
+                "{path}: {r}"
+            );
+        }
     }
 
     #[tokio::test]
@@ -297,6 +342,7 @@ mod tests {
         let err = start(
             &root.path().join("www"),
             &root.path().join("pkg"),
+            None,
             "0.0.0.0:0".parse().unwrap(),
             &[],
         )
@@ -307,6 +353,7 @@ mod tests {
         let named = start(
             &root.path().join("www"),
             &root.path().join("pkg"),
+            None,
             "127.0.0.1:0".parse().unwrap(),
             &["bench.local".into()],
         )
@@ -327,6 +374,7 @@ mod tests {
         let err = start(
             root.path(),
             root.path(),
+            None,
             "127.0.0.1:0".parse().unwrap(),
             &[],
         )

@@ -27,6 +27,9 @@ struct Mock {
     script: HashMap<(Agent, Precision, u32), VecDeque<Act>>,
     open_fails: HashMap<Agent, String>,
     open_hangs: bool,
+    /// Answer as a paired page: the baseline package's side attached, twice as
+    /// slow, its non-float32 precisions less confident than this build's.
+    paired: bool,
     log: Vec<String>,
 }
 
@@ -92,9 +95,25 @@ impl Executor for Mock {
             probabilities: probabilities(cell.precision, request.quality_inputs),
             ..CellResponse::failed(Status::Ok, "")
         };
+        let baseline = self.paired.then(|| {
+            let p = if cell.precision == Precision::F32 {
+                0.9
+            } else {
+                0.5
+            };
+            Box::new(CellResponse {
+                reason: None,
+                samples_ms: vec![2.0, 4.0, 6.0],
+                probabilities: (0..request.quality_inputs)
+                    .flat_map(|i| one_hot(i % 10, p))
+                    .collect(),
+                ..response.clone()
+            })
+        });
         match act {
             Act::Ok => Ok(CellResponse {
                 reason: None,
+                baseline,
                 ..response
             }),
             Act::Throw => Err(ExecError::Page("the page threw: boom".into())),
@@ -518,4 +537,34 @@ async fn require_hardware_gpu_skips_webgpu_cells_on_software_adapters() {
         Outcome::Ok
     );
     assert!(!mock.log.iter().any(|l| l.starts_with("run webgpu")));
+}
+
+#[tokio::test]
+async fn a_paired_answer_is_each_cells_baseline_side_with_its_own_quality() {
+    let mut s = schedule(&[CHROMIUM], &[Precision::Int8, Precision::F32], &[1, 32]);
+    s.rounds = 2;
+    let mut mock = Mock {
+        paired: true,
+        ..Mock::default()
+    };
+    let (ended, events) = go(&s, &mut mock, &Cancel::new()).await;
+    assert_eq!(ended, Ended::Finished);
+    // Both sides' quality comes from the first run of each precision.
+    let asked = mock.log.iter().filter(|l| l.ends_with("q=4")).count();
+    assert_eq!(asked, 2, "{:?}", mock.log);
+    let cells = final_cells(&events);
+    assert_eq!(cells.len(), 4);
+    for batch in [1, 32] {
+        let int8 = find(&cells, "chromium", Precision::Int8, batch);
+        let side = int8.paired.as_deref().expect("the baseline's side");
+        assert_eq!(side.id(), int8.id());
+        assert_eq!(side.outcome, Outcome::Ok);
+        let raw = &side.latency_ms.as_ref().unwrap().raw;
+        assert_eq!(raw, &[2.0, 4.0, 6.0, 2.0, 4.0, 6.0], "two rounds, in order");
+        assert_eq!(side.sampling.as_ref().unwrap().rounds.len(), 2);
+        // Each side against its own float32: 0.9 → 0.7 here, 0.9 → 0.5 there.
+        assert!((int8.quality.unwrap().drift_max - 0.2).abs() < 1e-6);
+        assert!((side.quality.unwrap().drift_max - 0.4).abs() < 1e-6);
+        assert!(side.paired.is_none());
+    }
 }

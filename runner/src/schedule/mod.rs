@@ -97,13 +97,65 @@ enum Agenda {
 
 type QualityKey = (Agent, Backend, Precision);
 
-/// The loop's memory: sessions, every run so far, probabilities and quality.
+/// The loop's memory: sessions, every run so far, probabilities and quality
+/// (of this build, and of the baseline package when cells ran paired).
 struct State {
     agenda: Agenda,
     environments: HashMap<Agent, Environment>,
     runs: HashMap<PlannedCell, Vec<RunResult>>,
+    quality: QualityStore,
+    paired_quality: QualityStore,
+}
+
+/// Probabilities per agent × backend × precision, and the quality computed from them.
+#[derive(Default)]
+struct QualityStore {
     probabilities: HashMap<QualityKey, Vec<f32>>,
     quality: HashMap<QualityKey, Result<Quality, String>>,
+}
+
+impl QualityStore {
+    /// Stores new probabilities and recomputes the quality they change (a float32
+    /// arriving changes every precision of its backend); returns those keys.
+    fn learn(&mut self, key: QualityKey, probs: Vec<f32>, refs: &References) -> Vec<QualityKey> {
+        self.probabilities.insert(key, probs);
+        let mut keys = vec![key];
+        if key.2 == Precision::F32 {
+            // Precisions measured before their float32 were compared with native: now with it.
+            keys.extend(
+                self.probabilities
+                    .keys()
+                    .filter(|k| k.0 == key.0 && k.1 == key.1 && k.2 != Precision::F32)
+                    .copied(),
+            );
+        }
+        let f32_probs = self
+            .probabilities
+            .get(&(key.0, key.1, Precision::F32))
+            .cloned();
+        for k in &keys {
+            let probs = &self.probabilities[k];
+            self.quality
+                .insert(*k, collect::quality(k.2, probs, f32_probs.as_deref(), refs));
+        }
+        keys
+    }
+
+    /// `cell` with its quality attached, or its error when quality failed.
+    fn attach(&self, mut cell: Cell, key: &QualityKey) -> Cell {
+        if cell.outcome == Outcome::Ok {
+            match self.quality.get(key) {
+                Some(Ok(q)) => cell.quality = Some(*q),
+                Some(Err(message)) => {
+                    cell.outcome = Outcome::Error {
+                        message: message.clone(),
+                    }
+                }
+                None => {}
+            }
+        }
+        cell
+    }
 }
 
 impl Schedule {
@@ -119,8 +171,8 @@ impl Schedule {
             agenda: Agenda::Closed,
             environments: HashMap::new(),
             runs: HashMap::new(),
-            probabilities: HashMap::new(),
-            quality: HashMap::new(),
+            quality: QualityStore::default(),
+            paired_quality: QualityStore::default(),
         };
         let mut session_round = 1;
         for (round, planned) in plan::order(&self.cells, self.rounds, self.seed) {
@@ -176,11 +228,29 @@ impl Schedule {
                 .as_ref()
                 .filter(|_| result.outcome == Outcome::Ok)
                 .map(|r| r.probabilities.clone());
+            let paired_probabilities = result
+                .response
+                .as_ref()
+                .and_then(|r| r.baseline.as_deref())
+                .filter(|b| b.status == qbench_core::schema::Status::Ok)
+                .map(|b| b.probabilities.clone());
             state.runs.entry(planned).or_default().push(result);
-            let mut updated = Vec::new();
+            let key = (planned.agent, planned.backend, planned.precision);
+            let mut keys = Vec::new();
             if let Some(probs) = probabilities.filter(|p| !p.is_empty()) {
-                updated = self.learn_quality(&mut state, &planned, probs, refs);
+                keys.extend(state.quality.learn(key, probs, refs));
             }
+            if let Some(probs) = paired_probabilities.filter(|p| !p.is_empty()) {
+                keys.extend(state.paired_quality.learn(key, probs, refs));
+            }
+            let updated: Vec<PlannedCell> = self
+                .cells
+                .iter()
+                .filter(|c| {
+                    keys.contains(&(c.agent, c.backend, c.precision)) && state.runs.contains_key(c)
+                })
+                .copied()
+                .collect();
             let _ = events.send(Event::Ran {
                 cell: self.cell_of(&state, &planned),
                 round,
@@ -285,7 +355,10 @@ impl Schedule {
             precision: planned.precision,
             batch: planned.batch,
             plan: self.plan,
-            quality_inputs: if state.probabilities.contains_key(&key) {
+            quality_inputs: if state.quality.probabilities.contains_key(&key)
+                && (state.paired_quality.probabilities.is_empty()
+                    || state.paired_quality.probabilities.contains_key(&key))
+            {
                 0
             } else {
                 self.quality_inputs
@@ -352,64 +425,32 @@ impl Schedule {
         })
     }
 
-    /// Stores new probabilities and recomputes the quality they change; returns the
-    /// cells whose quality changed.
-    fn learn_quality(
-        &self,
-        state: &mut State,
-        planned: &PlannedCell,
-        probs: Vec<f32>,
-        refs: &References,
-    ) -> Vec<PlannedCell> {
-        let key = (planned.agent, planned.backend, planned.precision);
-        state.probabilities.insert(key, probs);
-        let mut keys = vec![key];
-        if planned.precision == Precision::F32 {
-            // Precisions measured before their float32 were compared with native: now with it.
-            keys.extend(
-                state
-                    .probabilities
-                    .keys()
-                    .filter(|k| k.0 == key.0 && k.1 == key.1 && k.2 != Precision::F32)
-                    .copied(),
-            );
-        }
-        let f32_probs = state
-            .probabilities
-            .get(&(key.0, key.1, Precision::F32))
-            .cloned();
-        for k in &keys {
-            let probs = &state.probabilities[k];
-            state
-                .quality
-                .insert(*k, collect::quality(k.2, probs, f32_probs.as_deref(), refs));
-        }
-        self.cells
-            .iter()
-            .filter(|c| {
-                keys.contains(&(c.agent, c.backend, c.precision)) && state.runs.contains_key(c)
-            })
-            .copied()
-            .collect()
-    }
-
-    /// The cell as it stands: every run pooled, quality attached.
+    /// The cell as it stands: every run pooled, quality attached; with the
+    /// baseline package's side of every paired run as `paired`.
     fn cell_of(&self, state: &State, planned: &PlannedCell) -> Cell {
         let runs = state.runs.get(planned).map_or(&[][..], Vec::as_slice);
-        let mut cell = collect::pooled(collect::blank(planned, self.host.as_deref()), runs);
-        if cell.outcome == Outcome::Ok {
-            match state
-                .quality
-                .get(&(planned.agent, planned.backend, planned.precision))
-            {
-                Some(Ok(q)) => cell.quality = Some(*q),
-                Some(Err(message)) => {
-                    cell.outcome = Outcome::Error {
-                        message: message.clone(),
-                    }
-                }
-                None => {}
-            }
+        let key = (planned.agent, planned.backend, planned.precision);
+        let blank = collect::blank(planned, self.host.as_deref());
+        let mut cell = state
+            .quality
+            .attach(collect::pooled(blank.clone(), runs), &key);
+        let paired: Vec<RunResult> = runs
+            .iter()
+            .filter_map(|r| {
+                let b = r.response.as_ref()?.baseline.as_deref()?;
+                Some(RunResult {
+                    outcome: collect::outcome_of(b),
+                    response: Some(b.clone()),
+                    attempts: r.attempts,
+                    wall_ms: r.wall_ms,
+                })
+            })
+            .collect();
+        if !paired.is_empty() {
+            let side = state
+                .paired_quality
+                .attach(collect::pooled(blank, &paired), &key);
+            cell.paired = Some(Box::new(side));
         }
         cell
     }

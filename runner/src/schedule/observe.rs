@@ -55,6 +55,15 @@ pub fn line(cell: &Cell, round: u32, rounds: u32) -> String {
             }
         }
     }
+    if let Some(side) = cell.paired.as_deref() {
+        match (&side.outcome, &side.latency_ms) {
+            (Outcome::Ok, Some(l)) => out.push_str(&format!(
+                "; baseline package {} ms",
+                significant(l.summary.median)
+            )),
+            (outcome, _) => out.push_str(&format!("; baseline package {}", outcome.status())),
+        }
+    }
     if cell.flaky {
         out.push_str(&format!(", flaky: passed on attempt {}", cell.attempts));
     }
@@ -316,6 +325,17 @@ mod tests {
             line(&c, 2, 3),
             "chromium webgpu f32 batch 1: ok, median 36.5 ms ±2.1% (30 samples) [round 2/3]"
         );
+        let mut side = c.clone();
+        side.latency_ms.as_mut().unwrap().summary.median = 35.0;
+        c.paired = Some(Box::new(side));
+        assert_eq!(
+            line(&c, 1, 1),
+            "chromium webgpu f32 batch 1: ok, median 36.5 ms ±2.1% (30 samples); baseline package 35.0 ms"
+        );
+        c.paired = Some(Box::new(cell(Outcome::Unsupported {
+            reason: "no".into(),
+        })));
+        assert!(line(&c, 1, 1).ends_with("(30 samples); baseline package unsupported"));
     }
 
     #[test]
