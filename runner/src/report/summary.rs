@@ -48,7 +48,12 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> String {
     );
     markdown::compatibility(&mut out, report);
     if let Some(c) = comparison {
-        let _ = writeln!(out, "### Against the earlier report\n\n{}\n", c.counts());
+        let against = if c.paired {
+            "the baseline package (same pages, paired samples)"
+        } else {
+            "the earlier report"
+        };
+        let _ = writeln!(out, "### Against {against}\n\n{}\n", c.counts());
         for (title, rows) in [
             ("Regressions", c.regressions().collect::<Vec<_>>()),
             ("Fixes", c.fixes().collect()),
