@@ -106,6 +106,27 @@ fn package() -> &'static Path {
     })
 }
 
+/// A copy of the package in `to` whose modules carry an extra custom section:
+/// the same code in other bytes, which a browser compiles on its own.
+fn copy_with_other_bytes(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name == "sizes.json" {
+            continue;
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        if name.ends_with("_bg.wasm") {
+            // Section id 0, its size, the name's length and the name, a payload.
+            let body = [&[4u8][..], b"copy", b"same code"].concat();
+            bytes.extend([0, u8::try_from(body.len()).unwrap()]);
+            bytes.extend(body);
+        }
+        std::fs::write(to.join(name), bytes).unwrap();
+    }
+}
+
 /// `qbench run` with quick settings, a tag in its environment (to find its processes), the built package and the shared baseline.
 fn command(out: &Path, tag: &str, extra: &[&str]) -> Command {
     command_serving(package(), out, tag, extra)
@@ -243,9 +264,10 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    // What the browser downloaded: the module, its glue, the weights and the
-    // digits (fetched, not compiled in), each smaller gzipped and smaller again
-    // with brotli.
+    // What the browser downloads: the two modules and their glue (a cell loads
+    // one), the weights and the digits (fetched, not compiled in), each smaller
+    // gzipped and smaller again with brotli; the CPU-only module is a fraction
+    // of the full one.
     let bundle = &report["bundle"];
     let files = bundle["files"].as_array().unwrap();
     let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
@@ -254,12 +276,18 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
         [
             "qbench_wasm_bg.wasm",
             "qbench_wasm.js",
+            "qbench_cpu_bg.wasm",
+            "qbench_cpu.js",
             "weights.safetensors",
             "digits.safetensors"
         ]
     );
     assert_eq!(files[0]["raw"], bundle["wasm_bytes"]);
-    assert_eq!(files[2]["raw"], qbench_model::assets::WEIGHTS_BYTES.len());
+    assert!(
+        files[2]["gzip"].as_u64().unwrap() * 2 < files[0]["gzip"].as_u64().unwrap(),
+        "{bundle}"
+    );
+    assert_eq!(files[4]["raw"], qbench_model::assets::WEIGHTS_BYTES.len());
     for f in files {
         let size = |k: &str| f[k].as_u64().unwrap();
         assert!(
@@ -296,6 +324,13 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
             for batch in [1, 32] {
                 let c = cell(&report, browser, backend, precision, batch);
                 assert_eq!(c["host"], "test-host");
+                // Each cell's page loaded only the module it needs.
+                let module = if backend == "cpu" {
+                    "qbench_cpu"
+                } else {
+                    "qbench_wasm"
+                };
+                assert_eq!(c["module"], module, "{c}");
                 assert_eq!(c["expectation"]["verdict"], "expected", "{c}");
                 let bytes = match precision {
                     "f32" => 4,
@@ -832,16 +867,20 @@ mod chromium {
         super::killed_mid_cell("chromium", "/usr/lib/chromium/chromium");
     }
 
-    /// The pull-request gate: a run paired with a baseline package (here the
-    /// same build, served twice) takes both sides' samples alternately in the
-    /// same pages and, with --fail-on-regression, passes: no slower or faster
-    /// verdict, every cell's two sides paired sample for sample.
+    /// The pull-request gate: a run paired with a baseline package (here a
+    /// copy of the same build whose modules differ only by a custom section,
+    /// so the browser cannot share compiled code between them) takes both
+    /// sides' samples alternately in the same pages, over three rounds (the
+    /// default with --baseline-pkg), and with --fail-on-regression passes: no
+    /// slower or faster verdict, every cell's two sides paired sample for sample.
     #[test]
-    fn a_run_paired_with_the_same_package_passes_the_gate() {
+    fn a_run_paired_with_a_copy_of_the_package_passes_the_gate() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let junit = dir.path().join("junit.xml");
-        let pkg = package().to_str().unwrap();
+        let copy = dir.path().join("copy");
+        copy_with_other_bytes(package(), &copy);
+        let pkg = copy.to_str().unwrap();
         let (run, report) = qbench_run(
             &out,
             &[
@@ -889,7 +928,8 @@ mod chromium {
             );
             let n = |c: &Value| c["latency_ms"]["raw"].as_array().unwrap().len();
             assert_eq!(n(c), n(side), "sample for sample: {c}");
-            assert!(n(c) >= 20, "{c}");
+            assert!(n(c) >= 3 * 20, "{c}");
+            assert_eq!(c["module"], side["module"]);
             assert!(
                 side["quality"]["top1_agreement_pct"].as_f64().is_some(),
                 "{side}"

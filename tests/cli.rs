@@ -355,8 +355,10 @@ fn config_prints_the_effective_configuration_and_refuses_unknown_keys() {
 /// enough for runs that must stop before any page does.
 fn fake_package(pkg: &Path) {
     std::fs::create_dir_all(pkg).unwrap();
-    std::fs::write(pkg.join("qbench_wasm_bg.wasm"), b"\0asm").unwrap();
-    std::fs::write(pkg.join("qbench_wasm.js"), b"export default null;\n").unwrap();
+    for module in ["qbench_wasm", "qbench_cpu"] {
+        std::fs::write(pkg.join(format!("{module}_bg.wasm")), b"\0asm").unwrap();
+        std::fs::write(pkg.join(format!("{module}.js")), b"export default null;\n").unwrap();
+    }
     for (name, _) in qbench_model::assets::FILES {
         std::fs::write(pkg.join(name), b"not the file").unwrap();
     }

@@ -1,6 +1,10 @@
 // qbench page module: loads the wasm package and exposes it as `window.qbench`
 // for the runner (over WebDriver) and for the buttons of index.html.
-import init, * as wasm from "/pkg/qbench_wasm.js";
+//
+// The package has two modules: `qbench_wasm` (WebGPU and CPU: the probe, the
+// WebGPU cells, `qbench serve`) and `qbench_cpu` (burn-flex without wgpu, a
+// fraction of the size: the CPU cells). Each is loaded on first use, so a page
+// that runs one cell loads only the module that cell needs.
 
 // The weights and held-out digits are files beside the module, not bytes in
 // it: fetched once, handed over, and checked by the module against the SHA-256
@@ -13,38 +17,47 @@ async function fetchBytes(dir, name) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function load(dir, module, initModule) {
-  await initModule();
-  const [weights, digits] = await Promise.all(module.assetFiles().map((n) => fetchBytes(dir, n)));
-  module.loadAssets(weights, digits);
-  return module;
+const loaded = new Map();
+
+// Module `name` of the package served at `dir` (/pkg, or /base for the
+// baseline package of a paired run), instantiated with its files.
+function module(dir, name) {
+  const url = `${dir}/${name}.js`;
+  if (!loaded.has(url)) {
+    loaded.set(url, import(url).then(async (m) => {
+      if (typeof m.openCell !== "function") {
+        throw new Error(`${url} cannot run paired cells: it was built before qbench had openCell; rebuild it`);
+      }
+      await m.default();
+      const [weights, digits] = await Promise.all(m.assetFiles().map((n) => fetchBytes(dir, n)));
+      m.loadAssets(weights, digits);
+      return m;
+    }));
+  }
+  return loaded.get(url);
 }
 
-const ready = load("/pkg", wasm, init);
+// The name of the module that runs `request`'s backend.
+const moduleName = (request) => (request.backend === "cpu" ? "qbench_cpu" : "qbench_wasm");
+const moduleFor = (dir, request) => module(dir, moduleName(request));
 
-// The baseline package (`qbench run --baseline-pkg`), served at /base/: a
-// second, separate module instance in the same page, loaded on first use.
-let baselineReady = null;
-function baseline() {
-  baselineReady ??= import("/base/qbench_wasm.js").then((module) => {
-    if (typeof module.openCell !== "function") {
-      throw new Error("the baseline package cannot run paired cells: it was built before qbench had openCell; rebuild it");
-    }
-    return load("/base", module, module.default);
-  });
-  return baselineReady;
-}
+const full = () => module("/pkg", "qbench_wasm");
 
 // A paired cell: the baseline package's and this build's cells open in one
 // page, their warm samples taken alternately (baseline first on even pairs,
 // this build first on odd ones) until both sampling plans are met, so a
 // machine that slows down for a while slows both alike. Resolves to this
 // build's response with the baseline's as `baseline`.
-async function runPaired(requestJson) {
-  const modules = [await baseline(), await ready];
+async function runPaired(request, requestJson) {
+  // Side 0 is the baseline package, side 1 this build. Which side is
+  // instantiated and warmed up first is drawn per page: a module opened second
+  // can land in a slower state, and that must not always be the same side.
+  const dirs = ["/base", "/pkg"];
+  const modules = [];
   const opened = [];
-  for (const q of modules) {
-    opened.push(JSON.parse(await q.openCell(requestJson)));
+  for (const side of Math.random() < 0.5 ? [0, 1] : [1, 0]) {
+    modules[side] = await moduleFor(dirs[side], request);
+    opened[side] = JSON.parse(await modules[side].openCell(requestJson));
   }
   const open = modules
     .map((q, side) => ({ q, side, handle: opened[side].handle }))
@@ -63,9 +76,11 @@ async function runPaired(requestJson) {
   return JSON.stringify({ ...opened[1], baseline: opened[0] });
 }
 
-// Runs one cell. `requestJson` is a qbench CellRequest; the optional `fault`
-// field ("throw" | "hang" | "garble") is a testing aid that fails the cell on
-// purpose (`qbench run --fault-precision P --fault F`, used by the tests).
+// Runs one cell. `requestJson` is a qbench CellRequest with two optional
+// fields: `paired` (true: run it against the baseline package at /base/) and
+// `fault` ("throw" | "hang" | "garble"), a testing aid that fails the cell on
+// purpose (`qbench run --fault-precision P --fault F`, used by the tests). The
+// answer names the module that ran it.
 async function runCell(requestJson) {
   const request = JSON.parse(requestJson);
   if (request.fault === "throw") {
@@ -74,18 +89,23 @@ async function runCell(requestJson) {
   if (request.fault === "hang") {
     for (;;) { /* injected fault: the main thread never yields */ }
   }
-  const answer = request.paired ? await runPaired(requestJson) : await (await ready).runCell(requestJson);
+  const answer = JSON.parse(request.paired
+    ? await runPaired(request, requestJson)
+    : await (await moduleFor("/pkg", request)).runCell(requestJson));
+  answer.module = moduleName(request);
+  if (answer.baseline) {
+    answer.baseline.module = answer.module;
+  }
   if (request.fault === "garble") {
     // Keeps what was measured but breaks the protocol: an unknown status.
-    return JSON.stringify({ ...JSON.parse(answer), status: "garbled" });
+    answer.status = "garbled";
   }
-  return answer;
+  return JSON.stringify(answer);
 }
 
 window.qbench = {
-  ready,
-  probe: async (powerPreference) => (await ready).probe(powerPreference ?? undefined),
+  probe: async (powerPreference) => (await full()).probe(powerPreference ?? undefined),
   runCell,
-  summarize: async (samples) => JSON.parse((await ready).summarize(Float64Array.from(samples))),
-  matrix: async () => JSON.parse((await ready).matrix()),
+  summarize: async (samples) => JSON.parse((await full()).summarize(Float64Array.from(samples))),
+  matrix: async () => JSON.parse((await full()).matrix()),
 };

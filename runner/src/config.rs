@@ -223,7 +223,7 @@ pub struct RunFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_inputs: Option<usize>,
-    /// Run each browser's cells this many times, shuffled per round, samples pooled [default: 1].
+    /// Run each browser's cells this many times, shuffled per round, samples pooled [default: 1; 3 with --baseline-pkg].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
@@ -337,23 +337,33 @@ pub fn read_file(path: &Path) -> anyhow::Result<RunConfig> {
 
 /// The effective configuration: defaults, the file (`--config`, or `./qbench.toml`), the flags.
 pub fn resolve(flags: &RunFlags) -> anyhow::Result<RunConfig> {
-    let file = match &flags.config {
-        Some(path) => Some(read_file(path)?),
-        None => Some(Path::new(DEFAULT_FILE))
-            .filter(|p| p.is_file())
-            .map(read_file)
-            .transpose()?,
+    let path = match &flags.config {
+        Some(path) => Some(path.as_path()),
+        None => Some(Path::new(DEFAULT_FILE)).filter(|p| p.is_file()),
     };
+    let file = path.map(read_file).transpose()?;
     let base = file.unwrap_or_default();
     let mut table = toml::Table::try_from(&base).context("the configuration as a table")?;
     let overrides = toml::Table::try_from(flags).context("the flags as a table")?;
     table.extend(overrides);
-    let config: RunConfig = table
+    let mut config: RunConfig = table
         .try_into()
         .map_err(|e: toml::de::Error| bad_input(anyhow::anyhow!("flags: {e}")))?;
+    let file_sets_rounds = path
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("rounds"));
+    if config.baseline_pkg.is_some() && flags.rounds.is_none() && !file_sets_rounds {
+        config.rounds = PAIRED_ROUNDS;
+    }
     config.validate()?;
     Ok(config)
 }
+
+/// Rounds of a paired run unless told otherwise: in one page a module instance
+/// can land in a slower state than another (up to ×2.4 seen on Chromium's CPU
+/// cells), which only a comparison over pages (rounds) can tell from a change.
+pub const PAIRED_ROUNDS: u32 = 3;
 
 impl RunConfig {
     /// Refuses values that make no sense, naming the key.
@@ -488,6 +498,21 @@ mod tests {
             config: Some(config.to_path_buf()),
             ..RunFlags::default()
         }
+    }
+
+    #[test]
+    fn a_paired_run_defaults_to_three_rounds_unless_told() {
+        let (_d, empty) = write("samples = 40\n");
+        let mut f = flags(&empty);
+        f.baseline_pkg = Some("main-pkg".into());
+        assert_eq!(resolve(&f).unwrap().rounds, PAIRED_ROUNDS);
+        f.rounds = Some(1);
+        assert_eq!(resolve(&f).unwrap().rounds, 1, "a flag wins");
+        let (_d, file) = write("rounds = 2\n");
+        let mut f = flags(&file);
+        f.baseline_pkg = Some("main-pkg".into());
+        assert_eq!(resolve(&f).unwrap().rounds, 2, "the file wins");
+        assert_eq!(resolve(&flags(&empty)).unwrap().rounds, 1, "unpaired: one");
     }
 
     #[test]

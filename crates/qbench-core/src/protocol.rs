@@ -81,6 +81,10 @@ pub struct CellResponse {
     /// from the same page, its warm samples taken alternately with these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Box<CellResponse>>,
+    /// The package's module that ran the cell (`qbench_wasm`, `qbench_cpu`),
+    /// as the page names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
 }
 
 impl CellResponse {
@@ -99,6 +103,7 @@ impl CellResponse {
             device_init_ms: None,
             model_load_ms: None,
             baseline: None,
+            module: None,
         }
     }
 }

@@ -427,6 +427,10 @@ pub struct Cell {
     /// cell's: `latency_ms.raw[i]` here and there ran back to back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<Box<Cell>>,
+    /// The package's module the page ran the cell with (`qbench_wasm`: WebGPU
+    /// and CPU; `qbench_cpu`: CPU only), when the page named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
 }
 
 /// How a cell's latency samples were taken.
@@ -520,6 +524,7 @@ impl Cell {
             flaky: false,
             expectation: None,
             paired: None,
+            module: None,
         }
     }
 

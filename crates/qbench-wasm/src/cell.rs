@@ -162,6 +162,7 @@ impl Session {
             device_init_ms: Some(self.device_init_ms),
             model_load_ms: Some(self.model_load_ms),
             baseline: None,
+            module: None,
         }
     }
 
@@ -195,14 +196,12 @@ async fn open_device(
 ) -> Result<Device, Failure> {
     let mut device = match backend {
         Backend::Cpu => cpu_device(),
-        #[cfg(target_family = "wasm")]
+        #[cfg(all(target_family = "wasm", feature = "webgpu"))]
         Backend::Webgpu => webgpu_device(preference, precision == Precision::F16Native).await?,
-        #[cfg(not(target_family = "wasm"))]
+        #[cfg(not(all(target_family = "wasm", feature = "webgpu")))]
         Backend::Webgpu => {
             let _ = preference;
-            return Err(Failure::Unsupported(
-                "WebGPU runs only in the browser build".into(),
-            ));
+            return Err(Failure::Unsupported(NO_WEBGPU.into()));
         }
     };
     if precision == Precision::F16Native {
@@ -236,7 +235,15 @@ async fn open_device(
 /// `low-power`, any other → `high-performance`), and the index keeps the
 /// runtimes apart. A page that runs several cells (`qbench serve`, the
 /// in-browser tests) reuses them; `qbench run` loads a fresh page per cell.
-#[cfg(target_family = "wasm")]
+/// Why this build cannot open a WebGPU device.
+#[cfg(not(all(target_family = "wasm", feature = "webgpu")))]
+pub const NO_WEBGPU: &str = if cfg!(target_family = "wasm") {
+    "the CPU-only module has no WebGPU"
+} else {
+    "WebGPU runs only in the browser build"
+};
+
+#[cfg(all(target_family = "wasm", feature = "webgpu"))]
 async fn webgpu_device(preference: PowerPreference, f16: bool) -> Result<Device, Failure> {
     use burn::tensor::DeviceKind;
     use std::cell::RefCell;
@@ -271,7 +278,7 @@ async fn webgpu_device(preference: PowerPreference, f16: bool) -> Result<Device,
 /// WebGPU cell can be faster than this, so a reader sees when a backend sits on
 /// its adapter's floor.
 pub async fn readback_floor_ms(preference: PowerPreference) -> Result<f64, String> {
-    #[cfg(target_family = "wasm")]
+    #[cfg(all(target_family = "wasm", feature = "webgpu"))]
     {
         use burn::tensor::{Tensor, TensorData};
         // Round trips: the first ones (pipeline compilation) are left out.
@@ -297,10 +304,10 @@ pub async fn readback_floor_ms(preference: PowerPreference) -> Result<f64, Strin
         }
         qbench_core::stats::median(&samples).ok_or_else(|| "no round trip timed".to_string())
     }
-    #[cfg(not(target_family = "wasm"))]
+    #[cfg(not(all(target_family = "wasm", feature = "webgpu")))]
     {
         let _ = preference;
-        Err("WebGPU runs only in the browser build".into())
+        Err(NO_WEBGPU.into())
     }
 }
 

@@ -23,24 +23,54 @@ pub mod merge;
 pub mod summary;
 pub mod terminal;
 
-/// The download table of a report: one row per served file and a total, each
-/// row the name and the raw, gzip and brotli sizes in human units with the exact
+/// The download table of a report: one row per served file, then what one
+/// page downloads (each module with its glue, plus the data files): a row per
+/// module, or one `total` when the package has a single module. Each row is
+/// the name and the raw, gzip and brotli sizes in human units with the exact
 /// bytes; empty when the report does not list the files.
 pub fn download_rows(bundle: &Bundle) -> Vec<[String; 4]> {
+    use qbench_core::schema::ServedFile;
     let cell = |b: u64| format!("{} ({b} B)", terminal::human_bytes(b));
-    let mut rows: Vec<[String; 4]> = bundle
-        .files
-        .iter()
-        .map(|f| [f.name.clone(), cell(f.raw), cell(f.gzip), cell(f.brotli)])
-        .collect();
-    if bundle.files.len() > 1 {
-        let sum = |g: fn(&qbench_core::schema::ServedFile) -> u64| bundle.files.iter().map(g).sum();
-        rows.push([
-            "total".to_string(),
+    let row = |name: String, files: &[&ServedFile]| {
+        let sum = |g: fn(&ServedFile) -> u64| files.iter().map(|f| g(f)).sum();
+        [
+            name,
             cell(sum(|f| f.raw)),
             cell(sum(|f| f.gzip)),
             cell(sum(|f| f.brotli)),
-        ]);
+        ]
+    };
+    let mut rows: Vec<[String; 4]> = bundle
+        .files
+        .iter()
+        .map(|f| row(f.name.clone(), &[f]))
+        .collect();
+    let modules: Vec<&str> = bundle
+        .files
+        .iter()
+        .filter_map(|f| f.name.strip_suffix("_bg.wasm"))
+        .collect();
+    let of_module = |f: &ServedFile, m: &str| {
+        f.name.starts_with(&format!("{m}_")) || f.name == format!("{m}.js")
+    };
+    let page = |m: &str| -> Vec<&ServedFile> {
+        bundle
+            .files
+            .iter()
+            .filter(|f| of_module(f, m) || !modules.iter().any(|other| of_module(f, other)))
+            .collect()
+    };
+    match modules.as_slice() {
+        [] | [_] if bundle.files.len() > 1 => rows.push(row(
+            "total".into(),
+            &bundle.files.iter().collect::<Vec<_>>(),
+        )),
+        [] | [_] => {}
+        several => rows.extend(
+            several
+                .iter()
+                .map(|m| row(format!("a page with {m}"), &page(m))),
+        ),
     }
     rows
 }
@@ -52,7 +82,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn download_rows_list_each_file_and_their_total() {
+    fn download_rows_list_each_file_and_what_a_page_downloads() {
         let file = |name: &str, raw, gzip, brotli| ServedFile {
             name: name.to_string(),
             raw,
@@ -82,6 +112,20 @@ mod tests {
         assert_eq!(rows[2][0], "total");
         assert_eq!(rows[2][1], "3.00 MiB (3147776 B)");
         assert_eq!(rows[2][3], "900.9 KiB (922500 B)");
+        // Two modules: what a page with each downloads, data files included.
+        bundle.files = vec![
+            file("qbench_wasm_bg.wasm", 3000, 1000, 900),
+            file("qbench_wasm.js", 20, 10, 9),
+            file("qbench_cpu_bg.wasm", 500, 200, 100),
+            file("qbench_cpu.js", 20, 10, 9),
+            file("weights.safetensors", 7, 6, 5),
+        ];
+        let rows = download_rows(&bundle);
+        assert_eq!(rows.len(), 7);
+        assert_eq!(rows[5][0], "a page with qbench_wasm");
+        assert_eq!(rows[5][1], "3.0 KiB (3027 B)");
+        assert_eq!(rows[6][0], "a page with qbench_cpu");
+        assert_eq!(rows[6][3], "114 B (114 B)");
         // A report from before the sizes were recorded: nothing to show.
         bundle.files.clear();
         assert!(download_rows(&bundle).is_empty());

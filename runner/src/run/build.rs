@@ -26,10 +26,11 @@ pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-/// The wasm build's own target folder: a cargo of its own, so a `cargo test`
-/// that holds the main target folder's lock can run `qbench run`.
-pub fn wasm_target_dir(root: &Path) -> PathBuf {
-    target_dir(root).join("wasm-build")
+/// A wasm module's own cargo target folder (below the main target folder), so
+/// a `cargo test` that holds the main target folder's lock can run `qbench
+/// run`, and the two modules never overwrite each other's `qbench_wasm.wasm`.
+pub fn wasm_target_dir(root: &Path, module: &Module) -> PathBuf {
+    target_dir(root).join(module.target_folder)
 }
 
 /// What was built: where, how large, and whether wasm-opt ran.
@@ -83,52 +84,106 @@ fn run_to_end(cmd: &mut Command, what: &str, cancel: &Cancel) -> anyhow::Result<
     }
 }
 
+/// One wasm module of the package.
+#[derive(Debug, Clone, Copy)]
+pub struct Module {
+    /// The stem of its files (`<name>.js`, `<name>_bg.wasm`).
+    pub name: &'static str,
+    /// Built with the crate's default features (`webgpu`) or without.
+    default_features: bool,
+    /// Its cargo target folder, in the main one ([`wasm_target_dir`]).
+    target_folder: &'static str,
+    /// Prefix of its stamps (`build.txt`, `wasm-opt.txt`) in the package.
+    stamp_prefix: &'static str,
+}
+
+/// The package's modules: the page loads only the one a cell needs.
+pub const MODULES: [Module; 2] = [
+    // WebGPU and CPU: the probe, the WebGPU cells, `qbench serve`.
+    Module {
+        name: "qbench_wasm",
+        default_features: true,
+        target_folder: "wasm-build",
+        stamp_prefix: "",
+    },
+    // The CPU cells: burn-flex without wgpu.
+    Module {
+        name: "qbench_cpu",
+        default_features: false,
+        target_folder: "wasm-build-cpu",
+        stamp_prefix: "cpu-",
+    },
+];
+
 /// Builds (if needed) and returns the package; a cancelled run stops the build.
 pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
     let lock_version = locked_wasm_bindgen(&root.join("Cargo.lock"))?;
     check_cli(&lock_version)?;
+    let pkg = package_dir(&target_dir(root));
+    for module in MODULES {
+        build_module(root, &pkg, module, cancel)?;
+    }
+    copy_assets(root, &pkg)?;
+    describe(&pkg)
+}
+
+/// Builds one module into `pkg`: cargo, wasm-bindgen, wasm-opt, each only when
+/// what it makes is older than its input or was made with other settings.
+fn build_module(root: &Path, pkg: &Path, module: Module, cancel: &Cancel) -> anyhow::Result<()> {
     // QBENCH_WASM_FEATURES (e.g. `cpu-ndarray`) is a measurement aid for comparing builds.
     let features = std::env::var("QBENCH_WASM_FEATURES").unwrap_or_default();
+    let target = wasm_target_dir(root, &module);
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(root)
+        .args([
+            "build",
+            "-p",
+            "qbench-wasm",
+            "--target",
+            TARGET,
+            "--profile",
+            WASM_PROFILE,
+            "--features",
+            &features,
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            WASM_RUSTFLAGS,
+        );
+    if !module.default_features {
+        cargo.arg("--no-default-features");
+    }
     let status = run_to_end(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .current_dir(root)
-            .args([
-                "build",
-                "-p",
-                "qbench-wasm",
-                "--target",
-                TARGET,
-                "--profile",
-                WASM_PROFILE,
-                "--features",
-                &features,
-            ])
-            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-            // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-                WASM_RUSTFLAGS,
-            ),
-        "cargo (building the wasm module)",
+        &mut cargo,
+        &format!("cargo (building the wasm module {})", module.name),
         cancel,
     )?;
     if !status.success() {
         bail!(
-            "building the wasm module failed ({status}); if the target is missing: rustup target add {TARGET}"
+            "building the wasm module {} failed ({status}); if the target is missing: rustup target add {TARGET}",
+            module.name
         );
     }
-    let wasm = wasm_target_dir(root)
+    let wasm = target
         .join(TARGET)
         .join(WASM_PROFILE)
         .join("qbench_wasm.wasm");
-    let pkg = package_dir(&target_dir(root));
-    let glue = pkg.join("qbench_wasm_bg.wasm");
-    let opt_stamp = pkg.join("wasm-opt.txt");
+    let glue = pkg.join(format!("{}_bg.wasm", module.name));
+    let opt_stamp = pkg.join(format!("{}wasm-opt.txt", module.stamp_prefix));
+    let build_stamp = pkg.join(format!("{}build.txt", module.stamp_prefix));
     let settings = format!(
-        "cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, features [{features}], wasm-bindgen {}\n",
+        "cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, {}features [{features}], wasm-bindgen {}\n",
+        if module.default_features {
+            ""
+        } else {
+            "no default features, "
+        },
         BINDGEN_STRIP.join(" ")
     );
-    let built_with = std::fs::read_to_string(pkg.join("build.txt")).unwrap_or_default();
+    let built_with = std::fs::read_to_string(&build_stamp).unwrap_or_default();
     if !is_newer(&glue, &wasm) || built_with != settings {
         // A new module (or new settings): its glue and stamps are rewritten, any
         // old optimisation is void.
@@ -137,8 +192,9 @@ pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
             Command::new("wasm-bindgen")
                 .args(["--target", "web", "--no-typescript"])
                 .args(BINDGEN_STRIP)
+                .args(["--out-name", module.name])
                 .arg("--out-dir")
-                .arg(&pkg)
+                .arg(pkg)
                 .arg(&wasm),
             "wasm-bindgen",
             cancel,
@@ -146,16 +202,15 @@ pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
         if !status.success() {
             bail!("wasm-bindgen failed on {} ({status})", wasm.display());
         }
-        std::fs::write(pkg.join("build.txt"), &settings)?;
+        std::fs::write(&build_stamp, &settings)?;
     }
     // Checked apart from the glue, so an interrupted wasm-opt is run again next time.
     if !opt_stamp.exists()
         && let Some(version) = wasm_opt_version()
     {
-        optimise(&glue, &version, cancel)?;
+        optimise(&glue, &version, &opt_stamp, cancel)?;
     }
-    copy_assets(root, &pkg)?;
-    describe(&pkg)
+    Ok(())
 }
 
 /// Puts the shipped weights and digits beside the module (the page fetches
@@ -203,8 +258,8 @@ pub fn describe_baseline(dir: &Path) -> anyhow::Result<Package> {
         )
     })?;
     anyhow::ensure!(
-        text.contains("openCell"),
-        "--baseline-pkg {}: its module cannot run paired cells (built by a qbench without `openCell`); compare reports with --baseline-report instead",
+        text.contains("openCell") && dir.join("qbench_cpu.js").is_file(),
+        "--baseline-pkg {}: its modules cannot run paired cells (built by a qbench without `openCell` or without the CPU-only module); compare reports with --baseline-report instead",
         dir.display()
     );
     describe(dir).with_context(|| format!("--baseline-pkg {}", dir.display()))
@@ -230,7 +285,7 @@ fn wasm_opt_version() -> Option<String> {
 }
 
 /// `wasm-opt -O` in place: about 30% smaller, and faster on SwiftShader.
-fn optimise(wasm: &Path, version: &str, cancel: &Cancel) -> anyhow::Result<()> {
+fn optimise(wasm: &Path, version: &str, stamp: &Path, cancel: &Cancel) -> anyhow::Result<()> {
     eprintln!(
         "qbench: optimising {} with {version} (a few minutes)",
         wasm.display()
@@ -250,10 +305,7 @@ fn optimise(wasm: &Path, version: &str, cancel: &Cancel) -> anyhow::Result<()> {
         bail!("wasm-opt failed on {} ({status})", wasm.display());
     }
     std::fs::rename(&tmp, wasm)?;
-    std::fs::write(
-        wasm.with_file_name("wasm-opt.txt"),
-        format!("{version} -O\n"),
-    )?;
+    std::fs::write(stamp, format!("{version} -O\n"))?;
     Ok(())
 }
 

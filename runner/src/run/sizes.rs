@@ -13,9 +13,11 @@ use qbench_core::schema::ServedFile;
 use serde::{Deserialize, Serialize};
 
 /// The files of a package a page loads, in the order they are listed.
-pub const SERVED: [&str; 4] = [
+pub const SERVED: [&str; 6] = [
     "qbench_wasm_bg.wasm",
     "qbench_wasm.js",
+    "qbench_cpu_bg.wasm",
+    "qbench_cpu.js",
     qbench_model::assets::FILES[0].0,
     qbench_model::assets::FILES[1].0,
 ];
