@@ -453,39 +453,33 @@ fn bad_run_inputs_are_exit_2_before_anything_starts() {
     let dir = tempfile::tempdir().unwrap();
     let expect = dir.path().join("expect.toml");
     std::fs::write(&expect, "[[cell]]\nstatus = \"fine\"\n").unwrap();
-    let out = qbench()
-        .arg("run")
-        .arg("--expect")
-        .arg(&expect)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("fine") && stderr(&out).contains("expect.toml"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!dir.path().join("out").exists(), "nothing was started");
     // A baseline package that is not one, or one that cannot run paired cells.
     let old_pkg = dir.path().join("old-pkg");
     fake_package(&old_pkg);
-    for (pkg, says) in [
-        (dir.path().join("missing"), "no readable qbench_wasm.js"),
-        (old_pkg, "cannot run paired cells"),
+    for (flag, path, says) in [
+        ("--expect", expect, ["fine", "expect.toml"]),
+        (
+            "--baseline-pkg",
+            dir.path().join("missing"),
+            ["--baseline-pkg", "no readable qbench_wasm.js"],
+        ),
+        (
+            "--baseline-pkg",
+            old_pkg,
+            ["--baseline-pkg", "cannot run paired cells"],
+        ),
     ] {
         let out = qbench()
             .arg("run")
-            .arg("--baseline-pkg")
-            .arg(&pkg)
+            .arg(flag)
+            .arg(&path)
             .arg("--out")
             .arg(dir.path().join("out"))
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(
-            stderr(&out).contains("--baseline-pkg") && stderr(&out).contains(says),
+            says.iter().all(|s| stderr(&out).contains(s)),
             "{}",
             stderr(&out)
         );

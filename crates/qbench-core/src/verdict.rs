@@ -309,6 +309,11 @@ fn resampled_median(samples: &[f64], scratch: &mut [f64], rng: &mut ChaCha8Rng) 
 mod tests {
     use super::*;
 
+    /// 1 for a verdict that would fail or flatter a gate, 0 otherwise.
+    fn alarm(v: Verdict) -> usize {
+        usize::from(matches!(v, Verdict::Slower | Verdict::Faster))
+    }
+
     /// Latency-like samples: a floor plus a right-skewed (log-normal) tail.
     fn latencies(n: usize, scale: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
         (0..n)
@@ -419,8 +424,7 @@ mod tests {
                 );
             }
             let pooled = compare(&o.concat(), &n.concat(), 0.05, seed).unwrap();
-            alarms_pooled +=
-                usize::from(matches!(pooled.verdict, Verdict::Slower | Verdict::Faster));
+            alarms_pooled += alarm(pooled.verdict);
         }
         assert!(
             alarms_pooled > 20,
@@ -511,10 +515,7 @@ mod tests {
             // stretches decide the verdict.
             let (far_old, _) = switching_pairs(40, 1.0, &mut rng);
             let unpaired = compare(&far_old, &new, 0.05, seed).unwrap();
-            unpaired_alarms += usize::from(matches!(
-                unpaired.verdict,
-                Verdict::Slower | Verdict::Faster
-            ));
+            unpaired_alarms += alarm(unpaired.verdict);
         }
         assert!(
             unpaired_alarms > 20,
