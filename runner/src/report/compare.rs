@@ -385,6 +385,9 @@ pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's
 in its page (in one page a module instance can run up to ×2.4 slower than another, seen on Chromium's CPU cells). \
 For a gate, run --rounds 3 or more (the default with --baseline-pkg).\n";
 
+/// What a paired comparison compares with, as headings and the page name it.
+pub const PAIRED_AGAINST: &str = "the baseline package, measured in the same pages";
+
 /// The line under a paired comparison.
 pub const PAIRED: &str = "Before: the baseline package, measured in the same pages as now, \
 warm samples alternating one for one; latency judged on the pairs.\n";

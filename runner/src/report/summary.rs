@@ -49,7 +49,7 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> String {
     markdown::compatibility(&mut out, report);
     if let Some(c) = comparison {
         let against = if c.paired {
-            "the baseline package (same pages, paired samples)"
+            super::compare::PAIRED_AGAINST
         } else {
             "the earlier report"
         };

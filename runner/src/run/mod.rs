@@ -385,7 +385,7 @@ fn finish(
             .as_ref()
             .map(|c| {
                 let against = if c.paired {
-                    "the baseline package, measured in the same pages"
+                    report::compare::PAIRED_AGAINST
                 } else {
                     "the baseline report"
                 };

@@ -2,7 +2,7 @@
 //! run, the baseline package (`/base/`), cross-origin
 //! isolated (COOP + COEP) so the page gets fine-grained timers. On loopback by
 //! default; on another address only by explicit choice, and then it answers
-//! only requests for the host names it was told. Nothing outside the two
+//! only requests for the host names it was told. Nothing outside the
 //! folders is reachable: no `..`, plain or encoded, and no symlink out.
 
 use std::net::SocketAddr;
@@ -47,7 +47,8 @@ struct Rules {
     base: Option<PathBuf>,
 }
 
-/// The router: `www/` at `/`, the package at `/pkg/`, isolation headers on every answer,
+/// The router: `www/` at `/`, the package at `/pkg/` (and a baseline package at
+/// `/base/` when given), isolation headers on every answer,
 /// the host check and the confinement in front.
 fn router(rules: Arc<Rules>) -> Router {
     let header = |name: &'static str, value: &'static str| {
