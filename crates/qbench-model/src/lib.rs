@@ -4,9 +4,11 @@
 
 pub mod assets;
 pub mod digits;
+pub mod lowered;
 pub mod network;
 pub mod weights;
 
 pub use digits::Digits;
+pub use lowered::Lowered;
 pub use network::Net;
 pub use weights::{PARAMS, ParamSpec, Weights};

@@ -7,9 +7,9 @@ use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
 use qbench_core::sampling::Stop;
 use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
-use qbench_model::Net;
 use qbench_model::digits::Digits;
 use qbench_model::network::images_tensor;
+use qbench_model::{Lowered, Net};
 
 use crate::assets;
 use crate::clock::now_ms;
@@ -43,7 +43,7 @@ pub async fn run(request: &CellRequest) -> CellResponse {
 pub struct Session {
     request: CellRequest,
     device: Device,
-    net: Net,
+    net: Model,
     digits: Digits,
     pixels: Vec<f32>,
     first_ms: f64,
@@ -76,7 +76,7 @@ impl Session {
         let digits = assets::digits().map_err(error("loading digits"))?;
         let before = device.memory_pool_usage();
         let load_started = now_ms();
-        let net = Net::from_weights(&weights, &device);
+        let net = Model::new(req.backend, Net::from_weights(&weights, &device));
         let model_load_ms = now_ms() - load_started;
         let measured_bytes = match (before, device.memory_pool_usage()) {
             (Some(b), Some(a)) => Some(a.bytes_in_use.saturating_sub(b.bytes_in_use)),
@@ -320,13 +320,37 @@ fn cpu_device() -> Device {
     Device::flex()
 }
 
-async fn timed(net: &Net, pixels: &[f32], device: &Device) -> Result<f64, Failure> {
+/// The network as the backend runs it fastest: burn's modules on WebGPU (its
+/// direct convolution kernels), lowered to matrix products on the CPU
+/// ([`Lowered`]; README, "CPU backend").
+enum Model {
+    Modules(Net),
+    Lowered(Lowered),
+}
+
+impl Model {
+    fn new(backend: Backend, net: Net) -> Self {
+        match backend {
+            Backend::Cpu => Model::Lowered(Lowered::new(&net)),
+            Backend::Webgpu => Model::Modules(net),
+        }
+    }
+
+    fn probabilities(&self, images: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2> {
+        match self {
+            Model::Modules(net) => net.probabilities(images),
+            Model::Lowered(net) => net.probabilities(images),
+        }
+    }
+}
+
+async fn timed(net: &Model, pixels: &[f32], device: &Device) -> Result<f64, Failure> {
     Ok(split(net, pixels, device).await?.0)
 }
 
 /// One inference timed whole and up to the moment the forward call returned
 /// (host-side work), milliseconds.
-async fn split(net: &Net, pixels: &[f32], device: &Device) -> Result<(f64, f64), Failure> {
+async fn split(net: &Model, pixels: &[f32], device: &Device) -> Result<(f64, f64), Failure> {
     let t = now_ms();
     let probabilities = net.probabilities(images_tensor(pixels, device));
     let enqueued = now_ms() - t;
@@ -335,7 +359,7 @@ async fn split(net: &Net, pixels: &[f32], device: &Device) -> Result<(f64, f64),
 }
 
 /// Upload, forward, softmax and read back: one inference.
-async fn infer(net: &Net, pixels: &[f32], device: &Device) -> Result<Vec<f32>, Failure> {
+async fn infer(net: &Model, pixels: &[f32], device: &Device) -> Result<Vec<f32>, Failure> {
     read_back(net.probabilities(images_tensor(pixels, device))).await
 }
 
