@@ -145,7 +145,7 @@ mod tests {
     use burn::tensor::Device;
 
     fn values(t: Tensor<2>) -> Vec<f32> {
-        t.into_data().to_vec::<f32>().unwrap()
+        t.into_data().try_to_vec::<f32>().unwrap()
     }
 
     #[test]

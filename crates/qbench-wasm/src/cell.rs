@@ -324,15 +324,15 @@ fn cpu_device() -> Device {
 /// direct convolution kernels), lowered to matrix products on the CPU
 /// ([`Lowered`]; README, "CPU backend").
 enum Model {
-    Modules(Net),
-    Lowered(Lowered),
+    Modules(Box<Net>),
+    Lowered(Box<Lowered>),
 }
 
 impl Model {
     fn new(backend: Backend, net: Net) -> Self {
         match backend {
-            Backend::Cpu => Model::Lowered(Lowered::new(&net)),
-            Backend::Webgpu => Model::Modules(net),
+            Backend::Cpu => Model::Lowered(Box::new(Lowered::new(&net))),
+            Backend::Webgpu => Model::Modules(Box::new(net)),
         }
     }
 

@@ -139,8 +139,8 @@ fn describe(value: JsValue) -> String {
     value
         .as_string()
         .or_else(|| {
-            js_sys::Error::try_from(value.clone())
-                .ok()
+            value
+                .dyn_ref::<js_sys::Error>()
                 .map(|e| String::from(e.message()))
         })
         .unwrap_or_else(|| format!("{value:?}"))
