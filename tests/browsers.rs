@@ -700,6 +700,73 @@ fn killed_mid_cell(browser: &str, victim: &str) {
     assert!(err.contains("restarted because"), "{err}");
 }
 
+/// TF.js beside qbench (`--baseline-tfjs`): in both browsers, on both
+/// backends, TF.js's side runs the same network on the same weights (its
+/// probabilities within 1e-5 of native), sample for sample with qbench's, on
+/// the backend it names, and the run says what it compared with. Which engine
+/// is faster is machine-dependent: printed, not asserted.
+#[test]
+fn tfjs_runs_beside_qbench_on_the_same_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (run, report) = qbench_run(
+        &out,
+        &[
+            "--batch",
+            "1",
+            "--rounds",
+            "1",
+            "--samples",
+            "10",
+            "--min-samples",
+            "5",
+            "--time-per-cell",
+            "500",
+            "--quality-inputs",
+            "100",
+            "--baseline-tfjs",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!("qbench against TF.js:\n{stdout}");
+    assert_eq!(run.status.code(), Some(0), "{stdout}\n{}", stderr(&run));
+    assert!(
+        stdout.contains("Before: TF.js, measured in the same pages"),
+        "{stdout}"
+    );
+    assert_eq!(report["paired_with"], "tfjs");
+    let build = report["paired_bundle"]["build"].as_str().unwrap();
+    assert!(build.starts_with("TF.js 4.22.0"), "{build}");
+    let cells = report["cells"].as_array().unwrap();
+    assert_eq!(
+        cells.len(),
+        4,
+        "f32 only, both browsers and backends: {report}"
+    );
+    for c in cells {
+        let side = &c["paired"];
+        assert_eq!(
+            (c["status"].as_str(), side["status"].as_str()),
+            (Some("ok"), Some("ok")),
+            "{c}"
+        );
+        let backend = if c["backend"] == "cpu" {
+            "wasm"
+        } else {
+            "webgpu"
+        };
+        assert_eq!(side["module"], format!("tfjs-backend-{backend}"), "{c}");
+        let n = |c: &Value| c["latency_ms"]["raw"].as_array().unwrap().len();
+        assert_eq!(n(c), n(side), "sample for sample: {c}");
+        let diff = side["quality"]["max_abs_diff_vs_native"].as_f64().unwrap();
+        assert!(diff < 1e-5, "TF.js's network is qbench's: {diff} in {c}");
+        assert!(
+            side["memory"]["measured_bytes"].is_null(),
+            "TF.js measures no device bytes: {c}"
+        );
+    }
+}
+
 mod chromium {
     use super::*;
 
@@ -907,7 +974,9 @@ mod chromium {
         println!("A/A paired comparison:\n{stdout}");
         assert_eq!(run.status.code(), Some(0), "{stdout}\n{}", stderr(&run));
         assert!(
-            stdout.contains("measured in the same pages as now"),
+            stdout.contains(
+                "Before: the baseline package, measured in the same pages, warm samples alternating"
+            ),
             "{stdout}"
         );
         assert!(stdout.contains("latency: 0 slower, 0 faster"), "{stdout}");

@@ -487,6 +487,22 @@ fn bad_run_inputs_are_exit_2_before_anything_starts() {
     }
     let out = qbench().args(["run", "--samples", "3"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A checkout without TF.js installed: what to run, named.
+    let out = qbench()
+        .args(["run", "--baseline-tfjs", "--root"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--baseline-tfjs: TF.js is not installed")
+            && stderr(&out).contains("npm ci --prefix"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("out").exists(), "nothing was started");
     let out = qbench()
         .args(["run", "--fail-on-regression"])
         .output()

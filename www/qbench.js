@@ -43,20 +43,24 @@ const moduleFor = (dir, request) => module(dir, moduleName(request));
 
 const full = () => module("/pkg", "qbench_wasm");
 
-// A paired cell: the baseline package's and this build's cells open in one
-// page, their warm samples taken alternately (baseline first on even pairs,
-// this build first on odd ones) until both sampling plans are met, so a
-// machine that slows down for a while slows both alike. Resolves to this
-// build's response with the baseline's as `baseline`.
+// A paired cell: the other side's cell (the baseline package's, or TF.js's)
+// and this build's open in one page, their warm samples taken alternately
+// (the other side first on even pairs, this build first on odd ones) until
+// both sampling plans are met, so a machine that slows down for a while slows
+// both alike. Resolves to this build's response with the other side's as
+// `baseline`.
 async function runPaired(request, requestJson) {
-  // Side 0 is the baseline package, side 1 this build. Which side is
-  // instantiated and warmed up first is drawn per page: a module opened second
-  // can land in a slower state, and that must not always be the same side.
-  const dirs = ["/base", "/pkg"];
+  // Side 0 is the other side, side 1 this build. Which side is instantiated
+  // and warmed up first is drawn per page: a module opened second can land in
+  // a slower state, and that must not always be the same side.
+  const sides = [
+    () => (request.paired === "tfjs" ? import("./tfjs.js") : moduleFor("/base", request)),
+    () => moduleFor("/pkg", request),
+  ];
   const modules = [];
   const opened = [];
   for (const side of Math.random() < 0.5 ? [0, 1] : [1, 0]) {
-    modules[side] = await moduleFor(dirs[side], request);
+    modules[side] = await sides[side]();
     opened[side] = JSON.parse(await modules[side].openCell(requestJson));
   }
   const open = modules
@@ -77,7 +81,8 @@ async function runPaired(request, requestJson) {
 }
 
 // Runs one cell. `requestJson` is a qbench CellRequest with two optional
-// fields: `paired` (true: run it against the baseline package at /base/) and
+// fields: `paired` ("package": run it against the baseline package at /base/;
+// "tfjs": against TF.js, served at /base/) and
 // `fault` ("throw" | "hang" | "garble"), a testing aid that fails the cell on
 // purpose (`qbench run --fault-precision P --fault F`, used by the tests). The
 // answer names the module that ran it.
@@ -94,7 +99,7 @@ async function runCell(requestJson) {
     : await (await moduleFor("/pkg", request)).runCell(requestJson));
   answer.module = moduleName(request);
   if (answer.baseline) {
-    answer.baseline.module = answer.module;
+    answer.baseline.module ??= answer.module;
   }
   if (request.fault === "garble") {
     // Keeps what was measured but breaks the protocol: an unknown status.

@@ -101,7 +101,12 @@ pub struct RunConfig {
     /// sample alternately with this build's, and compared with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_pkg: Option<PathBuf>,
-    /// Exit 1 when a cell regressed against `baseline-report` or `baseline-pkg`.
+    /// TF.js (installed in `tfjs/` by `.ci/install`) measured in the same pages
+    /// on the same weights, sample for sample alternately with this build, and
+    /// compared with it.
+    pub baseline_tfjs: bool,
+    /// Exit 1 when a cell regressed against `baseline-report`, `baseline-pkg`
+    /// or `baseline-tfjs`.
     pub fail_on_regression: bool,
     /// Smallest latency change that counts, percent.
     pub threshold: f64,
@@ -150,6 +155,7 @@ impl Default for RunConfig {
             baseline: None,
             baseline_report: None,
             baseline_pkg: None,
+            baseline_tfjs: false,
             fail_on_regression: false,
             threshold: DEFAULT_THRESHOLD_PCT,
             host_label: None,
@@ -267,7 +273,11 @@ pub struct RunFlags {
     #[arg(long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_pkg: Option<PathBuf>,
-    /// Exit 1 when a cell regressed against --baseline-report or --baseline-pkg.
+    /// Measure TF.js (the engine qbench is measured against; `npm ci --prefix tfjs`) on the same network, weights and digits in the same pages, its samples alternating with this build's, and compare with it [precisions default to f32].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub baseline_tfjs: bool,
+    /// Exit 1 when a cell regressed against --baseline-report, --baseline-pkg or --baseline-tfjs.
     #[arg(long)]
     #[serde(skip_serializing_if = "is_false")]
     pub fail_on_regression: bool,
@@ -349,12 +359,17 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<RunConfig> {
     let mut config: RunConfig = table
         .try_into()
         .map_err(|e: toml::de::Error| bad_input(anyhow::anyhow!("flags: {e}")))?;
-    let file_sets_rounds = path
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .is_some_and(|t| t.contains_key("rounds"));
-    if config.baseline_pkg.is_some() && flags.rounds.is_none() && !file_sets_rounds {
+    let file_sets = |key: &str| {
+        path.and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .is_some_and(|t| t.contains_key(key))
+    };
+    let paired = config.baseline_pkg.is_some() || config.baseline_tfjs;
+    if paired && flags.rounds.is_none() && !file_sets("rounds") {
         config.rounds = PAIRED_ROUNDS;
+    }
+    if config.baseline_tfjs && flags.precisions.is_none() && !file_sets("precisions") {
+        config.precisions = vec![Precision::F32];
     }
     config.validate()?;
     Ok(config)
@@ -427,17 +442,33 @@ impl RunConfig {
                 "must be at least 1 s".into(),
             );
         }
-        if self.fail_on_regression && self.baseline_report.is_none() && self.baseline_pkg.is_none()
-        {
+        let against = [
+            self.baseline_report.is_some(),
+            self.baseline_pkg.is_some(),
+            self.baseline_tfjs,
+        ];
+        if self.fail_on_regression && !against.contains(&true) {
             return bad(
                 "fail-on-regression",
-                "needs --baseline-report OLD.json or --baseline-pkg DIR to compare with".into(),
+                "needs --baseline-report OLD.json, --baseline-pkg DIR or --baseline-tfjs to compare with".into(),
             );
         }
-        if self.baseline_report.is_some() && self.baseline_pkg.is_some() {
+        if against.iter().filter(|a| **a).count() > 1 {
             return bad(
-                "baseline-pkg",
-                "give either --baseline-report or --baseline-pkg, not both".into(),
+                "baseline-report, baseline-pkg, baseline-tfjs",
+                "give one thing to compare with, not several".into(),
+            );
+        }
+        if let Some(p) = self
+            .precisions
+            .iter()
+            .find(|p| self.baseline_tfjs && **p != Precision::F32)
+        {
+            return bad(
+                "precisions",
+                format!(
+                    "{p}: the TF.js side runs float32 only (--baseline-tfjs compares f32 cells)"
+                ),
             );
         }
         if !self.serve_addr.ip().is_loopback() && self.serve_host.is_empty() {
@@ -516,6 +547,28 @@ mod tests {
     }
 
     #[test]
+    fn a_run_against_tfjs_is_float32_in_three_rounds_and_refuses_other_precisions() {
+        let (_d, empty) = write("samples = 40\n");
+        let mut f = flags(&empty);
+        f.baseline_tfjs = true;
+        let c = resolve(&f).unwrap();
+        assert_eq!(
+            (c.rounds, c.precisions),
+            (PAIRED_ROUNDS, vec![Precision::F32])
+        );
+        f.precisions = Some(vec![Precision::F32, Precision::Int8]);
+        let e = format!("{:#}", resolve(&f).unwrap_err());
+        assert!(
+            e.contains("precisions: int8: the TF.js side runs float32 only"),
+            "{e}"
+        );
+        f.precisions = None;
+        f.baseline_pkg = Some("main-pkg".into());
+        let e = format!("{:#}", resolve(&f).unwrap_err());
+        assert!(e.contains("give one thing to compare with"), "{e}");
+    }
+
+    #[test]
     fn defaults_then_file_then_flags() {
         let (_d, path) = write(
             "browsers = [\"firefox\"]\nsamples = 40\nrounds = 2\n[[endpoint]]\nname = \"gpu-box\"\nurl = \"http://10.0.0.2:4444\"\n[endpoint.capabilities.firefox]\nacceptInsecureCerts = true\n",
@@ -562,7 +615,11 @@ mod tests {
             ("fail-on-regression = true\n", "fail-on-regression"),
             (
                 "baseline-report = \"a.json\"\nbaseline-pkg = \"pkg\"\n",
-                "baseline-pkg",
+                "baseline-report, baseline-pkg, baseline-tfjs",
+            ),
+            (
+                "baseline-tfjs = true\nprecisions = [\"f32\", \"f16\"]\n",
+                "precisions",
             ),
             ("quality-inputs = 5000\n", "quality-inputs"),
         ] {

@@ -59,10 +59,37 @@ pub struct Report {
     /// The wasm module the browsers ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<Bundle>,
-    /// The baseline package measured in the same pages (`run --baseline-pkg`):
-    /// its files and build; each cell's measurements of it are in `Cell.paired`.
+    /// What was measured in the same pages as this build (`run --baseline-pkg`
+    /// or `run --baseline-tfjs`): its files and build; each cell's measurements
+    /// of it are in `Cell.paired`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired_bundle: Option<Bundle>,
+    /// Which kind of thing `paired_bundle` is; absent in reports from before
+    /// TF.js could be paired, which were always a package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired_with: Option<PairedWith>,
+}
+
+/// What the cells of a paired run are measured against, in the same pages,
+/// their warm samples alternating with this build's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairedWith {
+    /// Another build of qbench (`run --baseline-pkg`): the pull-request gate.
+    Package,
+    /// TF.js running the same network on the same weights and digits
+    /// (`run --baseline-tfjs`): wasm (XNNPACK) for CPU cells, WebGPU for WebGPU cells.
+    Tfjs,
+}
+
+impl PairedWith {
+    /// How headings and the page name the other side.
+    pub fn label(self) -> &'static str {
+        match self {
+            PairedWith::Package => "the baseline package, measured in the same pages",
+            PairedWith::Tfjs => "TF.js, measured in the same pages",
+        }
+    }
 }
 
 /// The wasm module a browser run served.
@@ -113,6 +140,7 @@ impl Report {
             baseline: Vec::new(),
             bundle: None,
             paired_bundle: None,
+            paired_with: None,
         }
     }
 

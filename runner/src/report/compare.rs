@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use qbench_core::Backend;
 use qbench_core::adapter::AdapterClass;
-use qbench_core::schema::{Cell, CellId, Outcome, Report, Status};
+use qbench_core::schema::{Cell, CellId, Outcome, PairedWith, Report, Status};
 use qbench_core::verdict::{self, RatioEstimate, Verdict};
 
 use crate::schedule::observe::significant;
@@ -160,9 +160,10 @@ pub struct Comparison {
     /// Whether either report ran a single round: then an interval shows the
     /// samples of one browser session, not how much separate runs differ.
     pub single_round: bool,
-    /// Whether the sides were measured in the same pages, sample for sample
-    /// alternately (`run --baseline-pkg`), and judged as pairs.
-    pub paired: bool,
+    /// What the sides were measured against in the same pages, sample for
+    /// sample alternately (`run --baseline-pkg`, `--baseline-tfjs`), and judged
+    /// as pairs; `None` for two reports.
+    pub paired: Option<PairedWith>,
 }
 
 impl Comparison {
@@ -229,7 +230,7 @@ fn adapter_class(report: &Report, cell: &Cell) -> Option<(AdapterClass, String)>
 
 /// Compares `new` with `old`; `threshold` is a fraction, `seed` fixes the bootstrap.
 pub fn compare(old: &Report, new: &Report, threshold: f64, seed: u64) -> Comparison {
-    compare_with(old, new, threshold, seed, false)
+    compare_with(old, new, threshold, seed, None)
 }
 
 /// Compares each cell of a paired run (`run --baseline-pkg`) with the baseline
@@ -243,10 +244,17 @@ pub fn paired(report: &Report, threshold: f64, seed: u64) -> Comparison {
         .filter_map(|c| c.paired.as_deref().cloned())
         .collect();
     old.bundle = report.paired_bundle.clone();
-    compare_with(&old, report, threshold, seed, true)
+    let with = report.paired_with.unwrap_or(PairedWith::Package);
+    compare_with(&old, report, threshold, seed, Some(with))
 }
 
-fn compare_with(old: &Report, new: &Report, threshold: f64, seed: u64, paired: bool) -> Comparison {
+fn compare_with(
+    old: &Report,
+    new: &Report,
+    threshold: f64,
+    seed: u64,
+    paired: Option<PairedWith>,
+) -> Comparison {
     let with_host = old.hosts().len() > 1 || new.hosts().len() > 1;
     let mut ids: Vec<CellId> = new.cells.iter().map(|c| match_id(c, with_host)).collect();
     for c in &old.cells {
@@ -276,7 +284,7 @@ fn compare_with(old: &Report, new: &Report, threshold: f64, seed: u64, paired: b
                 },
             };
             let (medians, latency) = match (&before, &after) {
-                (Some(b), Some(a)) => latency(old, b, new, a, threshold, seed, paired),
+                (Some(b), Some(a)) => latency(old, b, new, a, threshold, seed, paired.is_some()),
                 _ => (None, LatencyChange::Missing),
             };
             let quality = match (
@@ -383,20 +391,21 @@ For a gate, run both sides with --rounds 3 or more.\n";
 /// The caveat under a paired comparison of a single round.
 pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's drift, but not a module's own state \
 in its page (in one page a module instance can run up to ×2.4 slower than another, seen on Chromium's CPU cells). \
-For a gate, run --rounds 3 or more (the default with --baseline-pkg).\n";
-
-/// What a paired comparison compares with, as headings and the page name it.
-pub const PAIRED_AGAINST: &str = "the baseline package, measured in the same pages";
+For a gate, run --rounds 3 or more (the default for paired runs).\n";
 
 /// The line under a paired comparison.
-pub const PAIRED: &str = "Before: the baseline package, measured in the same pages as now, \
-warm samples alternating one for one; latency judged on the pairs.\n";
+pub fn paired_line(with: PairedWith) -> String {
+    format!(
+        "Before: {}, warm samples alternating one for one with now's; latency judged on the pairs.\n",
+        with.label()
+    )
+}
 
 /// The comparison as Markdown: a count line, then the cells, regressions first.
 pub fn render(c: &Comparison) -> String {
     let mut out = format!("{}\n", c.counts());
-    if c.paired {
-        out.push_str(PAIRED);
+    if let Some(with) = c.paired {
+        out.push_str(&paired_line(with));
     }
     if c.partial {
         out.push_str(
@@ -404,7 +413,7 @@ pub fn render(c: &Comparison) -> String {
         );
     }
     if c.single_round {
-        out.push_str(if c.paired {
+        out.push_str(if c.paired.is_some() {
             PAIRED_SINGLE_ROUND
         } else {
             SINGLE_ROUND
@@ -539,7 +548,7 @@ mod tests {
             build: Some("main".into()),
         });
         let c = paired(&r, 0.05, 1);
-        assert!(c.paired && c.single_round);
+        assert!(c.paired == Some(PairedWith::Package) && c.single_round);
         let by = |p: Precision| c.cells.iter().find(|x| x.id.precision == p).unwrap();
         assert_eq!(by(Precision::F32).verdict(), Some(Verdict::Same));
         assert_eq!(by(Precision::F16).verdict(), Some(Verdict::Slower));
@@ -554,7 +563,7 @@ mod tests {
         assert_eq!(by(Precision::F16Native).transition, Transition::New);
         assert_eq!(c.regressions().count(), 1);
         let md = render(&c);
-        assert!(md.contains(PAIRED), "{md}");
+        assert!(md.contains(&paired_line(PairedWith::Package)), "{md}");
         assert!(md.contains(PAIRED_SINGLE_ROUND), "{md}");
         assert!(!md.contains(SINGLE_ROUND), "{md}");
         // The same samples as two separate reports: the switch reads as a change.

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
-use qbench_core::schema::{Cell, Report, Status};
+use qbench_core::schema::{Cell, PairedWith, Report, Status};
 
 use super::compare::Comparison;
 use super::markdown;
@@ -48,11 +48,7 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> String {
     );
     markdown::compatibility(&mut out, report);
     if let Some(c) = comparison {
-        let against = if c.paired {
-            super::compare::PAIRED_AGAINST
-        } else {
-            "the earlier report"
-        };
+        let against = c.paired.map_or("the earlier report", PairedWith::label);
         let _ = writeln!(out, "### Against {against}\n\n{}\n", c.counts());
         for (title, rows) in [
             ("Regressions", c.regressions().collect::<Vec<_>>()),

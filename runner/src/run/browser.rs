@@ -11,7 +11,7 @@ use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
-use qbench_core::schema::Environment;
+use qbench_core::schema::{Environment, PairedWith};
 use qbench_core::{Browser, Precision};
 use serde_json::{Map, Value, json};
 
@@ -292,13 +292,13 @@ impl Session {
         })
     }
 
-    /// Runs one cell in a freshly loaded page; `paired`: against the baseline
-    /// package at `/base/`, samples alternating (the answer carries both).
+    /// Runs one cell in a freshly loaded page; `paired`: against what the
+    /// server has at `/base/`, samples alternating (the answer carries both).
     pub async fn run_cell(
         &self,
         url: &str,
         request: &CellRequest,
-        paired: bool,
+        paired: Option<PairedWith>,
         fault: Option<Fault>,
         limit: Duration,
     ) -> Result<CellResponse, ExecError> {
@@ -306,8 +306,8 @@ impl Session {
             .await
             .map_err(|e| lost("loading the page", &e))?;
         let mut arg = serde_json::to_value(request).expect("requests serialise");
-        if paired {
-            arg["paired"] = true.into();
+        if let Some(with) = paired {
+            arg["paired"] = serde_json::to_value(with).expect("paired sides serialise");
         }
         if let Some(fault) = fault {
             arg["fault"] = serde_json::to_value(fault).expect("faults serialise");
@@ -407,8 +407,9 @@ pub struct BrowserExecutor {
     pub cell_limit: Duration,
     /// The adapter's power preference, for the probe.
     pub power_preference: PowerPreference,
-    /// Every cell runs paired with the baseline package the server has at `/base/`.
-    pub paired: bool,
+    /// Every cell runs paired with what the server has at `/base/`: the
+    /// baseline package, or TF.js.
+    pub paired: Option<PairedWith>,
     session: Option<Session>,
 }
 
@@ -422,7 +423,7 @@ impl BrowserExecutor {
             fault: None,
             cell_limit,
             power_preference: PowerPreference::default(),
-            paired: false,
+            paired: None,
             session: None,
         }
     }

@@ -241,7 +241,7 @@ pub fn describe(dir: &Path) -> anyhow::Result<Package> {
     Ok(Package {
         dir: dir.to_path_buf(),
         wasm_bytes,
-        files: super::sizes::served(dir)?,
+        files: super::sizes::served(dir, &super::sizes::SERVED)?,
         wasm_opt: stamp("wasm-opt.txt"),
         build: stamp("build.txt"),
     })
@@ -263,6 +263,46 @@ pub fn describe_baseline(dir: &Path) -> anyhow::Result<Package> {
         dir.display()
     );
     describe(dir).with_context(|| format!("--baseline-pkg {}", dir.display()))
+}
+
+/// Where `.ci/install` puts TF.js (`npm ci --prefix tfjs`, versions pinned by
+/// `tfjs/package-lock.json`); `run --baseline-tfjs` serves it at `/base/`.
+pub const TFJS_DIR: &str = "tfjs/node_modules/@tensorflow";
+
+/// TF.js's files a page loads, below [`TFJS_DIR`]: the library, the wasm
+/// backend and the SIMD module it runs here (one thread), the WebGPU backend.
+pub const TFJS_SERVED: [&str; 4] = [
+    "tfjs-core/dist/tf-core.min.js",
+    "tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+    "tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+    "tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js",
+];
+
+/// TF.js as the other side of a paired run (`run --baseline-tfjs`).
+pub fn describe_tfjs(root: &Path) -> anyhow::Result<Package> {
+    let dir = root.join(TFJS_DIR);
+    let manifest = dir.join("tfjs-core/package.json");
+    let version = std::fs::read(&manifest)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_string))
+        .with_context(|| {
+            format!(
+                "--baseline-tfjs: TF.js is not installed ({} is missing): run `npm ci --prefix {}` (.ci/install does)",
+                manifest.display(),
+                root.join("tfjs").display()
+            )
+        })?;
+    let files = super::sizes::served(&dir, &TFJS_SERVED).context("--baseline-tfjs")?;
+    Ok(Package {
+        wasm_bytes: files[2].raw,
+        files,
+        dir,
+        wasm_opt: None,
+        build: Some(format!(
+            "TF.js {version} (npm): tfjs-core, tfjs-backend-wasm (XNNPACK, SIMD, one thread), tfjs-backend-webgpu"
+        )),
+    })
 }
 
 /// Sections the browser never reads: function names (only for stack traces

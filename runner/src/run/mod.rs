@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use qbench_core::Browser;
 use qbench_core::expect::Expectations;
-use qbench_core::schema::{Report, RunSettings};
+use qbench_core::schema::{PairedWith, Report, RunSettings};
 use serde_json::{Map, Value};
 
 use crate::cancel::Cancel;
@@ -173,12 +173,14 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
         .as_deref()
         .map(report::json::read)
         .transpose()?;
-    let paired_package = config
-        .baseline_pkg
-        .as_deref()
-        .map(build::describe_baseline)
-        .transpose()
-        .bad_input()?;
+    let paired_package = match (&config.baseline_pkg, config.baseline_tfjs) {
+        (Some(dir), _) => Some((PairedWith::Package, build::describe_baseline(dir))),
+        (None, true) => Some((PairedWith::Tfjs, build::describe_tfjs(&flags.root))),
+        (None, false) => None,
+    }
+    .map(|(with, package)| package.map(|p| (with, p)))
+    .transpose()
+    .bad_input()?;
     let host = config.host_label.clone().unwrap_or_else(config::host_name);
     let seed = config.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -242,11 +244,12 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
         Err(e) => return Err(could_not_run(e)),
     };
     sink.report.bundle = Some(package.bundle());
-    sink.report.paired_bundle = paired_package.as_ref().map(build::Package::bundle);
+    sink.report.paired_bundle = paired_package.as_ref().map(|(_, p)| p.bundle());
+    sink.report.paired_with = paired_package.as_ref().map(|(with, _)| *with);
     let server = server::start(
         &flags.root.join("www"),
         &package.dir,
-        paired_package.as_ref().map(|p| p.dir.as_path()),
+        paired_package.as_ref().map(|(_, p)| p.dir.as_path()),
         config.serve_addr,
         &config.serve_host,
     )
@@ -300,7 +303,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
             let mut exec = BrowserExecutor::new(e.endpoint, url.clone(), schedule.cell_timeout);
             exec.capabilities = e.capabilities;
             exec.power_preference = config.gpu;
-            exec.paired = paired_package.is_some();
+            exec.paired = paired_package.as_ref().map(|(with, _)| *with);
             exec.fault = flags.fault_precision.map(|p| (p, flags.fault));
             let (tx, refs, cancel) = (tx.clone(), refs.clone(), cancel.clone());
             tasks.spawn(async move { schedule.run(&mut exec, &refs, &tx, &cancel).await });
@@ -383,14 +386,7 @@ fn finish(
     let extras = report::html::Extras {
         comparison: comparison
             .as_ref()
-            .map(|c| {
-                let against = if c.paired {
-                    report::compare::PAIRED_AGAINST
-                } else {
-                    "the baseline report"
-                };
-                (against, c)
-            })
+            .map(|c| (c.paired.map_or("the baseline report", PairedWith::label), c))
             .or(against_previous.as_ref().map(|(l, c)| (*l, c))),
         history: page_history.as_ref(),
     };

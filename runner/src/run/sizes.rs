@@ -40,9 +40,10 @@ struct Entry {
     file: ServedFile,
 }
 
-/// Sizes of the package's served files, from the cache where it is current,
-/// otherwise measured (and the cache rewritten when the folder is writable).
-pub fn served(dir: &Path) -> anyhow::Result<Vec<ServedFile>> {
+/// Sizes of the files `names` below `dir` (a package's: [`SERVED`]), from the
+/// cache where it is current, otherwise measured (and the cache rewritten when
+/// the folder is writable).
+pub fn served(dir: &Path, names: &[&str]) -> anyhow::Result<Vec<ServedFile>> {
     let cache_path = dir.join(CACHE);
     let mut cache: BTreeMap<String, Entry> = std::fs::read(&cache_path)
         .ok()
@@ -50,7 +51,7 @@ pub fn served(dir: &Path) -> anyhow::Result<Vec<ServedFile>> {
         .unwrap_or_default();
     let mut changed = false;
     let mut files = Vec::new();
-    for name in SERVED {
+    for &name in names {
         let path = dir.join(name);
         let meta = std::fs::metadata(&path).with_context(|| format!("no {}", path.display()))?;
         let modified_ns = meta
@@ -138,7 +139,7 @@ mod tests {
         for name in &SERVED[1..] {
             std::fs::write(dir.path().join(name), b"export default 1;\n").unwrap();
         }
-        let first = served(dir.path()).unwrap();
+        let first = served(dir.path(), &SERVED).unwrap();
         assert_eq!(first[0].raw, 5000);
         assert_eq!(first[1].name, "qbench_wasm.js");
         assert!(dir.path().join(CACHE).exists());
@@ -147,10 +148,10 @@ mod tests {
             serde_json::from_slice(&std::fs::read(dir.path().join(CACHE)).unwrap()).unwrap();
         cache.get_mut(SERVED[0]).unwrap().file.gzip = 1;
         std::fs::write(dir.path().join(CACHE), serde_json::to_vec(&cache).unwrap()).unwrap();
-        assert_eq!(served(dir.path()).unwrap()[0].gzip, 1);
+        assert_eq!(served(dir.path(), &SERVED).unwrap()[0].gzip, 1);
         // A changed file is measured again.
         std::fs::write(dir.path().join(SERVED[0]), vec![7u8; 6000]).unwrap();
-        let again = served(dir.path()).unwrap();
+        let again = served(dir.path(), &SERVED).unwrap();
         assert_eq!(again[0].raw, 6000);
         assert!(again[0].gzip > 1);
     }

@@ -56,12 +56,16 @@ pub fn line(cell: &Cell, round: u32, rounds: u32) -> String {
         }
     }
     if let Some(side) = cell.paired.as_deref() {
+        // TF.js's side names its backend as its module (`tfjs-backend-wasm`).
+        let name = match side.module.as_deref() {
+            Some(m) if m.starts_with("tfjs") => "TF.js",
+            _ => "baseline package",
+        };
         match (&side.outcome, &side.latency_ms) {
-            (Outcome::Ok, Some(l)) => out.push_str(&format!(
-                "; baseline package {} ms",
-                significant(l.summary.median)
-            )),
-            (outcome, _) => out.push_str(&format!("; baseline package {}", outcome.status())),
+            (Outcome::Ok, Some(l)) => {
+                out.push_str(&format!("; {name} {} ms", significant(l.summary.median)))
+            }
+            (outcome, _) => out.push_str(&format!("; {name} {}", outcome.status())),
         }
     }
     if cell.flaky {
