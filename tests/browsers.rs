@@ -317,10 +317,17 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     let floor = env["readback_floor_ms"].as_f64().expect("a readback floor");
     assert!(floor > 0.0, "{env}");
     assert!(report["finished"].is_string());
-    assert_eq!(report["planned"].as_array().unwrap().len(), 2 * 5 * 2);
-    assert_eq!(report["cells"].as_array().unwrap().len(), 2 * 5 * 2);
+    assert_eq!(report["planned"].as_array().unwrap().len(), 2 * 6 * 2);
+    assert_eq!(report["cells"].as_array().unwrap().len(), 2 * 6 * 2);
     for backend in ["webgpu", "cpu"] {
-        for precision in ["f32", "f16", "int8", "int8-channel", "f16-native"] {
+        for precision in [
+            "f32",
+            "f16",
+            "int8",
+            "int8-channel",
+            "f16-native",
+            "int8-native",
+        ] {
             for batch in [1, 32] {
                 let c = cell(&report, browser, backend, precision, batch);
                 assert_eq!(c["host"], "test-host");
@@ -332,12 +339,19 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
                 };
                 assert_eq!(c["module"], module, "{c}");
                 assert_eq!(c["expectation"]["verdict"], "expected", "{c}");
+                let estimate = qbench_model::weights::memory(precision.parse().unwrap());
                 let bytes = match precision {
                     "f32" => 4,
                     "f16" | "f16-native" => 2,
                     _ => 1,
                 };
-                assert_eq!(c["memory"]["estimated_weight_bytes"], 421_642 * bytes);
+                if precision != "int8-native" {
+                    assert_eq!(estimate.estimated_weight_bytes, 421_642 * bytes);
+                }
+                assert_eq!(
+                    c["memory"]["estimated_weight_bytes"],
+                    estimate.estimated_weight_bytes
+                );
                 if backend == "webgpu" && precision == "f16-native" && !expect_shader_f16 {
                     assert_eq!(c["status"], "unsupported", "{c}");
                     assert!(c["reason"].as_str().unwrap().contains("shader-f16"), "{c}");

@@ -77,6 +77,10 @@ async function runPaired(request, requestJson) {
   for (const s of open) {
     opened[s.side] = JSON.parse(await s.q.finishCell(s.handle));
   }
+  // A side without a sampling plan of its own (TF.js) stopped with the pairs.
+  if (opened[0].status === "ok") {
+    opened[0].stop ??= opened[1].stop;
+  }
   return JSON.stringify({ ...opened[1], baseline: opened[0] });
 }
 

@@ -25,11 +25,21 @@ pub struct WeightMemory {
 pub fn scale_count(precision: Precision, role: ParamRole, shape: &[usize]) -> u64 {
     match precision {
         Precision::Int8 => 1,
+        Precision::Int8Native => u64::from(Precision::stores_int8(role, shape)),
         Precision::Int8Channel => role
             .channel_axis()
             .and_then(|axis| shape.get(axis))
             .map_or(1, |&channels| channels as u64),
         _ => 0,
+    }
+}
+
+/// Bytes one weight of this tensor takes at `precision`: `int8-native` keeps
+/// the tensors it cannot pack in float32 ([`Precision::stores_int8`]).
+fn bytes_per_weight(precision: Precision, role: ParamRole, shape: &[usize]) -> u64 {
+    match precision {
+        Precision::Int8Native if !Precision::stores_int8(role, shape) => 4,
+        _ => precision.bytes_per_weight(),
     }
 }
 
@@ -39,14 +49,17 @@ pub fn estimate<'a>(
     precision: Precision,
 ) -> WeightMemory {
     let mut parameters = 0;
+    let mut bytes = 0;
     let mut scales = 0;
     for (role, shape) in tensors {
-        parameters += shape.iter().product::<usize>() as u64;
+        let n = shape.iter().product::<usize>() as u64;
+        parameters += n;
+        bytes += n * bytes_per_weight(precision, role, shape);
         scales += scale_count(precision, role, shape);
     }
     WeightMemory {
         parameters,
-        estimated_weight_bytes: parameters * precision.bytes_per_weight(),
+        estimated_weight_bytes: bytes,
         scales,
         estimated_scale_bytes: scales * SCALE_BYTES,
     }
@@ -88,5 +101,18 @@ mod tests {
             per_channel.estimated_weight_bytes,
             per_tensor.estimated_weight_bytes
         );
+    }
+
+    #[test]
+    fn int8_native_counts_what_it_keeps_in_float32() {
+        let net: [(ParamRole, &[usize]); 3] = [
+            (ParamRole::ConvWeight, &[32, 1, 3, 3]),
+            (ParamRole::Bias, &[32]),
+            (ParamRole::DenseWeight, &[128, 10]),
+        ];
+        let m = estimate(net, Precision::Int8Native);
+        assert_eq!(m.parameters, 288 + 32 + 1280);
+        assert_eq!(m.estimated_weight_bytes, 288 + 4 * (32 + 1280));
+        assert_eq!((m.scales, m.estimated_scale_bytes), (1, 4));
     }
 }

@@ -14,7 +14,8 @@ named_enum!(
     /// The first four are *simulated*: every parameter tensor is quantized and
     /// dequantized back to float32 on the host, then the float32 network runs, so
     /// they measure the accuracy cost of the storage format. `f16-native` really
-    /// computes in half precision on the device.
+    /// computes in half precision on the device; `int8-native` really holds the
+    /// weights as 8-bit integers on the device.
     Precision, "precision", {
         /// Float32 weights as trained.
         F32 => "f32",
@@ -26,6 +27,11 @@ named_enum!(
         Int8Channel => "int8-channel",
         /// Float32 weights run with burn's F16 float type; needs `shader-f16` on WebGPU.
         F16Native => "f16-native",
+        /// The integers of `int8` (one scale per tensor, the same rounding) held on
+        /// the device as burn quantized tensors, 8 bits each, dequantized by the
+        /// products that read them; the tensors [`Precision::stores_int8`] leaves
+        /// out stay float32.
+        Int8Native => "int8-native",
     }
 );
 
@@ -43,13 +49,27 @@ impl Precision {
         match self {
             Precision::F32 => 4,
             Precision::F16 | Precision::F16Native => 2,
-            Precision::Int8 | Precision::Int8Channel => 1,
+            Precision::Int8 | Precision::Int8Channel | Precision::Int8Native => 1,
         }
     }
 
     /// Whether the weights are quantized on the host and the network runs in float32.
     pub fn is_simulated(self) -> bool {
-        self != Precision::F16Native
+        !matches!(self, Precision::F16Native | Precision::Int8Native)
+    }
+
+    /// Whether `int8-native` holds this tensor as int8: weights whose output
+    /// dimension (a conv's `out`, a dense layer's `out`) is a multiple of 4,
+    /// which burn's packed int8 storage (four values per 32-bit word along the
+    /// last dimension of the product's matrix) needs. Biases and the 10-class
+    /// output layer stay float32 (1,482 of 421,642 parameters).
+    pub fn stores_int8(role: ParamRole, shape: &[usize]) -> bool {
+        let out = match role {
+            ParamRole::ConvWeight => shape.first(),
+            ParamRole::DenseWeight => shape.get(1),
+            ParamRole::Bias => None,
+        };
+        out.is_some_and(|n| n % 4 == 0)
     }
 
     /// Quantizes one parameter tensor and dequantizes it back to float32.
@@ -71,6 +91,10 @@ impl Precision {
                 values.iter().copied().map(quantize::round_f16).collect(),
             )),
             Precision::Int8 => quantize::int8_per_tensor(values),
+            Precision::Int8Native if Precision::stores_int8(role, shape) => {
+                quantize::int8_per_tensor(values)
+            }
+            Precision::Int8Native => Ok(Quantized::unscaled(values.to_vec())),
             Precision::Int8Channel => match role.channel_axis() {
                 Some(axis) => quantize::int8_per_channel(values, shape, axis),
                 None => quantize::int8_per_tensor(values),
@@ -86,12 +110,22 @@ mod tests {
     #[test]
     fn names_and_bytes() {
         let names: Vec<_> = Precision::ALL.iter().map(|p| p.to_string()).collect();
-        assert_eq!(names, ["f32", "f16", "int8", "int8-channel", "f16-native"]);
+        assert_eq!(
+            names,
+            [
+                "f32",
+                "f16",
+                "int8",
+                "int8-channel",
+                "f16-native",
+                "int8-native"
+            ]
+        );
         let bytes: Vec<_> = Precision::ALL
             .iter()
             .map(|p| p.bytes_per_weight())
             .collect();
-        assert_eq!(bytes, [4, 2, 1, 1, 2]);
+        assert_eq!(bytes, [4, 2, 1, 1, 2, 1]);
         assert_eq!(
             "int8-channel".parse::<Precision>().unwrap(),
             Precision::Int8Channel
@@ -108,6 +142,25 @@ mod tests {
             v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
         assert!(q.scales.is_empty());
+    }
+
+    #[test]
+    fn int8_native_has_int8s_integers_where_it_stores_int8() {
+        let w: Vec<f32> = (0..64).map(|i| (i as f32 - 20.5) / 7.0).collect();
+        let int8 = Precision::Int8.quantize(&w, &[16, 4], ParamRole::DenseWeight);
+        let native = Precision::Int8Native.quantize(&w, &[16, 4], ParamRole::DenseWeight);
+        assert_eq!(int8.unwrap(), native.unwrap());
+        let float = Precision::Int8Native
+            .quantize(&w, &[32, 2], ParamRole::DenseWeight)
+            .unwrap();
+        assert_eq!((float.values, float.scales), (w.clone(), vec![]));
+        assert!(Precision::stores_int8(
+            ParamRole::ConvWeight,
+            &[32, 1, 3, 3]
+        ));
+        assert!(!Precision::stores_int8(ParamRole::DenseWeight, &[128, 10]));
+        assert!(!Precision::stores_int8(ParamRole::Bias, &[64]));
+        assert!(!Precision::Int8Native.is_simulated());
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The same network lowered to matrix products, for CPU backends.
+//! The same network lowered to matrix products: how CPU cells run it, and
+//! how `int8-native` runs on every backend (its weights are matrices burn can
+//! hold as packed int8).
 //!
 //! burn-flex's `conv2d` re-lays its weights and converts the input to NHWC on
 //! every call, and its `max_pool2d` computes argmax indices nobody reads; at
@@ -8,13 +10,15 @@
 //! for the four 2×2 pooling phases separately, so the max-pool is three
 //! element-wise maxima of contiguous blocks. Bias and ReLU come after the pool:
 //! `max(x + b) = max(x) + b` and ReLU is monotonic, so this is the network of
-//! [`Net`] exactly, only summed in another order.
+//! [`crate::Net`] exactly, only summed in another order.
 
-use burn::tensor::Tensor;
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::ops::PadMode;
+use burn::tensor::quantization::{QuantScheme, QuantValue};
+use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_SIDE, Net};
+use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_SIDE};
+use crate::weights::QuantizedWeights;
 
 /// One 3×3, padding 1 convolution followed by ReLU and a 2×2 max-pool.
 #[derive(Debug, Clone)]
@@ -26,22 +30,6 @@ struct ConvPool {
 }
 
 impl ConvPool {
-    fn new(conv: &burn::nn::conv::Conv2d) -> Self {
-        let weight = conv.weight.val();
-        let [c_out, c_in, kh, kw] = weight.dims();
-        let bias = conv
-            .bias
-            .as_ref()
-            .map(|b| b.val().reshape([1, c_out]))
-            .unwrap_or_else(|| Tensor::zeros([1, c_out], &weight.device()));
-        Self {
-            weight: weight
-                .permute([2, 3, 1, 0])
-                .reshape([kh * kw * c_in, c_out]),
-            bias,
-        }
-    }
-
     /// `[n, h, w, c_in]` → `[n, h / 2, w / 2, c_out]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [n, h, w, _] = x.dims();
@@ -83,7 +71,60 @@ fn pooling_phase_patches(x: Tensor<4>) -> Tensor<2> {
     stacked.reshape([4 * n * (h / 2) * (w / 2), 9 * c])
 }
 
-/// [`Net`] lowered for a CPU backend.
+/// A matrix's shape and row-major values, on the host.
+type HostMatrix = ([usize; 2], Vec<f32>);
+
+/// A conv weight `[out, in, kh, kw]` as the patches' matrix `[kh × kw × in, out]`.
+fn conv_matrix(values: &[f32], shape: &[usize]) -> HostMatrix {
+    let [c_out, c_in, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
+    let mut out = vec![0.0; values.len()];
+    for (i, v) in values.iter().enumerate() {
+        let (o, c, ky, kx) = (
+            i / (c_in * kh * kw),
+            i / (kh * kw) % c_in,
+            i / kw % kh,
+            i % kw,
+        );
+        out[((ky * kw + kx) * c_in + c) * c_out + o] = *v;
+    }
+    ([kh * kw * c_in, c_out], out)
+}
+
+/// fc1's weight `[3136, 128]` with its rows from the (c, y, x) flattening of
+/// NCHW activations to the (y, x, c) flattening of NHWC ones.
+fn nhwc_rows(values: &[f32], shape: &[usize]) -> HostMatrix {
+    let [rows, cols] = [shape[0], shape[1]];
+    let side = IMAGE_SIDE / 4;
+    let channels = rows / (side * side);
+    let mut out = vec![0.0; values.len()];
+    for (row, chunk) in values.chunks(cols).enumerate() {
+        let (c, yx) = (row / (side * side), row % (side * side));
+        let to = yx * channels + c;
+        out[to * cols..(to + 1) * cols].copy_from_slice(chunk);
+    }
+    ([rows, cols], out)
+}
+
+/// A matrix on `device`: float, or burn's packed symmetric int8 with one
+/// scale when `scale` is given (its values must be integers × scale).
+fn matrix(
+    ([rows, cols], values): ([usize; 2], Vec<f32>),
+    scale: Option<f32>,
+    device: &Device,
+) -> Tensor<2> {
+    let data = match scale {
+        None => TensorData::new(values, [rows, cols]),
+        Some(scale) => {
+            // Exact: each value is an int8 code times `scale` in float32.
+            let codes: Vec<i8> = values.iter().map(|v| (v / scale).round() as i8).collect();
+            let scheme = QuantScheme::default().with_value(QuantValue::Q8S);
+            TensorData::quantized(codes, [rows, cols], scheme, &[scale], None)
+        }
+    };
+    Tensor::from_data(data, device)
+}
+
+/// The network lowered for matrix products, its weights on one device.
 #[derive(Debug, Clone)]
 pub struct Lowered {
     conv1: ConvPool,
@@ -96,29 +137,43 @@ pub struct Lowered {
 }
 
 impl Lowered {
-    /// Lays out `net`'s parameters (on its device) once for the products here.
-    pub fn new(net: &Net) -> Self {
-        let fc1 = net.fc1.weight.val();
-        let [_, hidden] = fc1.dims();
-        let side = IMAGE_SIDE / 4;
-        let channels = FLAT_FEATURES / (side * side);
-        let bias = |linear: &burn::nn::Linear, width: usize| {
-            linear
-                .bias
-                .as_ref()
-                .map(|b| b.val().reshape([1, width]))
-                .unwrap_or_else(|| Tensor::zeros([1, width], &fc1.device()))
+    /// The (dequantized) weights laid out once for the products here, on
+    /// `device`. With `int8`, every weight tensor that has one int8 scale is
+    /// held as burn's packed int8 (`int8-native`); the others stay float.
+    pub fn new(weights: &QuantizedWeights, int8: bool, device: &Device) -> Self {
+        let w = &weights.weights;
+        let scale = |name: &str| {
+            let i = crate::PARAMS
+                .iter()
+                .position(|s| s.name == name)
+                .expect("a parameter");
+            match weights.scales[i].as_slice() {
+                [one] if int8 => Some(*one),
+                _ => None,
+            }
         };
+        let weight = |name: &str, layout: fn(&[f32], &[usize]) -> HostMatrix| {
+            let (shape, values) = w.tensor(name);
+            matrix(layout(values, shape), scale(name), device)
+        };
+        let row = |name: &str| {
+            let (_, values) = w.tensor(name);
+            matrix(([1, values.len()], values.to_vec()), None, device)
+        };
+        let dense = |values: &[f32], shape: &[usize]| ([shape[0], shape[1]], values.to_vec());
         Self {
-            conv1: ConvPool::new(&net.conv1),
-            conv2: ConvPool::new(&net.conv2),
-            fc1_bias: bias(&net.fc1, hidden),
-            fc2_bias: bias(&net.fc2, CLASSES),
-            fc1_weight: fc1
-                .reshape([channels, side, side, hidden])
-                .permute([1, 2, 0, 3])
-                .reshape([FLAT_FEATURES, hidden]),
-            fc2_weight: net.fc2.weight.val(),
+            conv1: ConvPool {
+                weight: weight("conv1.weight", conv_matrix),
+                bias: row("conv1.bias"),
+            },
+            conv2: ConvPool {
+                weight: weight("conv2.weight", conv_matrix),
+                bias: row("conv2.bias"),
+            },
+            fc1_weight: weight("fc1.weight", nhwc_rows),
+            fc1_bias: row("fc1.bias"),
+            fc2_weight: weight("fc2.weight", dense),
+            fc2_bias: row("fc2.bias"),
         }
     }
 
@@ -129,7 +184,9 @@ impl Lowered {
         let x = self.conv2.forward(self.conv1.forward(x));
         let x = x.reshape([batch, FLAT_FEATURES]);
         let x = relu(x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone());
-        x.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone()
+        let logits = x.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
+        debug_assert_eq!(logits.dims(), [batch, CLASSES]);
+        logits
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.
@@ -141,30 +198,57 @@ impl Lowered {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Net;
     use crate::network::images_tensor;
-    use burn::tensor::Device;
+    use qbench_core::Precision;
 
     fn values(t: Tensor<2>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().unwrap()
     }
 
-    #[test]
-    fn lowered_network_gives_the_networks_probabilities() {
+    /// The largest |Δp| between the lowered network (at `precision`, int8
+    /// storage or not) and burn's modules at `reference`, over three batches.
+    fn worst_difference(precision: Precision, int8: bool, reference: Precision) -> f32 {
         let device = Device::flex();
-        let net = Net::from_weights(&crate::assets::weights().unwrap(), &device);
-        let lowered = Lowered::new(&net);
+        let weights = crate::assets::weights().unwrap();
+        let net = Net::from_weights(&weights.quantized(reference).unwrap().weights, &device);
+        let lowered = Lowered::new(&weights.quantized(precision).unwrap(), int8, &device);
         let digits = crate::assets::digits().unwrap();
+        let mut worst = 0.0f32;
         for (start, end) in [(0, 1), (1, 4), (4, 37)] {
             let pixels = digits.pixels(start, end);
             let want = values(net.probabilities(images_tensor(&pixels, &device)));
             let got = values(lowered.probabilities(images_tensor(&pixels, &device)));
             assert_eq!(got.len(), (end - start) * CLASSES);
-            let worst = want
-                .iter()
-                .zip(&got)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert!(worst < 1e-6, "batch {start}..{end}: max |Δp| = {worst:e}");
+            for (a, b) in want.iter().zip(&got) {
+                worst = worst.max((a - b).abs());
+            }
         }
+        worst
+    }
+
+    #[test]
+    fn lowered_network_gives_the_networks_probabilities() {
+        let worst = worst_difference(Precision::F32, false, Precision::F32);
+        assert!(worst < 1e-6, "max |Δp| = {worst:e}");
+    }
+
+    /// The packed int8 weights dequantize to exactly the values the host
+    /// quantizer gives: the network is the one the simulated values make.
+    #[test]
+    fn int8_stored_weights_compute_the_network_of_their_values() {
+        let worst = worst_difference(Precision::Int8Native, true, Precision::Int8Native);
+        assert!(worst < 1e-6, "max |Δp| = {worst:e}");
+    }
+
+    #[test]
+    fn layouts_move_each_weight_where_its_product_reads_it() {
+        // conv [out 2, in 1, 1, 2]: element (o, c, ky, kx) → row (ky, kx, c), column o.
+        let (shape, m) = conv_matrix(&[1.0, 2.0, 3.0, 4.0], &[2, 1, 1, 2]);
+        assert_eq!((shape, m), ([2, 2], vec![1.0, 3.0, 2.0, 4.0]));
+        // fc1: row c·49 + y·7 + x moves to (y·7 + x)·64 + c.
+        let values: Vec<f32> = (0..3136).map(|r| r as f32).collect();
+        let (_, rows) = nhwc_rows(&values, &[3136, 1]);
+        assert_eq!((rows[0], rows[1], rows[64]), (0.0, 49.0, 1.0));
     }
 }

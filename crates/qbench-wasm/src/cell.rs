@@ -9,6 +9,7 @@ use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
 use qbench_model::digits::Digits;
 use qbench_model::network::images_tensor;
+use qbench_model::weights::QuantizedWeights;
 use qbench_model::{Lowered, Net};
 
 use crate::assets;
@@ -71,12 +72,11 @@ impl Session {
 
         let weights = assets::weights()
             .and_then(|w| w.quantized(req.precision).map_err(|e| e.to_string()))
-            .map_err(error("loading weights"))?
-            .weights;
+            .map_err(error("loading weights"))?;
         let digits = assets::digits().map_err(error("loading digits"))?;
         let before = device.memory_pool_usage();
         let load_started = now_ms();
-        let net = Model::new(req.backend, Net::from_weights(&weights, &device));
+        let net = Model::new(req.backend, req.precision, &weights, &device);
         let model_load_ms = now_ms() - load_started;
         let measured_bytes = match (before, device.memory_pool_usage()) {
             (Some(b), Some(a)) => Some(a.bytes_in_use.saturating_sub(b.bytes_in_use)),
@@ -322,17 +322,26 @@ fn cpu_device() -> Device {
 
 /// The network as the backend runs it fastest: burn's modules on WebGPU (its
 /// direct convolution kernels), lowered to matrix products on the CPU
-/// ([`Lowered`]; README, "CPU backend").
+/// ([`Lowered`]; README, "CPU backend"). `int8-native` is lowered on both:
+/// burn holds its weight matrices as packed int8.
 enum Model {
     Modules(Box<Net>),
     Lowered(Box<Lowered>),
 }
 
 impl Model {
-    fn new(backend: Backend, net: Net) -> Self {
+    fn new(
+        backend: Backend,
+        precision: Precision,
+        weights: &QuantizedWeights,
+        device: &Device,
+    ) -> Self {
+        let int8 = precision == Precision::Int8Native;
         match backend {
-            Backend::Cpu => Model::Lowered(Box::new(Lowered::new(&net))),
-            Backend::Webgpu => Model::Modules(Box::new(net)),
+            Backend::Webgpu if !int8 => {
+                Model::Modules(Box::new(Net::from_weights(&weights.weights, device)))
+            }
+            _ => Model::Lowered(Box::new(Lowered::new(weights, int8, device))),
         }
     }
 

@@ -204,6 +204,41 @@ async fn every_stored_precision_uploads_and_runs_on_both_backends() {
 }
 
 #[wasm_bindgen_test]
+async fn int8_native_holds_its_weights_as_int8_on_both_backends() {
+    let reference = top1(&fixture());
+    let estimate = qbench_model::weights::memory(Precision::Int8Native);
+    for backend in [Backend::Webgpu, Backend::Cpu] {
+        let r = run(&request(backend, Precision::Int8Native)).await;
+        assert_eq!(r.status, Status::Ok, "{backend}: {:?}", r.reason);
+        let agree = top1(&r.probabilities)
+            .iter()
+            .zip(&reference)
+            .filter(|(a, b)| a == b)
+            .count();
+        assert!(
+            agree >= INPUTS - 1,
+            "{backend}: {agree}/{INPUTS} agree with float32"
+        );
+        match backend {
+            // Packed int8 (plus the float32 tensors it cannot pack, and the scales).
+            Backend::Webgpu => {
+                let bytes = r.measured_bytes.expect("the WebGPU pool reports its bytes");
+                let expected = estimate.estimated_weight_bytes + estimate.estimated_scale_bytes;
+                assert!(
+                    (expected..=expected + POOL_SLACK).contains(&bytes),
+                    "int8-native holds {bytes} B, estimated {expected} B"
+                );
+                assert!(
+                    bytes * 100 <= PARAMETERS * 4 * 35,
+                    "{bytes} B is more than 0.35× float32's"
+                );
+            }
+            Backend::Cpu => assert_eq!(r.measured_bytes, None),
+        }
+    }
+}
+
+#[wasm_bindgen_test]
 fn the_clock_is_monotonic_and_fine_when_isolated() {
     let mut last = qbench_wasm::clock::now_ms();
     let mut smallest = f64::INFINITY;

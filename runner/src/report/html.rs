@@ -33,6 +33,7 @@ fn precision_color(p: Precision) -> u32 {
         Precision::Int8 => 0x2ca02c,
         Precision::Int8Channel => 0xd62728,
         Precision::F16Native => 0x9467bd,
+        Precision::Int8Native => 0x8c564b,
     }
 }
 
