@@ -63,7 +63,7 @@ fn native_report_meets_the_baseline_contract() {
     );
     assert!(report["finished"].is_string());
     let cells = report["cells"].as_array().unwrap();
-    assert_eq!(cells.len(), 5 * 2);
+    assert_eq!(cells.len(), Precision::ALL.len() * 2);
     assert_eq!(cells[0]["precision"], "f32", "float32 first");
     for c in cells {
         assert_eq!(c["browser"], "native");
@@ -71,7 +71,7 @@ fn native_report_meets_the_baseline_contract() {
         let precision: Precision = c["precision"].as_str().unwrap().parse().unwrap();
         assert_eq!(
             c["memory"]["estimated_weight_bytes"],
-            421_642 * precision.bytes_per_weight()
+            qbench_model::weights::memory(precision).estimated_weight_bytes
         );
         assert_eq!(c["quality"]["n"], 2000, "{c}");
         assert_eq!(c["latency_ms"]["samples"], 8);
@@ -242,7 +242,7 @@ fn compare_exit_codes_same_regressed_and_corrupt() {
     let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
     assert_eq!(
         parsed.test_suites.iter().map(|s| s.tests).sum::<usize>(),
-        10
+        Precision::ALL.len() * 2
     );
     assert_eq!(
         parsed.test_suites.iter().map(|s| s.failures).sum::<usize>(),
@@ -537,8 +537,9 @@ fn merge_puts_two_hosts_in_one_report_and_refuses_one_host_twice() {
     std::fs::write(&b, serde_json::to_vec(&report).unwrap()).unwrap();
     let out = dir.path().join("merged");
     let text = run_ok(qbench().arg("merge").arg(&a).arg(&b).arg("--out").arg(&out));
+    let cells = 2 * Precision::ALL.len() * 2;
     assert!(
-        text.contains("merged 2 reports (2 hosts, 20 cells)"),
+        text.contains(&format!("merged 2 reports (2 hosts, {cells} cells)")),
         "{text}"
     );
     let merged: Value =
@@ -620,8 +621,10 @@ fn history_imports_reports_and_answers_trend_and_changes() {
     let db = dir.path().join("history.sqlite");
     let history = |args: &[&str]| run_ok(qbench().arg("history").arg("--db").arg(&db).args(args));
     let text = history(&["import", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let cells = Precision::ALL.len() * 2;
     assert!(
-        text.contains("run 1, 10 cells") && text.contains("run 2, 10 cells"),
+        text.contains(&format!("run 1, {cells} cells"))
+            && text.contains(&format!("run 2, {cells} cells")),
         "{text}"
     );
     assert!(
@@ -630,7 +633,11 @@ fn history_imports_reports_and_answers_trend_and_changes() {
     );
     let list = history(&["list"]);
     assert_eq!(list.lines().count(), 1 + 2, "{list}");
-    assert!(list.contains("10/10") && list.contains("9/10"), "{list}");
+    assert!(
+        list.contains(&format!("{cells}/{cells}"))
+            && list.contains(&format!("{}/{cells}", cells - 1)),
+        "{list}"
+    );
     let trend = history(&["trend", "--precision", "int8", "--batch", "1"]);
     assert!(trend.starts_with("native cpu int8 batch 1\n"), "{trend}");
     assert!(
