@@ -317,8 +317,10 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     let floor = env["readback_floor_ms"].as_f64().expect("a readback floor");
     assert!(floor > 0.0, "{env}");
     assert!(report["finished"].is_string());
-    assert_eq!(report["planned"].as_array().unwrap().len(), 2 * 6 * 2);
-    assert_eq!(report["cells"].as_array().unwrap().len(), 2 * 6 * 2);
+    // Both backends × six precisions × two batches.
+    let cells = 2 * 6 * 2;
+    assert_eq!(report["planned"].as_array().unwrap().len(), cells);
+    assert_eq!(report["cells"].as_array().unwrap().len(), cells);
     for backend in ["webgpu", "cpu"] {
         for precision in [
             "f32",
@@ -405,7 +407,7 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
             .unwrap();
     assert_eq!(
         parsed.test_suites.iter().map(|s| s.tests).sum::<usize>(),
-        20,
+        cells,
         "one case per cell"
     );
     assert_eq!(
@@ -420,7 +422,7 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     let facts = page::check(
         &dir.path().join("report.html"),
         &format!("report-{browser}"),
-        20,
+        cells,
         &[
             "Environments",
             "Compatibility",
@@ -439,7 +441,7 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
         log.lines()
             .filter(|l| l.starts_with('[') && l.contains(&format!("] test-host {browser} ")))
             .count(),
-        20,
+        cells,
         "{log}"
     );
 }
