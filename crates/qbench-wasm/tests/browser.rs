@@ -70,6 +70,15 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// How many inputs' top-1 class in `p` is the native float32 one.
+fn agreeing(p: &[f32]) -> usize {
+    top1(p)
+        .iter()
+        .zip(&top1(&fixture()))
+        .filter(|(a, b)| a == b)
+        .count()
+}
+
 fn top1(p: &[f32]) -> Vec<usize> {
     p.chunks(10)
         .map(|row| {
@@ -162,7 +171,6 @@ async fn f16_native_runs_exactly_when_the_adapter_has_shader_f16() {
 
 #[wasm_bindgen_test]
 async fn every_stored_precision_uploads_and_runs_on_both_backends() {
-    let reference = top1(&fixture());
     for backend in [Backend::Webgpu, Backend::Cpu] {
         for precision in [
             Precision::F32,
@@ -178,11 +186,7 @@ async fn every_stored_precision_uploads_and_runs_on_both_backends() {
                 r.reason
             );
             assert_eq!(r.probabilities.len(), INPUTS * 10, "{backend} {precision}");
-            let agree = top1(&r.probabilities)
-                .iter()
-                .zip(&reference)
-                .filter(|(a, b)| a == b)
-                .count();
+            let agree = agreeing(&r.probabilities);
             assert!(
                 agree >= INPUTS - 1,
                 "{backend} {precision}: {agree}/{INPUTS} agree with float32"
@@ -205,16 +209,11 @@ async fn every_stored_precision_uploads_and_runs_on_both_backends() {
 
 #[wasm_bindgen_test]
 async fn int8_native_holds_its_weights_as_int8_on_both_backends() {
-    let reference = top1(&fixture());
     let estimate = qbench_model::weights::memory(Precision::Int8Native);
     for backend in [Backend::Webgpu, Backend::Cpu] {
         let r = run(&request(backend, Precision::Int8Native)).await;
         assert_eq!(r.status, Status::Ok, "{backend}: {:?}", r.reason);
-        let agree = top1(&r.probabilities)
-            .iter()
-            .zip(&reference)
-            .filter(|(a, b)| a == b)
-            .count();
+        let agree = agreeing(&r.probabilities);
         assert!(
             agree >= INPUTS - 1,
             "{backend}: {agree}/{INPUTS} agree with float32"
