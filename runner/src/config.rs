@@ -359,11 +359,13 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<RunConfig> {
     let mut config: RunConfig = table
         .try_into()
         .map_err(|e: toml::de::Error| bad_input(anyhow::anyhow!("flags: {e}")))?;
-    let file_sets = |key: &str| {
-        path.and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|text| text.parse::<toml::Table>().ok())
-            .is_some_and(|t| t.contains_key(key))
-    };
+    // The keys the file sets itself, read once: paired runs change the defaults
+    // of `rounds` and `precisions`, never what the file or a flag says.
+    let file_keys = path
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .unwrap_or_default();
+    let file_sets = |key: &str| file_keys.contains_key(key);
     let paired = config.baseline_pkg.is_some() || config.baseline_tfjs;
     if paired && flags.rounds.is_none() && !file_sets("rounds") {
         config.rounds = PAIRED_ROUNDS;

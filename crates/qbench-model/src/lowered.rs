@@ -107,11 +107,7 @@ fn nhwc_rows(values: &[f32], shape: &[usize]) -> HostMatrix {
 
 /// A matrix on `device`: float, or burn's packed symmetric int8 with one
 /// scale when `scale` is given (its values must be integers × scale).
-fn matrix(
-    ([rows, cols], values): ([usize; 2], Vec<f32>),
-    scale: Option<f32>,
-    device: &Device,
-) -> Tensor<2> {
+fn matrix(([rows, cols], values): HostMatrix, scale: Option<f32>, device: &Device) -> Tensor<2> {
     let data = match scale {
         None => TensorData::new(values, [rows, cols]),
         Some(scale) => {
@@ -142,15 +138,9 @@ impl Lowered {
     /// held as burn's packed int8 (`int8-native`); the others stay float.
     pub fn new(weights: &QuantizedWeights, int8: bool, device: &Device) -> Self {
         let w = &weights.weights;
-        let scale = |name: &str| {
-            let i = crate::PARAMS
-                .iter()
-                .position(|s| s.name == name)
-                .expect("a parameter");
-            match weights.scales[i].as_slice() {
-                [one] if int8 => Some(*one),
-                _ => None,
-            }
+        let scale = |name: &str| match weights.scales_of(name) {
+            [one] if int8 => Some(*one),
+            _ => None,
         };
         let weight = |name: &str, layout: fn(&[f32], &[usize]) -> HostMatrix| {
             let (shape, values) = w.tensor(name);

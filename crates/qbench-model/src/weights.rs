@@ -183,10 +183,7 @@ impl Weights {
 
     /// Shape and values of the named tensor. Panics on a name not in [`PARAMS`].
     pub fn tensor(&self, name: &str) -> (&'static [usize], &[f32]) {
-        let i = PARAMS
-            .iter()
-            .position(|s| s.name == name)
-            .unwrap_or_else(|| panic!("no parameter named {name}"));
+        let i = param_index(name);
         (PARAMS[i].shape, &self.values[i])
     }
 
@@ -214,6 +211,21 @@ impl Weights {
             weights: Weights { values },
             scales,
         })
+    }
+}
+
+/// The position of parameter `name` in [`PARAMS`]; panics on a name the network lacks.
+fn param_index(name: &str) -> usize {
+    PARAMS
+        .iter()
+        .position(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no parameter named {name}"))
+}
+
+impl QuantizedWeights {
+    /// The int8 scales of parameter `name` (empty for float tensors).
+    pub fn scales_of(&self, name: &str) -> &[f32] {
+        &self.scales[param_index(name)]
     }
 }
 

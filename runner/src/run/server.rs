@@ -47,8 +47,8 @@ struct Rules {
     base: Option<PathBuf>,
 }
 
-/// The router: `www/` at `/`, the package at `/pkg/` (and a baseline package at
-/// `/base/` when given), isolation headers on every answer,
+/// The router: `www/` at `/`, the package at `/pkg/` (and a paired run's other
+/// side at `/base/` when given: a baseline package, or TF.js), isolation headers on every answer,
 /// the host check and the confinement in front.
 fn router(rules: Arc<Rules>) -> Router {
     let header = |name: &'static str, value: &'static str| {
