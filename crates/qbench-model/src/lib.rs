@@ -3,11 +3,13 @@
 //! the burn backend through the [`burn::tensor::Device`] it passes in.
 
 pub mod assets;
+pub mod channels_last;
 pub mod digits;
 pub mod lowered;
 pub mod network;
 pub mod weights;
 
+pub use channels_last::ChannelsLast;
 pub use digits::Digits;
 pub use lowered::Lowered;
 pub use network::Net;

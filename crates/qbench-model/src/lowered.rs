@@ -72,7 +72,7 @@ fn pooling_phase_patches(x: Tensor<4>) -> Tensor<2> {
 }
 
 /// A matrix's shape and row-major values, on the host.
-type HostMatrix = ([usize; 2], Vec<f32>);
+pub(crate) type HostMatrix = ([usize; 2], Vec<f32>);
 
 /// A conv weight `[out, in, kh, kw]` as the patches' matrix `[kh × kw × in, out]`.
 fn conv_matrix(values: &[f32], shape: &[usize]) -> HostMatrix {
@@ -92,7 +92,7 @@ fn conv_matrix(values: &[f32], shape: &[usize]) -> HostMatrix {
 
 /// fc1's weight `[3136, 128]` with its rows from the (c, y, x) flattening of
 /// NCHW activations to the (y, x, c) flattening of NHWC ones.
-fn nhwc_rows(values: &[f32], shape: &[usize]) -> HostMatrix {
+pub(crate) fn nhwc_rows(values: &[f32], shape: &[usize]) -> HostMatrix {
     let [rows, cols] = [shape[0], shape[1]];
     let side = IMAGE_SIDE / 4;
     let channels = rows / (side * side);

@@ -10,7 +10,9 @@ use qbench_core::{Backend, Precision};
 use qbench_model::digits::Digits;
 use qbench_model::network::images_tensor;
 use qbench_model::weights::QuantizedWeights;
-use qbench_model::{Lowered, Net};
+use qbench_model::Lowered;
+#[cfg(all(target_family = "wasm", feature = "webgpu"))]
+use qbench_model::ChannelsLast;
 
 use crate::assets;
 use crate::clock::now_ms;
@@ -320,12 +322,15 @@ fn cpu_device() -> Device {
     Device::flex()
 }
 
-/// The network as the backend runs it fastest: burn's modules on WebGPU (its
-/// direct convolution kernels), lowered to matrix products on the CPU
-/// ([`Lowered`]; README, "CPU backend"). `int8-native` is lowered on both:
-/// burn holds its weight matrices as packed int8.
+/// The network as the backend runs it fastest: laid out for burn's direct
+/// convolution and pooling kernels on WebGPU ([`ChannelsLast`]), lowered to
+/// matrix products on the CPU ([`Lowered`]; README, "CPU backend").
+/// `int8-native` is lowered on both: burn holds its weight matrices as packed
+/// int8. Only the WebGPU build has the channels-last path: without it, burn's
+/// convolution and pooling kernels stay out of the CPU-only module.
 enum Model {
-    Modules(Box<Net>),
+    #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+    ChannelsLast(Box<ChannelsLast>),
     Lowered(Box<Lowered>),
 }
 
@@ -338,8 +343,9 @@ impl Model {
     ) -> Self {
         let int8 = precision == Precision::Int8Native;
         match backend {
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
             Backend::Webgpu if !int8 => {
-                Model::Modules(Box::new(Net::from_weights(&weights.weights, device)))
+                Model::ChannelsLast(Box::new(ChannelsLast::new(&weights.weights, device)))
             }
             _ => Model::Lowered(Box::new(Lowered::new(weights, int8, device))),
         }
@@ -347,7 +353,8 @@ impl Model {
 
     fn probabilities(&self, images: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2> {
         match self {
-            Model::Modules(net) => net.probabilities(images),
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::ChannelsLast(net) => net.probabilities(images),
             Model::Lowered(net) => net.probabilities(images),
         }
     }
