@@ -17,8 +17,8 @@ use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::lowered::{HostMatrix, nhwc_rows};
-use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_SIDE};
+use crate::lowered::{DenseHead, HostMatrix, conv_position, nhwc_rows};
+use crate::network::IMAGE_SIDE;
 use crate::weights::Weights;
 
 /// NHWC seen as NCHW, the layout burn's API takes.
@@ -60,12 +60,7 @@ fn ohwi(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
     let [c_out, c_in, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
     let mut out = vec![0.0; values.len()];
     for (i, v) in values.iter().enumerate() {
-        let (o, c, ky, kx) = (
-            i / (c_in * kh * kw),
-            i / (kh * kw) % c_in,
-            i / kw % kh,
-            i % kw,
-        );
+        let [o, c, ky, kx] = conv_position(i, shape);
         out[((o * kh + ky) * kw + kx) * c_in + c] = *v;
     }
     ([c_out, kh, kw, c_in], out)
@@ -85,11 +80,7 @@ fn row(weights: &Weights, name: &str, device: &Device) -> Tensor<2> {
 pub struct ChannelsLast {
     conv1: ConvPool,
     conv2: ConvPool,
-    /// `[3136, 128]`, rows in the NHWC flattening order (y, x, c).
-    fc1_weight: Tensor<2>,
-    fc1_bias: Tensor<2>,
-    fc2_weight: Tensor<2>,
-    fc2_bias: Tensor<2>,
+    head: DenseHead,
 }
 
 impl ChannelsLast {
@@ -100,10 +91,12 @@ impl ChannelsLast {
         Self {
             conv1: ConvPool::new(weights, "conv1", device),
             conv2: ConvPool::new(weights, "conv2", device),
-            fc1_weight: matrix(nhwc_rows(values, shape), device),
-            fc1_bias: row(weights, "fc1.bias", device),
-            fc2_weight: matrix(([fc2_shape[0], fc2_shape[1]], fc2.to_vec()), device),
-            fc2_bias: row(weights, "fc2.bias", device),
+            head: DenseHead {
+                fc1_weight: matrix(nhwc_rows(values, shape), device),
+                fc1_bias: row(weights, "fc1.bias", device),
+                fc2_weight: matrix(([fc2_shape[0], fc2_shape[1]], fc2.to_vec()), device),
+                fc2_bias: row(weights, "fc2.bias", device),
+            },
         }
     }
 
@@ -115,11 +108,7 @@ impl ChannelsLast {
             .reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1])
             .permute(NCHW_OF_NHWC);
         let x = self.conv2.forward(self.conv1.forward(x));
-        let x = x.permute([0, 2, 3, 1]).reshape([batch, FLAT_FEATURES]);
-        let x = (x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone()).clamp_min(0.0);
-        let logits = x.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
-        debug_assert_eq!(logits.dims(), [batch, CLASSES]);
-        logits
+        self.head.logits(x.permute([0, 2, 3, 1]))
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.
@@ -132,7 +121,7 @@ impl ChannelsLast {
 mod tests {
     use super::*;
     use crate::Net;
-    use crate::network::images_tensor;
+    use crate::network::{CLASSES, images_tensor};
 
     #[test]
     fn channels_last_network_gives_the_networks_probabilities() {

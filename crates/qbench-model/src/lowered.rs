@@ -79,15 +79,21 @@ fn conv_matrix(values: &[f32], shape: &[usize]) -> HostMatrix {
     let [c_out, c_in, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
     let mut out = vec![0.0; values.len()];
     for (i, v) in values.iter().enumerate() {
-        let (o, c, ky, kx) = (
-            i / (c_in * kh * kw),
-            i / (kh * kw) % c_in,
-            i / kw % kh,
-            i % kw,
-        );
+        let [o, c, ky, kx] = conv_position(i, shape);
         out[((ky * kw + kx) * c_in + c) * c_out + o] = *v;
     }
     ([kh * kw * c_in, c_out], out)
+}
+
+/// `(out, in, ky, kx)` of the `i`-th value of a conv weight `[out, in, kh, kw]`.
+pub(crate) fn conv_position(i: usize, shape: &[usize]) -> [usize; 4] {
+    let [c_in, kh, kw] = [shape[1], shape[2], shape[3]];
+    [
+        i / (c_in * kh * kw),
+        i / (kh * kw) % c_in,
+        i / kw % kh,
+        i % kw,
+    ]
 }
 
 /// fc1's weight `[3136, 128]` with its rows from the (c, y, x) flattening of
@@ -120,16 +126,38 @@ fn matrix(([rows, cols], values): HostMatrix, scale: Option<f32>, device: &Devic
     Tensor::from_data(data, device)
 }
 
+/// The dense layers after the second pool, for NHWC activations.
+#[derive(Debug, Clone)]
+pub(crate) struct DenseHead {
+    /// `[3136, 128]`, rows in the NHWC flattening order (y, x, c).
+    pub(crate) fc1_weight: Tensor<2>,
+    /// `[1, 128]`.
+    pub(crate) fc1_bias: Tensor<2>,
+    /// `[128, 10]`.
+    pub(crate) fc2_weight: Tensor<2>,
+    /// `[1, 10]`.
+    pub(crate) fc2_bias: Tensor<2>,
+}
+
+impl DenseHead {
+    /// Logits `[batch, 10]` for pooled activations `[batch, 7, 7, 64]`
+    /// (contiguous NHWC, so the flattening is no copy).
+    pub(crate) fn logits(&self, x: Tensor<4>) -> Tensor<2> {
+        let [batch, ..] = x.dims();
+        let x = x.reshape([batch, FLAT_FEATURES]);
+        let x = (x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone()).clamp_min(0.0);
+        let logits = x.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
+        debug_assert_eq!(logits.dims(), [batch, CLASSES]);
+        logits
+    }
+}
+
 /// The network lowered for matrix products, its weights on one device.
 #[derive(Debug, Clone)]
 pub struct Lowered {
     conv1: ConvPool,
     conv2: ConvPool,
-    /// `[3136, 128]`, rows in the NHWC flattening order (y, x, c).
-    fc1_weight: Tensor<2>,
-    fc1_bias: Tensor<2>,
-    fc2_weight: Tensor<2>,
-    fc2_bias: Tensor<2>,
+    head: DenseHead,
 }
 
 impl Lowered {
@@ -160,10 +188,12 @@ impl Lowered {
                 weight: weight("conv2.weight", conv_matrix),
                 bias: row("conv2.bias"),
             },
-            fc1_weight: weight("fc1.weight", nhwc_rows),
-            fc1_bias: row("fc1.bias"),
-            fc2_weight: weight("fc2.weight", dense),
-            fc2_bias: row("fc2.bias"),
+            head: DenseHead {
+                fc1_weight: weight("fc1.weight", nhwc_rows),
+                fc1_bias: row("fc1.bias"),
+                fc2_weight: weight("fc2.weight", dense),
+                fc2_bias: row("fc2.bias"),
+            },
         }
     }
 
@@ -171,12 +201,7 @@ impl Lowered {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let [batch, ..] = images.dims();
         let x = images.reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1]);
-        let x = self.conv2.forward(self.conv1.forward(x));
-        let x = x.reshape([batch, FLAT_FEATURES]);
-        let x = relu(x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone());
-        let logits = x.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
-        debug_assert_eq!(logits.dims(), [batch, CLASSES]);
-        logits
+        self.head.logits(self.conv2.forward(self.conv1.forward(x)))
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.

@@ -7,12 +7,12 @@ use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
 use qbench_core::sampling::Stop;
 use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
+#[cfg(all(target_family = "wasm", feature = "webgpu"))]
+use qbench_model::ChannelsLast;
+use qbench_model::Lowered;
 use qbench_model::digits::Digits;
 use qbench_model::network::images_tensor;
 use qbench_model::weights::QuantizedWeights;
-use qbench_model::Lowered;
-#[cfg(all(target_family = "wasm", feature = "webgpu"))]
-use qbench_model::ChannelsLast;
 
 use crate::assets;
 use crate::clock::now_ms;
