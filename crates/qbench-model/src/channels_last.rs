@@ -17,7 +17,7 @@ use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::lowered::{DenseHead, HostMatrix, conv_position, nhwc_rows};
+use crate::lowered::{DenseHead, conv_position};
 use crate::network::IMAGE_SIDE;
 use crate::weights::Weights;
 
@@ -66,15 +66,6 @@ fn ohwi(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
     ([c_out, kh, kw, c_in], out)
 }
 
-fn matrix((shape, values): HostMatrix, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values, shape), device)
-}
-
-fn row(weights: &Weights, name: &str, device: &Device) -> Tensor<2> {
-    let (_, values) = weights.tensor(name);
-    matrix(([1, values.len()], values.to_vec()), device)
-}
-
 /// The network laid out for burn's WebGPU kernels, its weights on one device.
 #[derive(Debug, Clone)]
 pub struct ChannelsLast {
@@ -86,17 +77,10 @@ pub struct ChannelsLast {
 impl ChannelsLast {
     /// The weights laid out once for the kernels that read them, on `device`.
     pub fn new(weights: &Weights, device: &Device) -> Self {
-        let (shape, values) = weights.tensor("fc1.weight");
-        let (fc2_shape, fc2) = weights.tensor("fc2.weight");
         Self {
             conv1: ConvPool::new(weights, "conv1", device),
             conv2: ConvPool::new(weights, "conv2", device),
-            head: DenseHead {
-                fc1_weight: matrix(nhwc_rows(values, shape), device),
-                fc1_bias: row(weights, "fc1.bias", device),
-                fc2_weight: matrix(([fc2_shape[0], fc2_shape[1]], fc2.to_vec()), device),
-                fc2_bias: row(weights, "fc2.bias", device),
-            },
+            head: DenseHead::new(weights, |_| None, device),
         }
     }
 
@@ -121,7 +105,7 @@ impl ChannelsLast {
 mod tests {
     use super::*;
     use crate::Net;
-    use crate::network::{CLASSES, images_tensor};
+    use crate::network::worst_difference_from;
 
     #[test]
     fn channels_last_network_gives_the_networks_probabilities() {
@@ -129,20 +113,9 @@ mod tests {
         let weights = crate::assets::weights().unwrap();
         let net = Net::from_weights(&weights, &device);
         let channels_last = ChannelsLast::new(&weights, &device);
-        let digits = crate::assets::digits().unwrap();
-        let values = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
-        for (start, end) in [(0, 1), (1, 4), (4, 37)] {
-            let pixels = digits.pixels(start, end);
-            let want = values(net.probabilities(images_tensor(&pixels, &device)));
-            let got = values(channels_last.probabilities(images_tensor(&pixels, &device)));
-            assert_eq!(got.len(), (end - start) * CLASSES);
-            let worst = want
-                .iter()
-                .zip(&got)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert!(worst < 1e-6, "batch {}: max |Δp| = {worst:e}", end - start);
-        }
+        let worst =
+            worst_difference_from(&net, |images| channels_last.probabilities(images), &device);
+        assert!(worst < 1e-6, "max |Δp| = {worst:e}");
     }
 
     #[test]

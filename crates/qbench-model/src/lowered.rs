@@ -18,7 +18,7 @@ use burn::tensor::quantization::{QuantScheme, QuantValue};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_SIDE};
-use crate::weights::QuantizedWeights;
+use crate::weights::{QuantizedWeights, Weights};
 
 /// One 3×3, padding 1 convolution followed by ReLU and a 2×2 max-pool.
 #[derive(Debug, Clone)]
@@ -126,20 +126,60 @@ fn matrix(([rows, cols], values): HostMatrix, scale: Option<f32>, device: &Devic
     Tensor::from_data(data, device)
 }
 
+/// A dense weight `[in, out]` as it is.
+fn dense(values: &[f32], shape: &[usize]) -> HostMatrix {
+    ([shape[0], shape[1]], values.to_vec())
+}
+
+/// Weight `name` laid out by `layout` on `device`, as packed int8 when
+/// `scale` is given.
+fn weight_matrix(
+    weights: &Weights,
+    name: &str,
+    layout: fn(&[f32], &[usize]) -> HostMatrix,
+    scale: Option<f32>,
+    device: &Device,
+) -> Tensor<2> {
+    let (shape, values) = weights.tensor(name);
+    matrix(layout(values, shape), scale, device)
+}
+
+/// Bias `name` as a float `[1, n]` row on `device`.
+fn bias_row(weights: &Weights, name: &str, device: &Device) -> Tensor<2> {
+    let (_, values) = weights.tensor(name);
+    matrix(([1, values.len()], values.to_vec()), None, device)
+}
+
 /// The dense layers after the second pool, for NHWC activations.
 #[derive(Debug, Clone)]
 pub(crate) struct DenseHead {
     /// `[3136, 128]`, rows in the NHWC flattening order (y, x, c).
-    pub(crate) fc1_weight: Tensor<2>,
+    fc1_weight: Tensor<2>,
     /// `[1, 128]`.
-    pub(crate) fc1_bias: Tensor<2>,
+    fc1_bias: Tensor<2>,
     /// `[128, 10]`.
-    pub(crate) fc2_weight: Tensor<2>,
+    fc2_weight: Tensor<2>,
     /// `[1, 10]`.
-    pub(crate) fc2_bias: Tensor<2>,
+    fc2_bias: Tensor<2>,
 }
 
 impl DenseHead {
+    /// The dense weights on `device`, each as packed int8 when `scale` gives
+    /// it one scale.
+    pub(crate) fn new(
+        weights: &Weights,
+        scale: impl Fn(&str) -> Option<f32>,
+        device: &Device,
+    ) -> Self {
+        let weight = |name: &str, layout| weight_matrix(weights, name, layout, scale(name), device);
+        Self {
+            fc1_weight: weight("fc1.weight", nhwc_rows),
+            fc1_bias: bias_row(weights, "fc1.bias", device),
+            fc2_weight: weight("fc2.weight", dense),
+            fc2_bias: bias_row(weights, "fc2.bias", device),
+        }
+    }
+
     /// Logits `[batch, 10]` for pooled activations `[batch, 7, 7, 64]`
     /// (contiguous NHWC, so the flattening is no copy).
     pub(crate) fn logits(&self, x: Tensor<4>) -> Tensor<2> {
@@ -170,30 +210,17 @@ impl Lowered {
             [one] if int8 => Some(*one),
             _ => None,
         };
-        let weight = |name: &str, layout: fn(&[f32], &[usize]) -> HostMatrix| {
-            let (shape, values) = w.tensor(name);
-            matrix(layout(values, shape), scale(name), device)
-        };
-        let row = |name: &str| {
-            let (_, values) = w.tensor(name);
-            matrix(([1, values.len()], values.to_vec()), None, device)
-        };
-        let dense = |values: &[f32], shape: &[usize]| ([shape[0], shape[1]], values.to_vec());
+        let weight = |name: &str| weight_matrix(w, name, conv_matrix, scale(name), device);
         Self {
             conv1: ConvPool {
-                weight: weight("conv1.weight", conv_matrix),
-                bias: row("conv1.bias"),
+                weight: weight("conv1.weight"),
+                bias: bias_row(w, "conv1.bias", device),
             },
             conv2: ConvPool {
-                weight: weight("conv2.weight", conv_matrix),
-                bias: row("conv2.bias"),
+                weight: weight("conv2.weight"),
+                bias: bias_row(w, "conv2.bias", device),
             },
-            head: DenseHead {
-                fc1_weight: weight("fc1.weight", nhwc_rows),
-                fc1_bias: row("fc1.bias"),
-                fc2_weight: weight("fc2.weight", dense),
-                fc2_bias: row("fc2.bias"),
-            },
+            head: DenseHead::new(w, scale, device),
         }
     }
 
@@ -214,12 +241,8 @@ impl Lowered {
 mod tests {
     use super::*;
     use crate::Net;
-    use crate::network::images_tensor;
+    use crate::network::worst_difference_from;
     use qbench_core::Precision;
-
-    fn values(t: Tensor<2>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().unwrap()
-    }
 
     /// The largest |Δp| between the lowered network (at `precision`, int8
     /// storage or not) and burn's modules at `reference`, over three batches.
@@ -228,18 +251,7 @@ mod tests {
         let weights = crate::assets::weights().unwrap();
         let net = Net::from_weights(&weights.quantized(reference).unwrap().weights, &device);
         let lowered = Lowered::new(&weights.quantized(precision).unwrap(), int8, &device);
-        let digits = crate::assets::digits().unwrap();
-        let mut worst = 0.0f32;
-        for (start, end) in [(0, 1), (1, 4), (4, 37)] {
-            let pixels = digits.pixels(start, end);
-            let want = values(net.probabilities(images_tensor(&pixels, &device)));
-            let got = values(lowered.probabilities(images_tensor(&pixels, &device)));
-            assert_eq!(got.len(), (end - start) * CLASSES);
-            for (a, b) in want.iter().zip(&got) {
-                worst = worst.max((a - b).abs());
-            }
-        }
-        worst
+        worst_difference_from(&net, |images| lowered.probabilities(images), &device)
     }
 
     #[test]
