@@ -1014,6 +1014,16 @@ mod chromium {
             let n = |c: &Value| c["latency_ms"]["raw"].as_array().unwrap().len();
             assert_eq!(n(c), n(side), "sample for sample: {c}");
             assert!(n(c) >= 3 * 20, "{c}");
+            // Each side's every round warmed up until settled, for at least
+            // the settle time (the default 1000 ms).
+            for rounds in [&c["sampling"]["rounds"], &side["sampling"]["rounds"]] {
+                let rounds = rounds.as_array().unwrap();
+                assert_eq!(rounds.len(), 3, "{c}");
+                for warmup in rounds.iter().map(|r| &r["warmup"]) {
+                    assert!(warmup["inferences"].as_u64().unwrap() >= 3, "{warmup}");
+                    assert!(warmup["ms"].as_f64().unwrap() >= 1000.0, "{warmup}");
+                }
+            }
             assert_eq!(c["module"], side["module"]);
             assert!(
                 side["quality"]["top1_agreement_pct"].as_f64().is_some(),

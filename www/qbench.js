@@ -43,30 +43,31 @@ const moduleFor = (dir, request) => module(dir, moduleName(request));
 
 const full = () => module("/pkg", "qbench_wasm");
 
-// A paired cell: the other side's cell (the baseline package's, or TF.js's)
-// and this build's open in one page, their warm samples taken alternately
-// (the other side first on even pairs, this build first on odd ones) until
-// both sampling plans are met, so a machine that slows down for a while slows
-// both alike. Resolves to this build's response with the other side's as
-// `baseline`.
-async function runPaired(request, requestJson) {
-  // Side 0 is the other side, side 1 this build. Which side is instantiated
-  // and warmed up first is drawn per page: a module opened second can land in
-  // a slower state, and that must not always be the same side.
-  const sides = [
-    () => (request.paired === "tfjs" ? import("./tfjs.js") : moduleFor("/base", request)),
-    () => moduleFor("/pkg", request),
-  ];
-  const modules = [];
-  const opened = [];
-  for (const side of Math.random() < 0.5 ? [0, 1] : [1, 0]) {
-    modules[side] = await sides[side]();
-    opened[side] = JSON.parse(await modules[side].openCell(requestJson));
+// Every cell is driven from here, one call into the module per inference:
+// the browser swaps in a function's optimised code only when the function is
+// called anew (there is no on-stack replacement for wasm), so a loop inside the
+// module would keep whatever the loop inlined at the baseline tier for the
+// whole cell.
+//
+// The cell's sides are open in one page: this build's alone, or with the
+// other side's (the baseline package's, or TF.js's) for a paired cell. Their
+// warm-up inferences alternate until every side has settled (the browser
+// compiles each module's optimised code in the background for a second or
+// more), then their warm samples alternate (on even pairs in the order given,
+// on odd ones reversed) until every sampling plan is met, so a machine that
+// slows down for a while slows both alike. Resolves to the sides' responses.
+async function drive(open) {
+  // A package built before warmCell warmed up in openCell.
+  let warming = open.filter((s) => typeof s.q.warmCell === "function");
+  for (let pair = 0; warming.length > 0; pair++) {
+    const order = pair % 2 === 0 ? warming : [...warming].reverse();
+    const settled = [];
+    for (const s of order) {
+      if (!(await s.q.warmCell(s.handle))) settled.push(s);
+    }
+    warming = warming.filter((s) => !settled.includes(s));
   }
-  const open = modules
-    .map((q, side) => ({ q, side, handle: opened[side].handle }))
-    .filter((s) => s.handle !== undefined);
-  for (let pair = 0; open.length > 0; pair++) {
+  for (let pair = 0; ; pair++) {
     const order = pair % 2 === 0 ? open : [...open].reverse();
     let met = true;
     for (const s of order) {
@@ -74,14 +75,61 @@ async function runPaired(request, requestJson) {
     }
     if (met) break;
   }
+  const answers = [];
   for (const s of open) {
-    opened[s.side] = JSON.parse(await s.q.finishCell(s.handle));
+    answers.push(JSON.parse(await s.q.finishCell(s.handle)));
   }
+  return answers;
+}
+
+// Opens the cell in module `q`: its handle, or its failed response.
+async function open(q, requestJson, judge) {
+  const opened = JSON.parse(await q.openCell(requestJson, judge));
+  return opened.handle === undefined ? { answer: opened } : { q, handle: opened.handle };
+}
+
+// A cell of this build alone.
+async function runAlone(request, requestJson) {
+  const side = await open(await moduleFor("/pkg", request), requestJson);
+  return side.answer ?? (await drive([side]))[0];
+}
+
+// A paired cell: side 0 is the other side, side 1 this build. Which side
+// opens (and runs its first inference) first is drawn per page. Resolves to
+// this build's response with the other side's as `baseline`.
+async function runPaired(request, requestJson) {
+  const pkg = () => moduleFor("/pkg", request);
+  // TF.js is told when it has settled by this build's rule, so both sides
+  // settle alike.
+  const judge = request.paired === "tfjs" ? warmupJudge(await pkg(), request.plan) : undefined;
+  const modules = [
+    () => (request.paired === "tfjs" ? import("./tfjs.js") : moduleFor("/base", request)),
+    pkg,
+  ];
+  const sides = [];
+  for (const side of Math.random() < 0.5 ? [0, 1] : [1, 0]) {
+    sides[side] = await open(await modules[side](), requestJson, judge);
+  }
+  const running = sides.filter((s) => s.answer === undefined);
+  const answers = await drive(running);
+  const answer = (side) => sides[side].answer ?? answers[running.indexOf(sides[side])];
+  const [other, ours] = [answer(0), answer(1)];
   // A side without a sampling plan of its own (TF.js) stopped with the pairs.
-  if (opened[0].status === "ok") {
-    opened[0].stop ??= opened[1].stop;
+  if (other.status === "ok") {
+    other.stop ??= ours.stop;
   }
-  return JSON.stringify({ ...opened[1], baseline: opened[0] });
+  return { ...ours, baseline: other };
+}
+
+// The warm-up rule of module `q` for sampling plan `plan`, for a side that is
+// not a qbench module: whether warm-up inferences that took `times` (ms) want
+// another, and their record for the response.
+function warmupJudge(q, plan) {
+  const json = JSON.stringify(plan);
+  return {
+    wants: (times) => q.wantsWarmup(json, Float64Array.from(times)),
+    record: (times) => JSON.parse(q.warmupRecord(json, Float64Array.from(times))),
+  };
 }
 
 // Runs one cell. `requestJson` is a qbench CellRequest with two optional
@@ -98,9 +146,9 @@ async function runCell(requestJson) {
   if (request.fault === "hang") {
     for (;;) { /* injected fault: the main thread never yields */ }
   }
-  const answer = JSON.parse(request.paired
+  const answer = request.paired
     ? await runPaired(request, requestJson)
-    : await (await moduleFor("/pkg", request)).runCell(requestJson));
+    : await runAlone(request, requestJson);
   answer.module = moduleName(request);
   if (answer.baseline) {
     answer.baseline.module ??= answer.module;

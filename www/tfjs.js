@@ -1,7 +1,7 @@
 // TF.js, the engine qbench is measured against (`qbench run --baseline-tfjs`):
 // the same network on the same weights and held-out digits, run in the same
 // page as qbench's cell, behind the interface of a qbench module's paired
-// cells (openCell / sampleCell / finishCell, JSON in and out).
+// cells (openCell / warmCell / sampleCell / finishCell, JSON in and out).
 //
 // CPU cells run TF.js's wasm backend (XNNPACK, SIMD) on one thread, as
 // qbench's CPU cells run on one; WebGPU cells run its WebGPU backend. Every
@@ -120,7 +120,9 @@ async function infer(cell, pixels) {
   return [performance.now() - started, enqueued, values];
 }
 
-export async function openCell(requestJson) {
+// Opens a cell: TF.js's backend, the network and the first inference.
+// `judge` (from qbench.js) says when warm-up has settled, by qbench's rule.
+export async function openCell(requestJson, judge) {
   const request = JSON.parse(requestJson);
   if (request.precision !== "f32") {
     return JSON.stringify(failed("unsupported", "the TF.js side runs float32 weights only"));
@@ -139,18 +141,24 @@ export async function openCell(requestJson) {
     const cell = {
       tf, net, request, codes, backend,
       pixels: digitPixels(codes, 0, batch),
-      samples: [], enqueued: [],
+      judge, warm: [], samples: [], enqueued: [],
     };
     [cell.first] = await infer(cell, cell.pixels);
-    for (let n = 0, spent = 0; n < request.plan.warmup || spent < request.plan.warmup_ms; n++) {
-      spent += (await infer(cell, cell.pixels))[0];
-    }
     const handle = nextHandle++;
     cells.set(handle, cell);
     return JSON.stringify({ handle });
   } catch (e) {
     return JSON.stringify(failed("error", `TF.js: ${e?.message ?? e}`));
   }
+}
+
+// One untimed warm-up inference, if the judge still wants one; resolves to
+// whether it wants another.
+export async function warmCell(handle) {
+  const cell = cells.get(handle);
+  if (!cell.judge.wants(cell.warm)) return false;
+  cell.warm.push((await infer(cell, cell.pixels))[0]);
+  return cell.judge.wants(cell.warm);
 }
 
 // Times one warm inference. Always "met": the qbench side's plan decides when
@@ -177,6 +185,7 @@ export async function finishCell(handle) {
   return JSON.stringify({
     ...failed("ok", null),
     first_ms: cell.first,
+    warmup: cell.judge.record(cell.warm),
     samples_ms: cell.samples,
     enqueue_ms: cell.enqueued,
     probabilities,

@@ -134,6 +134,9 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
                         first: r.first_ms?,
                         samples: r.samples_ms.len(),
                         stop: r.stop?,
+                        warmup: r.warmup,
+                        device_init_ms: r.device_init_ms,
+                        model_load_ms: r.model_load_ms,
                     })
                 })
                 .collect();
@@ -217,6 +220,7 @@ mod tests {
             status: Status::Ok,
             reason: None,
             first_ms: Some(40.0),
+            warmup: None,
             samples_ms: samples.to_vec(),
             stop: Some(Stop::Budget),
             measured_bytes: Some(1234),

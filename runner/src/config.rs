@@ -56,6 +56,8 @@ pub struct RunConfig {
     pub warmup: u32,
     /// Untimed warm-up time after the first inference, at least, ms.
     pub warmup_time: u64,
+    /// Then warm-up until this long has passed without the inference getting faster, ms (0: fixed warm-up).
+    pub settle_time: u64,
     /// Timed samples per cell, at most.
     pub samples: u32,
     /// Timed samples per cell, at least.
@@ -137,6 +139,7 @@ impl Default for RunConfig {
             batch: vec![1, 32],
             warmup: 3,
             warmup_time: 300,
+            settle_time: 1000,
             samples: 100,
             min_samples: 10,
             ci_target: 2.0,
@@ -201,6 +204,10 @@ pub struct RunFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup_time: Option<u64>,
+    /// Then warm up until this long has passed without the inference getting faster (JIT tiers compiling), ms; 0: a fixed warm-up [default: 1000].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_time: Option<u64>,
     /// Timed samples per cell, at most [default: 100].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]

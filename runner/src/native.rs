@@ -41,6 +41,10 @@ pub struct NativeArgs {
     /// Untimed warm-up time after the first inference, at least, milliseconds.
     #[arg(long = "warmup-time", default_value_t = 300)]
     pub warmup_ms: u64,
+    /// Then warm up until this long has passed without the inference getting
+    /// faster, milliseconds (0: a fixed warm-up).
+    #[arg(long = "settle-time", default_value_t = 1000)]
+    pub settle_ms: u64,
     /// Timed samples per cell, at most.
     #[arg(long, default_value_t = 100)]
     pub samples: u32,
@@ -64,12 +68,17 @@ pub struct NativeArgs {
     pub json: Option<PathBuf>,
 }
 
+/// A warm-up that has not settled stops here, milliseconds, and says so.
+pub const WARMUP_MAX_MS: f64 = 15_000.0;
+
 impl NativeArgs {
     /// The sampling plan of every native cell.
     pub fn plan(&self) -> SamplePlan {
         SamplePlan {
             warmup: self.warmup,
             warmup_ms: self.warmup_ms as f64,
+            settle_ms: self.settle_ms as f64,
+            warmup_max_ms: WARMUP_MAX_MS,
             max_samples: self.samples.max(1),
             min_samples: self.min_samples.clamp(1, self.samples.max(1)),
             budget_ms: self.time_per_cell_ms as f64,
@@ -132,6 +141,7 @@ pub async fn measure(
     let settings = RunSettings {
         warmup: args.warmup,
         warmup_ms: args.warmup_ms,
+        settle_ms: args.settle_ms,
         samples: args.samples,
         time_per_cell_ms: args.time_per_cell_ms,
         timeout_per_cell_ms: args.timeout_per_cell_s * 1000,

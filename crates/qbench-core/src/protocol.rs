@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use crate::matrix::{Backend, ParseNameError, named_enum};
 use crate::precision::Precision;
-use crate::sampling::{SamplePlan, Stop};
+use crate::sampling::{SamplePlan, Stop, Warmup};
 use crate::schema::{Adapter, Status};
 
 named_enum!(
@@ -58,6 +58,9 @@ pub struct CellResponse {
     pub reason: Option<String>,
     /// The first inference including pipeline compilation and readback, milliseconds.
     pub first_ms: Option<f64>,
+    /// How the warm-up between the first inference and the samples went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<Warmup>,
     /// Warm samples, each one inference including readback, milliseconds.
     pub samples_ms: Vec<f64>,
     /// For each warm sample, the part until the forward call returned (host-side
@@ -94,6 +97,7 @@ impl CellResponse {
             status,
             reason: Some(reason.into()),
             first_ms: None,
+            warmup: None,
             samples_ms: Vec::new(),
             enqueue_ms: Vec::new(),
             stop: None,

@@ -5,17 +5,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::stats;
 
-/// How a cell's latency is sampled: one first run, then warm-up (at least
-/// `warmup` inferences and at least `warmup_ms`, so JIT tiers and GPU clocks
-/// settle), then at least `min_samples` samples, then more until the 95%
-/// confidence interval of the median is within `ci_target` of the median, or
-/// `budget_ms` has passed, or `max_samples` were taken.
+/// How a cell's latency is sampled: one first run, then warm-up until the
+/// inference time has settled (see [`SamplePlan::wants_warmup`]), then at
+/// least `min_samples` samples, then more until the 95% confidence interval of
+/// the median is within `ci_target` of the median, or `budget_ms` has passed,
+/// or `max_samples` were taken.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SamplePlan {
     /// Untimed inferences after the first run, at least.
     pub warmup: u32,
     /// Untimed warm-up time after the first run, at least, milliseconds.
     pub warmup_ms: f64,
+    /// Warm-up goes on until this long has passed without the inference
+    /// getting faster (a browser compiles its optimised code in the background,
+    /// function by function, for a second or more after the first runs);
+    /// milliseconds, 0: a fixed warm-up of `warmup` and `warmup_ms`.
+    #[serde(default)]
+    pub settle_ms: f64,
+    /// Warm-up stops here even when not settled, milliseconds (0: no limit).
+    #[serde(default)]
+    pub warmup_max_ms: f64,
     /// Stop after this many samples.
     pub max_samples: u32,
     /// Always take at least this many samples, whatever the budget or the target.
@@ -51,10 +60,66 @@ impl Stop {
     }
 }
 
+/// Warm-up inferences whose median is one step of the settling test: a median
+/// damps a single fast or slow run.
+const SETTLE_WINDOW: usize = 3;
+
+/// A window median at least this much below the best one so far is the
+/// inference getting faster (a tier-up), not noise.
+const SETTLE_GAIN: f64 = 0.05;
+
+/// How a cell's warm-up went.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Warmup {
+    /// Untimed inferences after the first one.
+    pub inferences: u32,
+    /// Their summed time, milliseconds.
+    pub ms: f64,
+    /// Whether the inference time had settled (false: stopped at `warmup_max_ms`).
+    pub settled: bool,
+}
+
 impl SamplePlan {
-    /// Whether to warm up once more after `done` warm-up inferences that took `elapsed_ms`.
-    pub fn wants_warmup(&self, done: u32, elapsed_ms: f64) -> bool {
-        done < self.warmup || elapsed_ms < self.warmup_ms
+    /// Whether to warm up once more after the warm-up inferences that took
+    /// `times` (milliseconds each). Always until `warmup` inferences and
+    /// `warmup_ms` are done; then, with a `settle_ms`, until the inference time
+    /// has settled or `warmup_max_ms` has passed.
+    pub fn wants_warmup(&self, times: &[f64]) -> bool {
+        let spent: f64 = times.iter().sum();
+        if (times.len() as u32) < self.warmup || spent < self.warmup_ms {
+            return true;
+        }
+        let capped = self.warmup_max_ms > 0.0 && spent >= self.warmup_max_ms;
+        !capped && !self.settled(times)
+    }
+
+    /// Whether the warm-up times `times` have settled: at least `settle_ms`
+    /// and [`SETTLE_WINDOW`] inferences since the last window of them whose
+    /// median was [`SETTLE_GAIN`] below every earlier window's.
+    pub fn settled(&self, times: &[f64]) -> bool {
+        if self.settle_ms <= 0.0 {
+            return true;
+        }
+        let mut best = f64::INFINITY;
+        let mut quiet_from = 0;
+        for end in SETTLE_WINDOW..=times.len() {
+            let median = stats::median(&times[end - SETTLE_WINDOW..end]).unwrap_or(f64::NAN);
+            if best.is_finite() && median < best * (1.0 - SETTLE_GAIN) {
+                quiet_from = end;
+            }
+            best = best.min(median);
+        }
+        let quiet = &times[quiet_from..];
+        quiet.len() >= SETTLE_WINDOW && quiet.iter().sum::<f64>() >= self.settle_ms
+    }
+
+    /// The record of a warm-up that took `times`.
+    pub fn warmup_record(&self, times: &[f64]) -> Warmup {
+        Warmup {
+            inferences: times.len() as u32,
+            ms: times.iter().sum(),
+            settled: self.settled(times),
+        }
     }
 
     /// Why sampling stops after `samples` (taken in `elapsed_ms` in all), or `None` to
@@ -85,6 +150,8 @@ mod tests {
         SamplePlan {
             warmup: 2,
             warmup_ms: 0.0,
+            settle_ms: 0.0,
+            warmup_max_ms: 0.0,
             max_samples: 10,
             min_samples: 3,
             budget_ms: 100.0,
@@ -131,19 +198,74 @@ mod tests {
         assert_eq!(p.stop(&[1.0, 2.0], 0.0), Some(Stop::Max));
     }
 
-    #[test]
-    fn warmup_needs_both_count_and_time() {
-        let p = SamplePlan {
+    fn warmup_plan(settle_ms: f64, warmup_max_ms: f64) -> SamplePlan {
+        SamplePlan {
             warmup: 2,
             warmup_ms: 50.0,
-            max_samples: 1,
-            min_samples: 1,
-            budget_ms: 0.0,
-            ci_target: 0.0,
-        };
-        assert!(p.wants_warmup(0, 100.0));
-        assert!(p.wants_warmup(2, 49.0));
-        assert!(!p.wants_warmup(2, 50.0));
-        assert!(p.wants_warmup(1, 500.0));
+            settle_ms,
+            warmup_max_ms,
+            ..plan(0.0)
+        }
+    }
+
+    #[test]
+    fn a_fixed_warmup_needs_both_count_and_time() {
+        let p = warmup_plan(0.0, 0.0);
+        assert!(p.wants_warmup(&[]));
+        assert!(p.wants_warmup(&[100.0]), "one inference, though 100 ms");
+        assert!(p.wants_warmup(&[24.0, 25.0]), "two inferences, 49 ms");
+        assert!(!p.wants_warmup(&[25.0, 25.0]));
+        assert_eq!(
+            p.warmup_record(&[25.0, 25.0]),
+            Warmup {
+                inferences: 2,
+                ms: 50.0,
+                settled: true
+            }
+        );
+    }
+
+    #[test]
+    fn warmup_goes_on_until_the_time_stops_falling() {
+        let p = warmup_plan(100.0, 0.0);
+        // Steady from the start: settled once 100 ms and 3 inferences are done.
+        assert!(p.wants_warmup(&[40.0, 40.0]), "two inferences");
+        assert!(!p.wants_warmup(&[40.0, 40.0, 40.0]));
+        // A tier-up: 10 ms runs become 5 ms runs after the sixth. The window
+        // ending at the 8th run is the first whose median (5) is 5% below the
+        // best before it (10), so the quiet time counts from there: 20 runs of
+        // 5 ms are needed after it.
+        let mut times = vec![10.0; 6];
+        times.extend([5.0; 2]);
+        assert!(p.wants_warmup(&times), "60 ms of slow runs then a drop");
+        times.extend([5.0; 19]);
+        assert!(p.wants_warmup(&times), "95 ms since the drop");
+        times.push(5.0);
+        assert!(!p.wants_warmup(&times), "100 ms since the drop");
+        // Within 5% is noise, not a tier-up: it does not restart the quiet time.
+        let noisy = [
+            10.0, 10.0, 10.0, 9.6, 9.6, 9.6, 10.0, 10.0, 10.0, 10.0, 10.0,
+        ];
+        assert!(!p.wants_warmup(&noisy));
+        // One fast run alone does not move a window's median.
+        let once = [
+            10.0, 10.0, 10.0, 1.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0,
+        ];
+        assert!(!p.wants_warmup(&once));
+    }
+
+    #[test]
+    fn warmup_that_never_settles_stops_at_the_limit_and_says_so() {
+        let p = warmup_plan(100.0, 500.0);
+        // 10% faster every run: from the second window on, every window is a
+        // new low, so the quiet time never starts.
+        let falling: Vec<f64> = (0..7).map(|i| 100.0 * 0.9f64.powi(i)).collect();
+        assert!(p.wants_warmup(&falling[..6]), "469 ms");
+        assert!(!p.wants_warmup(&falling[..7]), "522 ms: past the limit");
+        assert!(!p.warmup_record(&falling).settled);
+        assert!(
+            warmup_plan(100.0, 0.0).wants_warmup(&falling),
+            "no limit: still falling"
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::matrix::{Backend, ParseNameError, named_enum};
 use crate::memory::WeightMemory;
 use crate::precision::Precision;
 use crate::quality::Quality;
-use crate::sampling::Stop;
+use crate::sampling::{Stop, Warmup};
 use crate::stats::Summary;
 
 /// Version of this schema. Version 2 added hosts, RFC 3339 times, the planned
@@ -212,6 +212,10 @@ pub struct RunSettings {
     pub warmup: u32,
     /// Warm-up time after the first run, at least, milliseconds.
     pub warmup_ms: u64,
+    /// Then warm-up until this long passed without the inference getting
+    /// faster, milliseconds (0: a fixed warm-up; reports before it had none).
+    #[serde(default)]
+    pub settle_ms: u64,
     /// Timed samples wanted per cell (the cell stops earlier at the time budget).
     pub samples: u32,
     /// Time budget for a cell's timed samples, milliseconds.
@@ -495,6 +499,15 @@ pub struct Round {
     pub samples: usize,
     /// Why this round stopped sampling.
     pub stop: Stop,
+    /// This round's warm-up (absent from reports before warm-up settled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<Warmup>,
+    /// Opening the device (or adapter) in this round's page, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_init_ms: Option<f64>,
+    /// Building the network and uploading its weights in this round's page, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_load_ms: Option<f64>,
 }
 
 /// Identifies a cell: host, browser, backend, precision and batch.
@@ -618,6 +631,7 @@ mod tests {
         RunSettings {
             warmup: 1,
             warmup_ms: 0,
+            settle_ms: 0,
             samples: 2,
             time_per_cell_ms: 3,
             timeout_per_cell_ms: 4,

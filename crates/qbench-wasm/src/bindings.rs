@@ -7,6 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use qbench_core::protocol::CellRequest;
+use qbench_core::sampling::SamplePlan;
 use qbench_core::stats::Summary;
 use qbench_core::{Backend, Precision};
 use wasm_bindgen::prelude::*;
@@ -53,23 +54,18 @@ pub fn asset_files() -> Vec<String> {
         .collect()
 }
 
-/// Runs one cell described by a JSON `CellRequest`; resolves to a JSON `CellResponse`.
-#[wasm_bindgen(js_name = runCell)]
-pub async fn run_cell(request: String) -> Result<String, JsValue> {
-    let request: CellRequest = serde_json::from_str(&request)
-        .map_err(|e| JsValue::from_str(&format!("bad cell request: {e}")))?;
-    to_json(&crate::cell::run(&request).await)
-}
-
 thread_local! {
     /// Cells opened with `openCell` and not yet finished, by handle.
     static SESSIONS: RefCell<HashMap<u32, Session>> = RefCell::new(HashMap::new());
     static NEXT_HANDLE: Cell<u32> = const { Cell::new(1) };
 }
 
-/// Opens a cell for sampling from outside (a paired page alternates two modules'
-/// cells): device, weights, first inference and warm-up. Resolves to JSON: a
-/// `{"handle": n}` for `sampleCell`/`finishCell`, or the failed `CellResponse`.
+/// Opens a cell for the page to drive, one call per inference (the browser
+/// uses a function's optimised code only from its next call, so a loop in
+/// here would run at the baseline tier; a paired page alternates two
+/// modules' cells): device, weights and first inference.
+/// Resolves to JSON: a `{"handle": n}` for `warmCell`/`sampleCell`/`finishCell`,
+/// or the failed `CellResponse`.
 #[wasm_bindgen(js_name = openCell)]
 pub async fn open_cell(request: String) -> Result<String, JsValue> {
     let request: CellRequest = serde_json::from_str(&request)
@@ -82,6 +78,34 @@ pub async fn open_cell(request: String) -> Result<String, JsValue> {
         }
         Err(failed) => to_json(&failed),
     }
+}
+
+/// One untimed warm-up inference of an open cell, if its plan still wants
+/// one; resolves to whether it wants another.
+#[wasm_bindgen(js_name = warmCell)]
+pub async fn warm_cell(handle: u32) -> Result<bool, JsValue> {
+    let mut session = take(handle)?;
+    let wants = session.warm().await;
+    SESSIONS.with(|s| s.borrow_mut().insert(handle, session));
+    Ok(wants)
+}
+
+/// Whether a cell with the JSON `SamplePlan` `plan` whose warm-up inferences
+/// took `times` (ms) should warm up once more: the rule for a side that is
+/// not a qbench module (TF.js), so both sides of a pair settle alike.
+#[wasm_bindgen(js_name = wantsWarmup)]
+pub fn wants_warmup(plan: String, times: Vec<f64>) -> Result<bool, JsValue> {
+    Ok(parse_plan(&plan)?.wants_warmup(&times))
+}
+
+/// The JSON `Warmup` record of a warm-up that took `times` (ms) under `plan`.
+#[wasm_bindgen(js_name = warmupRecord)]
+pub fn warmup_record(plan: String, times: Vec<f64>) -> Result<String, JsValue> {
+    to_json(&parse_plan(&plan)?.warmup_record(&times))
+}
+
+fn parse_plan(plan: &str) -> Result<SamplePlan, JsValue> {
+    serde_json::from_str(plan).map_err(|e| JsValue::from_str(&format!("bad sampling plan: {e}")))
 }
 
 /// Times one warm inference of an open cell; resolves to whether its sampling

@@ -1,8 +1,8 @@
-//! Runs one benchmark cell: device, weights, first inference, warm-up, timed
-//! samples, then probabilities for quality. Every inference is timed up to the
+//! Runs one benchmark cell: device, weights, first inference, warm-up until
+//! the inference time settles, timed samples, then probabilities for quality. Every inference is timed up to the
 //! moment its probabilities are back on the host (for WebGPU, after `mapAsync`).
 
-use burn::tensor::{Device, FloatDType};
+use burn::tensor::{DType, Device, FloatDType};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
 use qbench_core::sampling::Stop;
 use qbench_core::schema::Status;
@@ -28,21 +28,25 @@ fn error(context: &str) -> impl FnOnce(String) -> Failure + '_ {
     move |msg| Failure::Error(format!("{context}: {msg}"))
 }
 
-/// Runs the cell; never fails, the failure is in the response.
+/// Runs the cell in one call (native cells, `qbench cell`); never fails, the
+/// failure is in the response. In the browser the page drives a [`Session`]
+/// one call per inference instead (see `www/qbench.js`).
 pub async fn run(request: &CellRequest) -> CellResponse {
     let mut session = match Session::open(request).await {
         Ok(session) => session,
         Err(failed) => return failed,
     };
+    while session.warm().await {}
     while !session.satisfied() {
         session.sample().await;
     }
     session.finish().await
 }
 
-/// A cell between its warm-up and its quality pass: the device, the network
-/// and the samples so far. [`run`] drives it alone; a paired page drives two
-/// (this build's and the baseline package's) alternately, sample by sample.
+/// A cell between its first inference and its quality pass: the device, the
+/// network, the warm-up and the samples so far. [`run`] drives it alone; a
+/// paired page drives two (this build's and the other side's) alternately,
+/// warm-up inference by warm-up inference, then sample by sample.
 pub struct Session {
     request: CellRequest,
     device: Device,
@@ -53,6 +57,7 @@ pub struct Session {
     device_init_ms: f64,
     model_load_ms: f64,
     measured_bytes: Option<u64>,
+    warmup_ms: Vec<f64>,
     samples_ms: Vec<f64>,
     enqueue_ms: Vec<f64>,
     spent: f64,
@@ -61,13 +66,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the device, uploads the weights, times the first inference and
-    /// warms up; a cell that cannot get this far is its failed response.
+    /// Opens the device, uploads the weights and times the first inference; a
+    /// cell that cannot get this far is its failed response.
     pub async fn open(request: &CellRequest) -> Result<Session, CellResponse> {
-        Self::warmed(request).await.map_err(Failure::into_response)
+        Self::opened(request).await.map_err(Failure::into_response)
     }
 
-    async fn warmed(req: &CellRequest) -> Result<Session, Failure> {
+    async fn opened(req: &CellRequest) -> Result<Session, Failure> {
         let started = now_ms();
         let device = open_device(req.backend, req.precision, req.power_preference).await?;
         let device_init_ms = now_ms() - started;
@@ -88,11 +93,6 @@ impl Session {
         let batch = (req.batch as usize).clamp(1, digits.len());
         let pixels = digits.pixels(0, batch);
         let first_ms = timed(&net, &pixels, &device).await?;
-        let (mut warmups, mut warm_ms) = (0, 0.0);
-        while req.plan.wants_warmup(warmups, warm_ms) {
-            warm_ms += timed(&net, &pixels, &device).await?;
-            warmups += 1;
-        }
         Ok(Session {
             request: req.clone(),
             device,
@@ -103,12 +103,26 @@ impl Session {
             device_init_ms,
             model_load_ms,
             measured_bytes,
+            warmup_ms: Vec::new(),
             samples_ms: Vec::new(),
             enqueue_ms: Vec::new(),
             spent: 0.0,
             stop: None,
             failure: None,
         })
+    }
+
+    /// One untimed warm-up inference, if the plan still wants one; then
+    /// whether it wants another (never once the cell failed).
+    pub async fn warm(&mut self) -> bool {
+        if self.failure.is_some() || !self.request.plan.wants_warmup(&self.warmup_ms) {
+            return false;
+        }
+        match timed(&self.net, &self.pixels, &self.device).await {
+            Ok(ms) => self.warmup_ms.push(ms),
+            Err(failure) => self.failure = Some(failure),
+        }
+        self.failure.is_none() && self.request.plan.wants_warmup(&self.warmup_ms)
     }
 
     /// Whether the sampling plan is met (or the cell failed): then sampling may
@@ -153,6 +167,7 @@ impl Session {
             status: Status::Ok,
             reason: None,
             first_ms: Some(self.first_ms),
+            warmup: Some(self.request.plan.warmup_record(&self.warmup_ms)),
             samples_ms: self.samples_ms,
             enqueue_ms: self.enqueue_ms,
             stop: self.stop,
@@ -385,8 +400,14 @@ async fn read_back(probabilities: burn::tensor::Tensor<2>) -> Result<Vec<f32>, F
         .into_data_async()
         .await
         .map_err(|e| Failure::Error(format!("reading probabilities back: {e}")))?;
-    data.convert::<f32>()
-        .try_into_vec::<f32>()
+    // Only f16 needs converting: a call into burn's generic cast on every
+    // inference is enough for the browser to compile its 200 KB optimised
+    // (`try_cast`), which delays the tier-up of the network itself.
+    let data = match data.dtype() {
+        DType::F32 => data,
+        _ => data.convert::<f32>(),
+    };
+    data.try_into_vec::<f32>()
         .map_err(|e| Failure::Error(format!("probabilities are not float: {e:?}")))
 }
 
@@ -403,6 +424,8 @@ mod tests {
             plan: SamplePlan {
                 warmup: 1,
                 warmup_ms: 0.0,
+                settle_ms: 0.0,
+                warmup_max_ms: 0.0,
                 max_samples: 3,
                 min_samples: 3,
                 budget_ms: 1e9,
@@ -436,9 +459,32 @@ mod tests {
         assert_eq!(r.stop, Some(qbench_core::sampling::Stop::Max));
         assert!(r.first_ms.unwrap() > 0.0);
         assert_eq!(r.probabilities.len(), 70);
+        let warmup = r.warmup.unwrap();
+        assert_eq!(
+            (warmup.inferences, warmup.settled),
+            (1, true),
+            "a fixed warm-up of one inference"
+        );
         for row in r.probabilities.chunks(10) {
             let sum: f32 = row.iter().sum();
             assert!((sum - 1.0).abs() < 1e-4, "softmax rows sum to 1, got {sum}");
         }
+    }
+
+    #[test]
+    fn warmup_runs_until_the_time_settles() {
+        let mut req = request(Precision::F32);
+        req.plan.settle_ms = 30.0;
+        let r = pollster::block_on(run(&req));
+        let warmup = r.warmup.unwrap();
+        assert!(warmup.settled, "{warmup:?}");
+        assert!(warmup.inferences >= 3, "{warmup:?}");
+        assert!(warmup.ms >= 30.0, "{warmup:?}");
+        // A limit below the settle time ends warm-up unsettled.
+        req.plan.warmup_max_ms = 10.0;
+        let r = pollster::block_on(run(&req));
+        let warmup = r.warmup.unwrap();
+        assert!(!warmup.settled && warmup.ms >= 10.0, "{warmup:?}");
+        assert_eq!(r.samples_ms.len(), 3, "then sampling as planned");
     }
 }

@@ -40,6 +40,8 @@ fn request(backend: Backend, precision: Precision) -> CellRequest {
         plan: SamplePlan {
             warmup: 1,
             warmup_ms: 0.0,
+            settle_ms: 0.0,
+            warmup_max_ms: 0.0,
             max_samples: 3,
             min_samples: 3,
             budget_ms: 0.0,

@@ -25,6 +25,8 @@ fn the_fixture_is_what_native_float32_computes() {
         plan: SamplePlan {
             warmup: 0,
             warmup_ms: 0.0,
+            settle_ms: 0.0,
+            warmup_max_ms: 0.0,
             max_samples: 1,
             min_samples: 1,
             budget_ms: 0.0,

@@ -15,9 +15,17 @@ fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 /// The run's sampling settings in one line (for every report's header).
 pub fn sampling(s: &RunSettings) -> String {
     format!(
-        "warm-up ≥ {} runs and ≥ {} ms · {}–{} samples per cell, stopping at ±{:.1}% or {} ms · {} round(s), seed {} · {} retries · timeout {} s · quality on {} held-out digits",
+        "warm-up ≥ {} runs and ≥ {} ms{} · {}–{} samples per cell, stopping at ±{:.1}% or {} ms · {} round(s), seed {} · {} retries · timeout {} s · quality on {} held-out digits",
         s.warmup,
         s.warmup_ms,
+        if s.settle_ms > 0 {
+            format!(
+                ", then until {} ms pass without getting faster",
+                s.settle_ms
+            )
+        } else {
+            String::new()
+        },
         s.min_samples,
         s.samples,
         s.ci_target * 100.0,

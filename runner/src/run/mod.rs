@@ -112,6 +112,7 @@ fn settings(config: &RunConfig, seed: u64) -> RunSettings {
     RunSettings {
         warmup: config.warmup,
         warmup_ms: config.warmup_time,
+        settle_ms: config.settle_time,
         samples: config.samples,
         time_per_cell_ms: config.time_per_cell,
         timeout_per_cell_ms: config.timeout_per_cell * 1000,
@@ -131,6 +132,7 @@ fn native_args(config: &RunConfig) -> NativeArgs {
         batch: config.batch.clone(),
         warmup: config.warmup,
         warmup_ms: config.warmup_time,
+        settle_ms: config.settle_time,
         samples: config.samples,
         min_samples: config.min_samples,
         ci_target_pct: config.ci_target,
@@ -551,6 +553,7 @@ pub fn tests_settings() -> RunSettings {
     RunSettings {
         warmup: 1,
         warmup_ms: 0,
+        settle_ms: 0,
         samples: 5,
         time_per_cell_ms: 1,
         timeout_per_cell_ms: 1,

@@ -90,6 +90,7 @@ impl Executor for Mock {
             .unwrap_or(Act::Ok);
         let response = CellResponse {
             first_ms: Some(5.0),
+            warmup: None,
             samples_ms: vec![1.0, 2.0, 3.0],
             stop: Some(Stop::Max),
             probabilities: probabilities(cell.precision, request.quality_inputs),
@@ -148,6 +149,8 @@ fn schedule(agents: &[Agent], precisions: &[Precision], batches: &[u32]) -> Sche
         plan: SamplePlan {
             warmup: 0,
             warmup_ms: 0.0,
+            settle_ms: 0.0,
+            warmup_max_ms: 0.0,
             max_samples: 3,
             min_samples: 3,
             budget_ms: 0.0,
