@@ -53,11 +53,20 @@ fn request(backend: Backend, precision: Precision) -> CellRequest {
     }
 }
 
+/// Runs a cell as the page does: open, warm up, sample, finish, one call
+/// into the module per inference.
 async fn run(request: &CellRequest) -> CellResponse {
-    let answer = bindings::run_cell(serde_json::to_string(request).unwrap())
+    let opened = bindings::open_cell(serde_json::to_string(request).unwrap())
         .await
         .unwrap();
-    serde_json::from_str(&answer).unwrap()
+    let opened: serde_json::Value = serde_json::from_str(&opened).unwrap();
+    let Some(handle) = opened["handle"].as_u64() else {
+        return serde_json::from_value(opened).unwrap();
+    };
+    let handle = u32::try_from(handle).unwrap();
+    while bindings::warm_cell(handle).await.unwrap() {}
+    while !bindings::sample_cell(handle).await.unwrap() {}
+    serde_json::from_str(&bindings::finish_cell(handle).await.unwrap()).unwrap()
 }
 
 async fn probe() -> Probe {
@@ -267,14 +276,14 @@ fn the_clock_is_monotonic_and_fine_when_isolated() {
 
 #[wasm_bindgen_test]
 async fn bad_requests_come_back_as_errors_not_panics() {
-    let err = bindings::run_cell("not json".into()).await.unwrap_err();
+    let err = bindings::open_cell("not json".into()).await.unwrap_err();
     assert!(
         err.as_string().unwrap().starts_with("bad cell request"),
         "{err:?}"
     );
     let mut value = serde_json::to_value(request(Backend::Cpu, Precision::F32)).unwrap();
     value["precision"] = "int4".into();
-    let err = bindings::run_cell(value.to_string()).await.unwrap_err();
+    let err = bindings::open_cell(value.to_string()).await.unwrap_err();
     let text = err.as_string().unwrap();
     assert!(text.contains("int4"), "{text}");
     // The module still answers afterwards.
@@ -282,4 +291,20 @@ async fn bad_requests_come_back_as_errors_not_panics() {
         run(&request(Backend::Cpu, Precision::F16)).await.status,
         Status::Ok
     );
+}
+
+/// Warm-up in the browser goes on until the time has settled: at least the
+/// settle time and three inferences; the page's judge for TF.js agrees.
+#[wasm_bindgen_test]
+async fn warmup_runs_until_settled() {
+    let mut req = request(Backend::Cpu, Precision::F32);
+    req.plan.settle_ms = 200.0;
+    let warmup = run(&req).await.warmup.unwrap();
+    assert!(warmup.settled, "{warmup:?}");
+    assert!(warmup.inferences >= 3 && warmup.ms >= 200.0, "{warmup:?}");
+    let plan = serde_json::to_string(&req.plan).unwrap();
+    assert!(bindings::wants_warmup(plan.clone(), vec![100.0; 2]).unwrap());
+    assert!(!bindings::wants_warmup(plan.clone(), vec![100.0; 3]).unwrap());
+    let record = bindings::warmup_record(plan, vec![100.0; 3]).unwrap();
+    assert_eq!(record, r#"{"inferences":3,"ms":300.0,"settled":true}"#);
 }

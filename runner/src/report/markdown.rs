@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use qbench_core::schema::{Cell, Report, RunSettings};
+use qbench_core::schema::{Cell, Report, Round, RunSettings};
 use qbench_core::{Backend, Precision};
 
 use super::terminal::human_bytes;
@@ -95,6 +95,7 @@ pub fn render(report: &Report) -> String {
     compatibility(&mut out, report);
     latency(&mut out, report);
     split(&mut out, report);
+    opening(&mut out, report);
     memory(&mut out, report);
     quality(&mut out, report);
     problems(&mut out, report);
@@ -324,6 +325,59 @@ fn split(out: &mut String, report: &Report) {
     let _ = writeln!(out);
 }
 
+/// What each round spent before its samples: opening the device, building the
+/// network, and warming up until the time settled (a round that hit the limit
+/// unsettled is marked). Only for cells whose rounds recorded a warm-up.
+fn opening(out: &mut String, report: &Report) {
+    let rows: Vec<(&Cell, &[Round])> = report
+        .cells
+        .iter()
+        .filter_map(|c| Some((c, c.sampling.as_ref()?.rounds.as_slice())))
+        .filter(|(_, rounds)| rounds.iter().any(|r| r.warmup.is_some()))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Before the samples, per round
+"
+    );
+    let _ = writeln!(
+        out,
+        "Warm-up runs until the time per inference has stopped falling (the browser's optimising compiler \
+         done); ✗: stopped at the limit, not settled.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| cell | device opened (ms) | network built (ms) | first inference (ms) | warm-up |\n|---|---|---|---|---|"
+    );
+    let each = |rounds: &[Round], f: &dyn Fn(&Round) -> Option<String>| {
+        rounds
+            .iter()
+            .map(|r| f(r).unwrap_or_else(|| "–".into()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (c, rounds) in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            c.id(),
+            each(rounds, &|r| r.device_init_ms.map(|t| format!("{t:.1}"))),
+            each(rounds, &|r| r.model_load_ms.map(|t| format!("{t:.1}"))),
+            each(rounds, &|r| Some(format!("{:.1}", r.first))),
+            each(rounds, &|r| r.warmup.map(|w| format!(
+                "{:.2} s ({} runs){}",
+                w.ms / 1000.0,
+                w.inferences,
+                if w.settled { "" } else { " ✗" }
+            ))),
+        );
+    }
+    let _ = writeln!(out);
+}
+
 fn memory(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Weight memory\n");
     let _ = writeln!(
@@ -479,5 +533,46 @@ mod tests {
         report.cells.truncate(0);
         report.cells.push(timed(Backend::Webgpu, None));
         assert!(!render(&report).contains("Where an inference's time goes"));
+    }
+
+    #[test]
+    fn each_round_shows_what_it_spent_before_its_samples() {
+        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::run::tests_settings());
+        let memory = qbench_model::weights::memory(Precision::F32);
+        let round = |warmup: Option<(u32, f64, bool)>, device_init_ms| Round {
+            median: 0.5,
+            first: 20.4,
+            samples: 100,
+            stop: qbench_core::sampling::Stop::Max,
+            warmup: warmup.map(|(inferences, ms, settled)| qbench_core::sampling::Warmup {
+                inferences,
+                ms,
+                settled,
+            }),
+            device_init_ms,
+            model_load_ms: Some(3.0),
+        };
+        let mut c = Cell::new("chromium", Backend::Cpu, Precision::F32, 1, memory);
+        c.sampling = Some(qbench_core::schema::Sampling {
+            stop: qbench_core::sampling::Stop::Max,
+            ci_half_width_pct: 1.0,
+            rounds: vec![
+                round(Some((2313, 1790.0, true)), Some(0.5)),
+                round(Some((30000, 15000.0, false)), None),
+            ],
+        });
+        report.cells.push(c.clone());
+        let md = render(&report);
+        assert!(
+            md.contains(
+                "| chromium cpu f32 batch 1 | 0.5, – | 3.0, 3.0 | 20.4, 20.4 | 1.79 s (2313 runs), 15.00 s (30000 runs) ✗ |"
+            ),
+            "{md}"
+        );
+        // A report from before warm-up was recorded has no such section.
+        for r in &mut report.cells[0].sampling.as_mut().unwrap().rounds {
+            r.warmup = None;
+        }
+        assert!(!render(&report).contains("Before the samples"));
     }
 }
