@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::stats;
 
 /// How a cell's latency is sampled: one first run, then warm-up until the
-/// inference time has settled (see [`SamplePlan::wants_warmup`]), then at
+/// inference time has settled (see [`Warming::wants_more`]), then at
 /// least `min_samples` samples, then more until the 95% confidence interval of
 /// the median is within `ci_target` of the median, or `budget_ms` has passed,
 /// or `max_samples` were taken.
@@ -79,49 +79,95 @@ pub struct Warmup {
     pub settled: bool,
 }
 
-impl SamplePlan {
-    /// Whether to warm up once more after the warm-up inferences that took
-    /// `times` (milliseconds each). Always until `warmup` inferences and
-    /// `warmup_ms` are done; then, with a `settle_ms`, until the inference time
-    /// has settled or `warmup_max_ms` has passed.
-    pub fn wants_warmup(&self, times: &[f64]) -> bool {
-        let spent: f64 = times.iter().sum();
-        if (times.len() as u32) < self.warmup || spent < self.warmup_ms {
-            return true;
+/// A warm-up in progress, judged by its plan as each inference comes, in
+/// constant time per inference (a CPU cell warms up over thousands).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warming {
+    plan: SamplePlan,
+    /// The last [`SETTLE_WINDOW`] inference times, oldest first.
+    recent: [f64; SETTLE_WINDOW],
+    inferences: u32,
+    ms: f64,
+    /// The lowest window median so far.
+    best: f64,
+    /// Inferences and their time since the last window median [`SETTLE_GAIN`]
+    /// below every earlier one (since the start when there was none).
+    quiet_inferences: usize,
+    quiet_ms: f64,
+}
+
+impl Warming {
+    /// A warm-up under `plan` with no inference yet.
+    pub fn new(plan: SamplePlan) -> Self {
+        Self {
+            plan,
+            recent: [f64::NAN; SETTLE_WINDOW],
+            inferences: 0,
+            ms: 0.0,
+            best: f64::INFINITY,
+            quiet_inferences: 0,
+            quiet_ms: 0.0,
         }
-        let capped = self.warmup_max_ms > 0.0 && spent >= self.warmup_max_ms;
-        !capped && !self.settled(times)
     }
 
-    /// Whether the warm-up times `times` have settled: at least `settle_ms`
-    /// and [`SETTLE_WINDOW`] inferences since the last window of them whose
-    /// median was [`SETTLE_GAIN`] below every earlier window's.
-    pub fn settled(&self, times: &[f64]) -> bool {
-        if self.settle_ms <= 0.0 {
-            return true;
+    /// The warm-up that took `times` (milliseconds each), one after the other.
+    pub fn over(plan: SamplePlan, times: &[f64]) -> Self {
+        let mut warming = Self::new(plan);
+        for &ms in times {
+            warming.record(ms);
         }
-        let mut best = f64::INFINITY;
-        let mut quiet_from = 0;
-        for end in SETTLE_WINDOW..=times.len() {
-            let median = stats::median(&times[end - SETTLE_WINDOW..end]).unwrap_or(f64::NAN);
-            if best.is_finite() && median < best * (1.0 - SETTLE_GAIN) {
-                quiet_from = end;
+        warming
+    }
+
+    /// One more warm-up inference, `ms` long.
+    pub fn record(&mut self, ms: f64) {
+        self.inferences += 1;
+        self.ms += ms;
+        self.quiet_inferences += 1;
+        self.quiet_ms += ms;
+        self.recent.rotate_left(1);
+        self.recent[SETTLE_WINDOW - 1] = ms;
+        if self.inferences as usize >= SETTLE_WINDOW {
+            let median = stats::median(&self.recent).unwrap_or(f64::NAN);
+            if self.best.is_finite() && median < self.best * (1.0 - SETTLE_GAIN) {
+                self.quiet_inferences = 0;
+                self.quiet_ms = 0.0;
             }
-            best = best.min(median);
+            self.best = self.best.min(median);
         }
-        let quiet = &times[quiet_from..];
-        quiet.len() >= SETTLE_WINDOW && quiet.iter().sum::<f64>() >= self.settle_ms
     }
 
-    /// The record of a warm-up that took `times`.
-    pub fn warmup_record(&self, times: &[f64]) -> Warmup {
+    /// Whether to warm up once more. Always until `warmup` inferences and
+    /// `warmup_ms` are done; then, with a `settle_ms`, until the inference
+    /// time has settled or `warmup_max_ms` has passed.
+    pub fn wants_more(&self) -> bool {
+        let plan = &self.plan;
+        if self.inferences < plan.warmup || self.ms < plan.warmup_ms {
+            return true;
+        }
+        let capped = plan.warmup_max_ms > 0.0 && self.ms >= plan.warmup_max_ms;
+        !capped && !self.settled()
+    }
+
+    /// Whether the inference time has settled: at least `settle_ms` and
+    /// [`SETTLE_WINDOW`] inferences since the last window of them whose
+    /// median was [`SETTLE_GAIN`] below every earlier window's.
+    pub fn settled(&self) -> bool {
+        self.plan.settle_ms <= 0.0
+            || (self.quiet_inferences >= SETTLE_WINDOW && self.quiet_ms >= self.plan.settle_ms)
+    }
+
+    /// The record of the warm-up so far.
+    pub fn summary(&self) -> Warmup {
         Warmup {
-            inferences: times.len() as u32,
-            ms: times.iter().sum(),
-            settled: self.settled(times),
+            inferences: self.inferences,
+            ms: self.ms,
+            settled: self.settled(),
         }
     }
+}
 
+impl SamplePlan {
     /// Why sampling stops after `samples` (taken in `elapsed_ms` in all), or `None` to
     /// take another. The target is checked first: a cell that reached its precision
     /// says so even when its budget ran out at the same sample.
@@ -208,15 +254,20 @@ mod tests {
         }
     }
 
+    /// Whether a warm-up under `p` that took `times` wants another inference.
+    fn wants(p: SamplePlan, times: &[f64]) -> bool {
+        Warming::over(p, times).wants_more()
+    }
+
     #[test]
     fn a_fixed_warmup_needs_both_count_and_time() {
         let p = warmup_plan(0.0, 0.0);
-        assert!(p.wants_warmup(&[]));
-        assert!(p.wants_warmup(&[100.0]), "one inference, though 100 ms");
-        assert!(p.wants_warmup(&[24.0, 25.0]), "two inferences, 49 ms");
-        assert!(!p.wants_warmup(&[25.0, 25.0]));
+        assert!(wants(p, &[]));
+        assert!(wants(p, &[100.0]), "one inference, though 100 ms");
+        assert!(wants(p, &[24.0, 25.0]), "two inferences, 49 ms");
+        assert!(!wants(p, &[25.0, 25.0]));
         assert_eq!(
-            p.warmup_record(&[25.0, 25.0]),
+            Warming::over(p, &[25.0, 25.0]).summary(),
             Warmup {
                 inferences: 2,
                 ms: 50.0,
@@ -229,29 +280,29 @@ mod tests {
     fn warmup_goes_on_until_the_time_stops_falling() {
         let p = warmup_plan(100.0, 0.0);
         // Steady from the start: settled once 100 ms and 3 inferences are done.
-        assert!(p.wants_warmup(&[40.0, 40.0]), "two inferences");
-        assert!(!p.wants_warmup(&[40.0, 40.0, 40.0]));
+        assert!(wants(p, &[40.0, 40.0]), "two inferences");
+        assert!(!wants(p, &[40.0, 40.0, 40.0]));
         // A tier-up: 10 ms runs become 5 ms runs after the sixth. The window
         // ending at the 8th run is the first whose median (5) is 5% below the
         // best before it (10), so the quiet time counts from there: 20 runs of
         // 5 ms are needed after it.
         let mut times = vec![10.0; 6];
         times.extend([5.0; 2]);
-        assert!(p.wants_warmup(&times), "60 ms of slow runs then a drop");
+        assert!(wants(p, &times), "60 ms of slow runs then a drop");
         times.extend([5.0; 19]);
-        assert!(p.wants_warmup(&times), "95 ms since the drop");
+        assert!(wants(p, &times), "95 ms since the drop");
         times.push(5.0);
-        assert!(!p.wants_warmup(&times), "100 ms since the drop");
+        assert!(!wants(p, &times), "100 ms since the drop");
         // Within 5% is noise, not a tier-up: it does not restart the quiet time.
         let noisy = [
             10.0, 10.0, 10.0, 9.6, 9.6, 9.6, 10.0, 10.0, 10.0, 10.0, 10.0,
         ];
-        assert!(!p.wants_warmup(&noisy));
+        assert!(!wants(p, &noisy));
         // One fast run alone does not move a window's median.
         let once = [
             10.0, 10.0, 10.0, 1.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0,
         ];
-        assert!(!p.wants_warmup(&once));
+        assert!(!wants(p, &once));
     }
 
     #[test]
@@ -260,11 +311,11 @@ mod tests {
         // 10% faster every run: from the second window on, every window is a
         // new low, so the quiet time never starts.
         let falling: Vec<f64> = (0..7).map(|i| 100.0 * 0.9f64.powi(i)).collect();
-        assert!(p.wants_warmup(&falling[..6]), "469 ms");
-        assert!(!p.wants_warmup(&falling[..7]), "522 ms: past the limit");
-        assert!(!p.warmup_record(&falling).settled);
+        assert!(wants(p, &falling[..6]), "469 ms");
+        assert!(!wants(p, &falling[..7]), "522 ms: past the limit");
+        assert!(!Warming::over(p, &falling).settled());
         assert!(
-            warmup_plan(100.0, 0.0).wants_warmup(&falling),
+            wants(warmup_plan(100.0, 0.0), &falling),
             "no limit: still falling"
         );
     }

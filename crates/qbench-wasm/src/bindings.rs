@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use qbench_core::protocol::CellRequest;
-use qbench_core::sampling::SamplePlan;
+use qbench_core::sampling::{SamplePlan, Warming};
 use qbench_core::stats::Summary;
 use qbench_core::{Backend, Precision};
 use wasm_bindgen::prelude::*;
@@ -95,13 +95,13 @@ pub async fn warm_cell(handle: u32) -> Result<bool, JsValue> {
 /// not a qbench module (TF.js), so both sides of a pair settle alike.
 #[wasm_bindgen(js_name = wantsWarmup)]
 pub fn wants_warmup(plan: String, times: Vec<f64>) -> Result<bool, JsValue> {
-    Ok(parse_plan(&plan)?.wants_warmup(&times))
+    Ok(Warming::over(parse_plan(&plan)?, &times).wants_more())
 }
 
 /// The JSON `Warmup` record of a warm-up that took `times` (ms) under `plan`.
 #[wasm_bindgen(js_name = warmupRecord)]
 pub fn warmup_record(plan: String, times: Vec<f64>) -> Result<String, JsValue> {
-    to_json(&parse_plan(&plan)?.warmup_record(&times))
+    to_json(&Warming::over(parse_plan(&plan)?, &times).summary())
 }
 
 fn parse_plan(plan: &str) -> Result<SamplePlan, JsValue> {

@@ -4,7 +4,7 @@
 
 use burn::tensor::{DType, Device, FloatDType};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
-use qbench_core::sampling::Stop;
+use qbench_core::sampling::{Stop, Warming};
 use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
 #[cfg(all(target_family = "wasm", feature = "webgpu"))]
@@ -57,7 +57,7 @@ pub struct Session {
     device_init_ms: f64,
     model_load_ms: f64,
     measured_bytes: Option<u64>,
-    warmup_ms: Vec<f64>,
+    warming: Warming,
     samples_ms: Vec<f64>,
     enqueue_ms: Vec<f64>,
     spent: f64,
@@ -103,7 +103,7 @@ impl Session {
             device_init_ms,
             model_load_ms,
             measured_bytes,
-            warmup_ms: Vec::new(),
+            warming: Warming::new(req.plan),
             samples_ms: Vec::new(),
             enqueue_ms: Vec::new(),
             spent: 0.0,
@@ -115,14 +115,14 @@ impl Session {
     /// One untimed warm-up inference, if the plan still wants one; then
     /// whether it wants another (never once the cell failed).
     pub async fn warm(&mut self) -> bool {
-        if self.failure.is_some() || !self.request.plan.wants_warmup(&self.warmup_ms) {
+        if self.failure.is_some() || !self.warming.wants_more() {
             return false;
         }
         match timed(&self.net, &self.pixels, &self.device).await {
-            Ok(ms) => self.warmup_ms.push(ms),
+            Ok(ms) => self.warming.record(ms),
             Err(failure) => self.failure = Some(failure),
         }
-        self.failure.is_none() && self.request.plan.wants_warmup(&self.warmup_ms)
+        self.failure.is_none() && self.warming.wants_more()
     }
 
     /// Whether the sampling plan is met (or the cell failed): then sampling may
@@ -167,7 +167,7 @@ impl Session {
             status: Status::Ok,
             reason: None,
             first_ms: Some(self.first_ms),
-            warmup: Some(self.request.plan.warmup_record(&self.warmup_ms)),
+            warmup: Some(self.warming.summary()),
             samples_ms: self.samples_ms,
             enqueue_ms: self.enqueue_ms,
             stop: self.stop,
