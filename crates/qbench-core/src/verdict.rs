@@ -203,6 +203,61 @@ pub fn compare_rounds(
     })
 }
 
+/// Widens a comparison of single browser sessions by how much sessions move a
+/// median, as measured in the two reports themselves. `old_peers` and
+/// `new_peers` are the medians of a cell's *peers* in each report: the other
+/// cells that ran the same arithmetic (the simulated precisions of one
+/// browser, backend and batch) in pages of their own. One session's samples
+/// say nothing of how far the next session lands from it (on a shared machine,
+/// ×1.6 and more); the peers do. Their sample variance on a log scale, pooled
+/// over the reports with at least two peers, is each median's variance, so
+/// the log ratio of two medians has twice that; its t interval (the peers'
+/// degrees of freedom) replaces `estimate`'s interval where it is wider, and
+/// the verdict is judged again. Without two peers on either side nothing is
+/// known of that spread and `estimate` is returned as it is.
+pub fn widen_by_sessions(
+    estimate: RatioEstimate,
+    old_peers: &[f64],
+    new_peers: &[f64],
+    threshold: f64,
+) -> RatioEstimate {
+    let sides: Vec<Vec<f64>> = [old_peers, new_peers]
+        .into_iter()
+        .map(|peers| {
+            peers
+                .iter()
+                .filter(|m| m.is_finite() && **m > 0.0)
+                .map(|m| m.ln())
+                .collect::<Vec<f64>>()
+        })
+        .filter(|logs| logs.len() >= 2)
+        .collect();
+    if sides.is_empty() {
+        return estimate;
+    }
+    let df: usize = sides.iter().map(|logs| logs.len() - 1).sum();
+    let squares: f64 = sides
+        .iter()
+        .map(|logs| {
+            let (_, var) = mean_and_variance(logs);
+            var * (logs.len() - 1) as f64
+        })
+        .sum();
+    let variance = squares / df as f64;
+    let d = estimate.ratio.ln();
+    let half = t975(df as f64) * (2.0 * variance).sqrt();
+    let (low, high) = (
+        estimate.low.min((d - half).exp()),
+        estimate.high.max((d + half).exp()),
+    );
+    RatioEstimate {
+        low,
+        high,
+        verdict: judge(low, high, threshold),
+        ..estimate
+    }
+}
+
 /// Compares samples taken in pairs: in each round (page) the old and the new
 /// build ran alternately, `old[r][i]` and `new[r][i]` back to back, so whatever
 /// slows the machine for a while slows both alike. With one round, a percentile
@@ -363,6 +418,75 @@ mod tests {
             assert!((e.ratio - 1.25).abs() < 0.1, "{e:?}");
             let e = compare(&new, &old, 0.05, seed).unwrap();
             assert_eq!(e.verdict, Verdict::Faster, "seed {seed}: {e:?}");
+        }
+    }
+
+    /// Medians of four single-page cells doing the same work, each page at a
+    /// level drawn log-normally with spread `sigma`.
+    fn session_medians(sigma: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        (0..4)
+            .map(|_| median(&latencies(30, 1.0, rng)).unwrap() * (sigma * normal(rng)).exp())
+            .collect()
+    }
+
+    fn normal(rng: &mut ChaCha8Rng) -> f64 {
+        let (u1, u2): (f64, f64) = (rng.random_range(1e-12..1.0), rng.random_range(0.0..1.0));
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    #[test]
+    fn peers_in_other_sessions_widen_a_single_session_comparison() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let (old, new) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
+        let e = compare(&old, &new, 0.05, 1).unwrap();
+        assert_eq!(e.verdict, Verdict::Slower);
+        // Peers that agree to ±1%: the verdict stands.
+        let tight = widen_by_sessions(e, &[1.0, 1.01, 0.99], &[1.25, 1.24, 1.26], 0.05);
+        assert_eq!(tight.verdict, Verdict::Slower, "{tight:?}");
+        assert_eq!(tight.ratio, e.ratio);
+        // Peers a page state apart (×1.5): a quarter is within what sessions do.
+        let spread = widen_by_sessions(e, &[1.0, 1.5, 1.0], &[1.25, 1.9, 1.3], 0.05);
+        assert_eq!(spread.verdict, Verdict::Unsure, "{spread:?}");
+        assert!(spread.low < 1.0 && spread.high > 1.6, "{spread:?}");
+        // Identical peers add nothing; fewer than two on both sides are no evidence.
+        assert_eq!(widen_by_sessions(e, &[2.0, 2.0], &[2.0, 2.0], 0.05), e);
+        assert_eq!(widen_by_sessions(e, &[1.0], &[1.5], 0.05), e);
+        assert_eq!(widen_by_sessions(e, &[], &[], 0.05), e);
+    }
+
+    /// Two single-round reports of one build, each cell in a page of its own
+    /// whose level moves by a log-normal ×e^0.2. The samples alone call most
+    /// cells slower or faster; judged with their peers' spread, at most the 5%
+    /// a 95% interval may miss by (fewer, the threshold takes its share). A
+    /// real quarter is still caught when sessions move by 2%.
+    #[test]
+    fn session_spread_keeps_separate_runs_from_crying_wolf() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let (mut bare, mut widened_alarms) = (0, 0);
+        for seed in 0..400 {
+            let (old, new) = (
+                session_medians(0.2, &mut rng),
+                session_medians(0.2, &mut rng),
+            );
+            let (a, b) = (
+                latencies(30, old[0], &mut rng),
+                latencies(30, new[0], &mut rng),
+            );
+            let e = compare(&a, &b, 0.05, seed).unwrap();
+            bare += alarm(e.verdict);
+            widened_alarms += alarm(widen_by_sessions(e, &old[1..], &new[1..], 0.05).verdict);
+        }
+        assert!(bare > 300, "{bare} of 400 without the peers");
+        assert!(widened_alarms <= 20, "{widened_alarms} of 400 with them");
+        for seed in 0..50 {
+            let (old, new) = (
+                session_medians(0.02, &mut rng),
+                session_medians(0.02, &mut rng),
+            );
+            let (a, b) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
+            let e = compare(&a, &b, 0.05, seed).unwrap();
+            let widened = widen_by_sessions(e, &old[1..], &new[1..], 0.05);
+            assert_eq!(widened.verdict, Verdict::Slower, "seed {seed}: {widened:?}");
         }
     }
 

@@ -347,15 +347,42 @@ fn latency(
         );
         return (medians, LatencyChange::NotComparable(why));
     }
+    let (before, after) = (by_round(b), by_round(a));
     let judged = if paired {
-        verdict::compare_paired(&by_round(b), &by_round(a), threshold, seed)
+        verdict::compare_paired(&before, &after, threshold, seed)
+    } else if before.len() < 2 || after.len() < 2 {
+        // One session on a side: how far sessions move a median comes from the peers.
+        verdict::compare_rounds(&before, &after, threshold, seed).map(|e| {
+            verdict::widen_by_sessions(e, &peer_medians(old, b), &peer_medians(new, a), threshold)
+        })
     } else {
-        verdict::compare_rounds(&by_round(b), &by_round(a), threshold, seed)
+        verdict::compare_rounds(&before, &after, threshold, seed)
     };
     match judged {
         Ok(e) => (medians, LatencyChange::Judged(e)),
         Err(e) => (medians, LatencyChange::NotComparable(e.to_string())),
     }
+}
+
+/// The medians of `cell`'s peers in `report`: the other `ok` cells of its host,
+/// browser, backend and batch whose precision is simulated (quantized on the
+/// host, float32 arithmetic). They all ran the same arithmetic, each in a page
+/// of its own, so how far their medians lie apart is how far pages of that
+/// browser, backend and batch move a median; `f16-native` and `int8-native`
+/// cells, in pages of the same kind, are judged against the same spread.
+fn peer_medians(report: &Report, cell: &Cell) -> Vec<f64> {
+    report
+        .cells
+        .iter()
+        .filter(|c| {
+            c.precision != cell.precision
+                && c.precision.is_simulated()
+                && (&c.host, &c.browser, c.backend, c.batch)
+                    == (&cell.host, &cell.browser, cell.backend, cell.batch)
+                && c.outcome == Outcome::Ok
+        })
+        .filter_map(|c| c.latency_ms.as_ref().map(|l| l.summary.median))
+        .collect()
 }
 
 /// A cell's raw samples split by round (page load), in the order they ran; one
@@ -384,9 +411,11 @@ fn by_round(cell: &Cell) -> Vec<&[f64]> {
 }
 
 /// The caveat printed under a comparison of single-round reports.
-pub const SINGLE_ROUND: &str = "One side ran a single round: its intervals show one browser session's samples, \
-not how much separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). \
-For a gate, run both sides with --rounds 3 or more.\n";
+pub const SINGLE_ROUND: &str = "One side ran a single round: a cell's samples show one browser session, not how much \
+separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). Each interval is widened \
+by how far the cell's peers (the simulated precisions of its browser, backend and batch, the same arithmetic in pages of \
+their own) differ from one another; a cell without peers keeps its samples' interval. For a gate, run both sides with \
+--rounds 3 or more, or pair the builds (--baseline-pkg).\n";
 
 /// The caveat under a paired comparison of a single round.
 pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's drift, but not a module's own state \
@@ -600,19 +629,78 @@ mod tests {
         assert!(by(Precision::F16).is_regression());
         assert_eq!(by(Precision::Int8).transition, Transition::Fix);
         assert!(!by(Precision::Int8).is_regression());
-        assert_eq!(by(Precision::Int8Channel).verdict(), Some(Verdict::Same));
+        // Unchanged samples, but its peers now lie ×1.3 apart (f32 against
+        // int8): sessions of this kind may differ that much, so not `same`.
+        assert_eq!(by(Precision::Int8Channel).verdict(), Some(Verdict::Unsure));
         assert_eq!(by(Precision::F16Native).transition, Transition::New);
         assert_eq!(c.regressions().count(), 2);
         assert_eq!(c.fixes().count(), 1);
         let md = render(&c);
         assert!(
-            md.starts_with("2 regressions, 1 fixes; latency: 1 slower, 0 faster, 1 same"),
+            md.starts_with("2 regressions, 1 fixes; latency: 1 slower, 0 faster, 0 same, 1 unsure"),
             "{md}"
         );
         assert!(
             md.contains("| firefox webgpu f32 batch 1 | ok | ok | 10.3 → 13.4 |"),
             "{md}"
         );
+    }
+
+    /// Single-round reports: a cell is judged against how far its peers (the
+    /// simulated precisions, the same arithmetic) landed from one another.
+    #[test]
+    fn a_single_session_is_judged_against_its_peers_spread() {
+        let run = |scales: [f64; 4]| {
+            report(
+                Precision::SIMULATED
+                    .iter()
+                    .zip(scales)
+                    .map(|(p, s)| cell(*p, Outcome::Ok, &samples(s)))
+                    .collect(),
+            )
+        };
+        let verdicts = |c: &Comparison| c.cells.iter().map(|x| x.verdict()).collect::<Vec<_>>();
+        // One build twice, each page at a level of its own (×1.4–1.5 apart).
+        let c = compare(
+            &run([1.0, 1.4, 1.0, 1.5]),
+            &run([1.4, 1.0, 1.5, 1.0]),
+            0.05,
+            1,
+        );
+        assert_eq!(verdicts(&c), vec![Some(Verdict::Unsure); 4]);
+        // Peers within 1%: the one cell made ×1.25 slower is caught, and only it.
+        let c = compare(
+            &run([1.0, 1.01, 0.99, 1.0]),
+            &run([1.25, 1.01, 0.99, 1.0]),
+            0.05,
+            1,
+        );
+        let v = verdicts(&c);
+        assert_eq!(v[0], Some(Verdict::Slower), "{v:?}");
+        assert!(
+            v[1..]
+                .iter()
+                .all(|x| matches!(x, Some(Verdict::Same | Verdict::Unsure))),
+            "{v:?}"
+        );
+        // f16-native computes otherwise, in pages of the same kind: judged
+        // against the simulated cells' spread; alone, on its samples.
+        let with_native = |scales: [f64; 4], native: f64| {
+            let mut r = run(scales);
+            r.cells
+                .push(cell(Precision::F16Native, Outcome::Ok, &samples(native)));
+            r
+        };
+        let c = compare(
+            &with_native([1.0, 1.4, 1.0, 1.5], 1.0),
+            &with_native([1.4, 1.0, 1.5, 1.0], 1.25),
+            0.05,
+            1,
+        );
+        assert_eq!(verdicts(&c)[4], Some(Verdict::Unsure));
+        let lone = |s: f64| report(vec![cell(Precision::F16Native, Outcome::Ok, &samples(s))]);
+        let c = compare(&lone(1.0), &lone(1.25), 0.05, 1);
+        assert_eq!(verdicts(&c), vec![Some(Verdict::Slower)]);
     }
 
     #[test]
