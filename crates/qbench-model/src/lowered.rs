@@ -17,7 +17,7 @@ use burn::tensor::ops::PadMode;
 use burn::tensor::quantization::{QuantScheme, QuantValue};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_SIDE};
+use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_PIXELS, IMAGE_SIDE};
 use crate::weights::{QuantizedWeights, Weights};
 
 /// One 3×3, padding 1 convolution followed by ReLU and a 2×2 max-pool.
@@ -33,11 +33,15 @@ impl ConvPool {
     /// `[n, h, w, c_in]` → `[n, h / 2, w / 2, c_out]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [n, h, w, _] = x.dims();
+        self.pool(pooling_phase_patches(x), [n, h, w])
+    }
+
+    /// The layer's output from its input's pooling-phase patches (see
+    /// [`pooling_phase_patches`]) of an `[n, h, w, c_in]` input.
+    fn pool(&self, patches: Tensor<2>, [n, h, w]: [usize; 3]) -> Tensor<4> {
         let [_, c_out] = self.weight.dims();
         let pooled = n * (h / 2) * (w / 2) * c_out;
-        let y = pooling_phase_patches(x)
-            .matmul(self.weight.clone())
-            .reshape([4, pooled]);
+        let y = patches.matmul(self.weight.clone()).reshape([4, pooled]);
         let phase = |p: usize| y.clone().slice([p..p + 1, 0..pooled]);
         let max = phase(0)
             .max_pair(phase(1))
@@ -69,6 +73,37 @@ fn pooling_phase_patches(x: Tensor<4>) -> Tensor<2> {
     }
     let stacked: Tensor<7> = Tensor::stack(phases, 0);
     stacked.reshape([4 * n * (h / 2) * (w / 2), 9 * c])
+}
+
+/// The matrix [`pooling_phase_patches`] makes of the one-channel images
+/// `pixels` (`[n, 28, 28]`, row-major), built on the host as the images are
+/// uploaded: conv1's patches then cost one upload instead of a pad, sixteen
+/// views and a copy on the device.
+pub fn conv1_patches(pixels: &[f32]) -> HostMatrix {
+    const SIDE: usize = IMAGE_SIDE;
+    const HALF: usize = SIDE / 2;
+    let n = pixels.len() / IMAGE_PIXELS;
+    let mut values = Vec::with_capacity(4 * n * HALF * HALF * 9);
+    for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        for image in pixels.chunks_exact(IMAGE_PIXELS) {
+            for oy in 0..HALF {
+                for ox in 0..HALF {
+                    for ky in 0..3 {
+                        // Row and column in the image of the padded input's (2·oy + dy + ky, …).
+                        let y = (2 * oy + dy + ky).checked_sub(1).filter(|&y| y < SIDE);
+                        for kx in 0..3 {
+                            let x = (2 * ox + dx + kx).checked_sub(1).filter(|&x| x < SIDE);
+                            values.push(match (y, x) {
+                                (Some(y), Some(x)) => image[y * SIDE + x],
+                                _ => 0.0,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    ([4 * n * HALF * HALF, 9], values)
 }
 
 /// A matrix's shape and row-major values, on the host.
@@ -235,6 +270,17 @@ impl Lowered {
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1)
     }
+
+    /// Class probabilities `[batch, 10]` for the images `pixels` on the
+    /// host (`[batch, 28, 28]`, row-major): conv1's patches are built as they
+    /// are uploaded ([`conv1_patches`]), the same values `forward` makes on
+    /// the device.
+    pub fn probabilities_of_pixels(&self, pixels: &[f32], device: &Device) -> Tensor<2> {
+        let batch = pixels.len() / IMAGE_PIXELS;
+        let patches = matrix(conv1_patches(pixels), None, device);
+        let x = self.conv1.pool(patches, [batch, IMAGE_SIDE, IMAGE_SIDE]);
+        softmax(self.head.logits(self.conv2.forward(x)), 1)
+    }
 }
 
 #[cfg(test)]
@@ -265,6 +311,35 @@ mod tests {
     #[test]
     fn int8_stored_weights_compute_the_network_of_their_values() {
         let worst = worst_difference(Precision::Int8Native, true, Precision::Int8Native);
+        assert!(worst < 1e-6, "max |Δp| = {worst:e}");
+    }
+
+    /// The host's conv1 patches are the device's, value for value.
+    #[test]
+    fn conv1_patches_on_the_host_are_the_devices() {
+        let device = Device::flex();
+        let pixels = crate::assets::digits().unwrap().pixels(0, 3);
+        let images = crate::network::images_tensor(&pixels, &device);
+        let on_device = pooling_phase_patches(images.reshape([3, IMAGE_SIDE, IMAGE_SIDE, 1]));
+        let (shape, values) = conv1_patches(&pixels);
+        assert_eq!(shape.to_vec(), on_device.dims().to_vec());
+        assert_eq!(values, on_device.into_data().try_to_vec::<f32>().unwrap());
+    }
+
+    #[test]
+    fn probabilities_of_pixels_are_the_networks() {
+        let device = Device::flex();
+        let weights = crate::assets::weights().unwrap();
+        let net = Net::from_weights(&weights.quantized(Precision::F32).unwrap().weights, &device);
+        let lowered = Lowered::new(&weights.quantized(Precision::F32).unwrap(), false, &device);
+        let worst = worst_difference_from(
+            &net,
+            |images| {
+                let pixels = images.into_data().try_to_vec::<f32>().unwrap();
+                lowered.probabilities_of_pixels(&pixels, &device)
+            },
+            &device,
+        );
         assert!(worst < 1e-6, "max |Δp| = {worst:e}");
     }
 

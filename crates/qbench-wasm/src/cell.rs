@@ -11,7 +11,6 @@ use qbench_core::{Backend, Precision};
 use qbench_model::ChannelsLast;
 use qbench_model::Lowered;
 use qbench_model::digits::Digits;
-use qbench_model::network::images_tensor;
 use qbench_model::weights::QuantizedWeights;
 
 use crate::assets;
@@ -366,11 +365,14 @@ impl Model {
         }
     }
 
-    fn probabilities(&self, images: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2> {
+    /// Upload the images `pixels` and run the network on them.
+    fn probabilities(&self, pixels: &[f32], device: &Device) -> burn::tensor::Tensor<2> {
         match self {
             #[cfg(all(target_family = "wasm", feature = "webgpu"))]
-            Model::ChannelsLast(net) => net.probabilities(images),
-            Model::Lowered(net) => net.probabilities(images),
+            Model::ChannelsLast(net) => {
+                net.probabilities(qbench_model::network::images_tensor(pixels, device))
+            }
+            Model::Lowered(net) => net.probabilities_of_pixels(pixels, device),
         }
     }
 }
@@ -383,7 +385,7 @@ async fn timed(net: &Model, pixels: &[f32], device: &Device) -> Result<f64, Fail
 /// (host-side work), milliseconds.
 async fn split(net: &Model, pixels: &[f32], device: &Device) -> Result<(f64, f64), Failure> {
     let t = now_ms();
-    let probabilities = net.probabilities(images_tensor(pixels, device));
+    let probabilities = net.probabilities(pixels, device);
     let enqueued = now_ms() - t;
     read_back(probabilities).await?;
     Ok((now_ms() - t, enqueued))
@@ -391,7 +393,7 @@ async fn split(net: &Model, pixels: &[f32], device: &Device) -> Result<(f64, f64
 
 /// Upload, forward, softmax and read back: one inference.
 async fn infer(net: &Model, pixels: &[f32], device: &Device) -> Result<Vec<f32>, Failure> {
-    read_back(net.probabilities(images_tensor(pixels, device))).await
+    read_back(net.probabilities(pixels, device)).await
 }
 
 /// The probabilities on the host: for WebGPU, after `mapAsync`.
