@@ -372,13 +372,7 @@ mod tests {
     /// Latency-like samples: a floor plus a right-skewed (log-normal) tail.
     fn latencies(n: usize, scale: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
         (0..n)
-            .map(|_| {
-                // Box–Muller normal from two uniforms.
-                let (u1, u2): (f64, f64) =
-                    (rng.random_range(1e-12..1.0), rng.random_range(0.0..1.0));
-                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-                scale * (1.0 + 0.1 * (0.5 * z).exp())
-            })
+            .map(|_| scale * (1.0 + 0.1 * (0.5 * normal(rng)).exp()))
             .collect()
     }
 
@@ -429,6 +423,7 @@ mod tests {
             .collect()
     }
 
+    /// A standard normal draw (Box–Muller, from two uniforms).
     fn normal(rng: &mut ChaCha8Rng) -> f64 {
         let (u1, u2): (f64, f64) = (rng.random_range(1e-12..1.0), rng.random_range(0.0..1.0));
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
