@@ -57,6 +57,20 @@ impl Cancel {
         self.token.cancel();
     }
 
+    /// A token cancelled with this one, or on its own by [`Cancel::stop`]
+    /// (which leaves this one running): for work a step abandons on failure.
+    pub fn child(&self) -> Self {
+        Self {
+            token: self.token.child_token(),
+            signal: Arc::default(),
+        }
+    }
+
+    /// Cancels this token (and its children) without naming a signal.
+    pub fn stop(&self) {
+        self.token.cancel();
+    }
+
     /// Whether the run was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()
@@ -70,5 +84,24 @@ impl Cancel {
     /// The signal that cancelled the run, if one did.
     pub fn signal(&self) -> Option<(&'static str, i32)> {
         self.signal.get().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_stops_alone_but_falls_with_its_parent() {
+        let run = Cancel::new();
+        let step = run.child();
+        step.stop();
+        assert!(step.is_cancelled());
+        assert!(!run.is_cancelled());
+        let other = run.child();
+        run.cancel_by("SIGTERM", 15);
+        assert!(other.is_cancelled());
+        assert_eq!(run.signal(), Some(("SIGTERM", 15)));
+        assert_eq!(step.signal(), None);
     }
 }

@@ -1,6 +1,7 @@
-//! Builds the wasm module and its JS glue when missing or stale: cargo decides
-//! whether the module is stale, wasm-bindgen (exactly the version in
-//! `Cargo.lock`) runs only when the module is newer than the glue.
+//! Builds the wasm modules and their JS glue when missing or stale: cargo
+//! decides whether a module is stale, wasm-bindgen (exactly the version in
+//! `Cargo.lock`) runs only when cargo's module is not the one the glue was
+//! made from, and wasm-opt only on glue it has not optimised.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -116,20 +117,75 @@ pub const MODULES: [Module; 2] = [
 ];
 
 /// Builds (if needed) and returns the package; a cancelled run stops the build.
+///
+/// The modules are compiled one after the other (each cargo build uses every
+/// core), but a module's wasm-opt, which runs on one core for minutes, goes on
+/// beside the next module's compile. A failed step stops the others.
 pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
     let lock_version = locked_wasm_bindgen(&root.join("Cargo.lock"))?;
     check_cli(&lock_version)?;
     let pkg = package_dir(&target_dir(root));
-    for module in MODULES {
-        build_module(root, &pkg, module, cancel)?;
-    }
+    // Asked only when a module needs it, so an old binaryen is reported once.
+    let mut optimiser: Option<Option<String>> = None;
+    let stop = cancel.child();
+    std::thread::scope(|scope| {
+        let mut optimising = Vec::new();
+        let mut outcome = Ok(());
+        for module in MODULES {
+            match bind_module(root, &pkg, module, &stop) {
+                Ok(pending) => {
+                    let Some(job) = pending else { continue };
+                    if let Some(version) = optimiser.get_or_insert_with(wasm_opt_version).clone() {
+                        let stop = &stop;
+                        optimising.push(scope.spawn(move || job.run(&version, stop)));
+                    }
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        for handle in optimising {
+            if outcome.is_err() {
+                stop.stop();
+            }
+            let optimised = handle
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the wasm-opt thread panicked")));
+            if outcome.is_ok() {
+                outcome = optimised;
+            }
+        }
+        outcome
+    })?;
     copy_assets(root, &pkg)?;
     describe(&pkg)
 }
 
-/// Builds one module into `pkg`: cargo, wasm-bindgen, wasm-opt, each only when
-/// what it makes is older than its input or was made with other settings.
-fn build_module(root: &Path, pkg: &Path, module: Module, cancel: &Cancel) -> anyhow::Result<()> {
+/// A module's glue that still needs `wasm-opt -O`.
+struct Unoptimised {
+    glue: PathBuf,
+    stamp: PathBuf,
+}
+
+impl Unoptimised {
+    fn run(self, version: &str, cancel: &Cancel) -> anyhow::Result<()> {
+        optimise(&self.glue, version, &self.stamp, cancel)
+    }
+}
+
+/// Builds one module's glue into `pkg`: cargo decides whether the module is
+/// stale; wasm-bindgen runs only when cargo's module differs, byte for byte,
+/// from the one the glue was made from (or the settings changed), so a fresh
+/// clone or a touched file rebuilds in seconds and keeps the optimised glue.
+/// Returns the glue when it has not been through wasm-opt yet.
+fn bind_module(
+    root: &Path,
+    pkg: &Path,
+    module: Module,
+    cancel: &Cancel,
+) -> anyhow::Result<Option<Unoptimised>> {
     // QBENCH_WASM_FEATURES (e.g. `cpu-ndarray`) is a measurement aid for comparing builds.
     let features = std::env::var("QBENCH_WASM_FEATURES").unwrap_or_default();
     let target = wasm_target_dir(root, &module);
@@ -172,8 +228,12 @@ fn build_module(root: &Path, pkg: &Path, module: Module, cancel: &Cancel) -> any
         .join(WASM_PROFILE)
         .join("qbench_wasm.wasm");
     let glue = pkg.join(format!("{}_bg.wasm", module.name));
-    let opt_stamp = pkg.join(format!("{}wasm-opt.txt", module.stamp_prefix));
-    let build_stamp = pkg.join(format!("{}build.txt", module.stamp_prefix));
+    let stamp = |name: &str| pkg.join(format!("{}{name}", module.stamp_prefix));
+    let (opt_stamp, build_stamp, source_stamp) = (
+        stamp("wasm-opt.txt"),
+        stamp("build.txt"),
+        stamp("source.txt"),
+    );
     let settings = format!(
         "cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, {}features [{features}], wasm-bindgen {}\n",
         if module.default_features {
@@ -183,11 +243,18 @@ fn build_module(root: &Path, pkg: &Path, module: Module, cancel: &Cancel) -> any
         },
         BINDGEN_STRIP.join(" ")
     );
-    let built_with = std::fs::read_to_string(&build_stamp).unwrap_or_default();
-    if !is_newer(&glue, &wasm) || built_with != settings {
+    let module_bytes =
+        std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let source = format!(
+        "sha256 {}\n",
+        qbench_model::assets::sha256_hex(&module_bytes)
+    );
+    if !glue_is_current(&glue, [(&build_stamp, &settings), (&source_stamp, &source)]) {
         // A new module (or new settings): its glue and stamps are rewritten, any
         // old optimisation is void.
-        let _ = std::fs::remove_file(&opt_stamp);
+        for old in [&opt_stamp, &source_stamp] {
+            let _ = std::fs::remove_file(old);
+        }
         let status = run_to_end(
             Command::new("wasm-bindgen")
                 .args(["--target", "web", "--no-typescript"])
@@ -203,14 +270,22 @@ fn build_module(root: &Path, pkg: &Path, module: Module, cancel: &Cancel) -> any
             bail!("wasm-bindgen failed on {} ({status})", wasm.display());
         }
         std::fs::write(&build_stamp, &settings)?;
+        std::fs::write(&source_stamp, &source)?;
     }
     // Checked apart from the glue, so an interrupted wasm-opt is run again next time.
-    if !opt_stamp.exists()
-        && let Some(version) = wasm_opt_version()
-    {
-        optimise(&glue, &version, &opt_stamp, cancel)?;
-    }
-    Ok(())
+    Ok((!opt_stamp.exists()).then_some(Unoptimised {
+        glue,
+        stamp: opt_stamp,
+    }))
+}
+
+/// Whether `glue` exists and each stamp holds what it would be written with
+/// now (the settings, cargo's module's hash); a missing stamp is a stale glue.
+fn glue_is_current(glue: &Path, stamps: [(&Path, &str); 2]) -> bool {
+    glue.exists()
+        && stamps
+            .iter()
+            .all(|(stamp, now)| std::fs::read_to_string(stamp).is_ok_and(|was| was == *now))
 }
 
 /// Puts the shipped weights and digits beside the module (the page fetches
@@ -360,11 +435,6 @@ const WASM_FEATURES: [&str; 7] = [
     "--enable-simd",
 ];
 
-fn is_newer(a: &Path, b: &Path) -> bool {
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    matches!((modified(a), modified(b)), (Some(a), Some(b)) if a >= b)
-}
-
 /// The version of the `wasm-bindgen` crate in `Cargo.lock`.
 pub fn locked_wasm_bindgen(lock: &Path) -> anyhow::Result<String> {
     let text =
@@ -409,6 +479,31 @@ fn check_cli(wanted: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glue_is_rebuilt_only_for_other_bytes_or_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let (glue, build, source) = (
+            dir.path().join("m_bg.wasm"),
+            dir.path().join("build.txt"),
+            dir.path().join("source.txt"),
+        );
+        let now = |settings, hash| [(build.as_path(), settings), (source.as_path(), hash)];
+        // Nothing built yet.
+        assert!(!glue_is_current(&glue, now("s", "sha256 a\n")));
+        std::fs::write(&glue, b"glue").unwrap();
+        std::fs::write(&build, "s").unwrap();
+        // A glue from before the module's hash was recorded.
+        assert!(!glue_is_current(&glue, now("s", "sha256 a\n")));
+        std::fs::write(&source, "sha256 a\n").unwrap();
+        // The same module: current, whatever its files' times.
+        assert!(glue_is_current(&glue, now("s", "sha256 a\n")));
+        // Other bytes, other settings.
+        assert!(!glue_is_current(&glue, now("s", "sha256 b\n")));
+        assert!(!glue_is_current(&glue, now("t", "sha256 a\n")));
+        std::fs::remove_file(&glue).unwrap();
+        assert!(!glue_is_current(&glue, now("s", "sha256 a\n")));
+    }
 
     #[test]
     fn reads_version_from_lock() {
