@@ -156,10 +156,13 @@ fn estimate(old: &[f64], new: &[f64], mut ratios: Vec<f64>, threshold: f64) -> R
 /// samples show (a page settles into its own state; a shared machine drifts),
 /// and with few rounds only a t interval is honest about how little that tells:
 /// a bootstrap over three rounds is far too narrow. With fewer rounds, as
-/// [`compare`] on the pooled samples.
+/// [`compare`] on the pooled samples, widened by how far sessions move a median
+/// as the cell's peers show it ([`widen_by_sessions`]; `peers` are their
+/// medians in the old and the new report).
 pub fn compare_rounds(
     old: &[&[f64]],
     new: &[&[f64]],
+    peers: [&[f64]; 2],
     threshold: f64,
     seed: u64,
 ) -> Result<RatioEstimate, CompareError> {
@@ -171,7 +174,8 @@ pub fn compare_rounds(
     };
     let (old_all, new_all) = (pooled(old), pooled(new));
     if old.len() < 2 || new.len() < 2 || old.iter().chain(new).any(|g| g.is_empty()) {
-        return compare(&old_all, &new_all, threshold, seed);
+        return compare(&old_all, &new_all, threshold, seed)
+            .map(|e| widen_by_sessions(e, peers[0], peers[1], threshold));
     }
     check(&old_all, &new_all, threshold)?;
     let log_medians = |groups: &[&[f64]]| -> Vec<f64> {
@@ -529,7 +533,7 @@ mod tests {
                 old.iter().map(Vec::as_slice).collect(),
                 new.iter().map(Vec::as_slice).collect(),
             );
-            let e = compare_rounds(&o, &n, 0.05, seed).unwrap();
+            let e = compare_rounds(&o, &n, [&[], &[]], 0.05, seed).unwrap();
             // Only when every page of one side landed in the slow state and every
             // page of the other in the fast one can the data not tell them apart.
             let all =
@@ -562,17 +566,31 @@ mod tests {
                 new.iter().map(Vec::as_slice).collect(),
             );
             assert_eq!(
-                compare_rounds(&o, &n, 0.05, seed).unwrap().verdict,
+                compare_rounds(&o, &n, [&[], &[]], 0.05, seed)
+                    .unwrap()
+                    .verdict,
                 Verdict::Slower,
                 "seed {seed}"
             );
         }
-        // One round a side: the pooled comparison.
+        // One round a side: the pooled comparison, widened by the peers'
+        // spread; with two rounds or more the rounds speak and peers are unused.
         let (a, b) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
+        let pooled = compare(&a, &b, 0.05, 1).unwrap();
         assert_eq!(
-            compare_rounds(&[&a], &[&b], 0.05, 1).unwrap(),
-            compare(&a, &b, 0.05, 1).unwrap()
+            compare_rounds(&[&a], &[&b], [&[], &[]], 0.05, 1).unwrap(),
+            pooled
         );
+        let (spread_old, spread_new) = ([1.0, 1.5, 1.0], [1.25, 1.9, 1.3]);
+        let single = compare_rounds(&[&a], &[&b], [&spread_old, &spread_new], 0.05, 1).unwrap();
+        assert_eq!(
+            single,
+            widen_by_sessions(pooled, &spread_old, &spread_new, 0.05)
+        );
+        assert_eq!(single.verdict, Verdict::Unsure);
+        let (a2, b2) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
+        let rounds = |peers| compare_rounds(&[&a, &a2], &[&b, &b2], peers, 0.05, 1).unwrap();
+        assert_eq!(rounds([&spread_old, &spread_new]), rounds([&[], &[]]));
     }
 
     #[test]
@@ -598,7 +616,7 @@ mod tests {
             old.iter().map(Vec::as_slice).collect(),
             new.iter().map(Vec::as_slice).collect(),
         );
-        let e = compare_rounds(&o, &n, 0.05, 0).unwrap();
+        let e = compare_rounds(&o, &n, [&[], &[]], 0.05, 0).unwrap();
         assert_eq!(e.verdict, Verdict::Unsure, "{e:?}");
         assert!(e.low < 0.9 && e.high > 1.5, "{e:?}");
     }

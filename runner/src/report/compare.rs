@@ -350,13 +350,10 @@ fn latency(
     let (before, after) = (by_round(b), by_round(a));
     let judged = if paired {
         verdict::compare_paired(&before, &after, threshold, seed)
-    } else if before.len() < 2 || after.len() < 2 {
-        // One session on a side: how far sessions move a median comes from the peers.
-        verdict::compare_rounds(&before, &after, threshold, seed).map(|e| {
-            verdict::widen_by_sessions(e, &peer_medians(old, b), &peer_medians(new, a), threshold)
-        })
     } else {
-        verdict::compare_rounds(&before, &after, threshold, seed)
+        // With one session on a side, how far sessions move a median comes from the peers.
+        let peers = [peer_medians(old, b), peer_medians(new, a)];
+        verdict::compare_rounds(&before, &after, [&peers[0], &peers[1]], threshold, seed)
     };
     match judged {
         Ok(e) => (medians, LatencyChange::Judged(e)),
