@@ -120,7 +120,8 @@ pub const MODULES: [Module; 2] = [
 ///
 /// The modules are compiled one after the other (each cargo build uses every
 /// core), but a module's wasm-opt, which runs on one core for minutes, goes on
-/// beside the next module's compile. A failed step stops the others.
+/// beside the next module's compile. A failed compile stops the wasm-opt under
+/// way; a failed wasm-opt is reported once the compile beside it has ended.
 pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
     let lock_version = locked_wasm_bindgen(&root.join("Cargo.lock"))?;
     check_cli(&lock_version)?;
@@ -153,9 +154,8 @@ pub fn ensure(root: &Path, cancel: &Cancel) -> anyhow::Result<Package> {
             let optimised = handle
                 .join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the wasm-opt thread panicked")));
-            if outcome.is_ok() {
-                outcome = optimised;
-            }
+            // The first failure is the one reported.
+            outcome = outcome.and(optimised);
         }
         outcome
     })?;
