@@ -11,48 +11,83 @@
 //! `clamp_min` dispatch instead of burn's compare-and-fill pair: the max-pool
 //! commutes with a monotonic function, so this is [`crate::Net`]'s network
 //! exactly.
+//!
+//! The dense layers run on the same direct convolution kernel: fc1 is a 7×7
+//! convolution without padding over the pooled `[batch, 7, 7, 64]`
+//! activations, fc2 a 1×1 convolution over its `[batch, 1, 1, 128]` output.
+//! burn's default matrix product on WebGPU (without cooperative matrices)
+//! costs a fixed few hundred milliseconds on software adapters as soon as a
+//! product has more than one row; the convolution kernel does not.
 
 use burn::tensor::activation::softmax;
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::lowered::{DenseHead, conv_position};
-use crate::network::IMAGE_SIDE;
+use crate::lowered::conv_position;
+use crate::network::{CLASSES, IMAGE_SIDE};
 use crate::weights::Weights;
 
 /// NHWC seen as NCHW, the layout burn's API takes.
 const NCHW_OF_NHWC: [isize; 4] = [0, 3, 1, 2];
 
-/// One 3×3, padding 1 convolution, a 2×2 max-pool, then ReLU.
+/// A stride-1 convolution whose weight is stored `[out, kh, kw, in]`, for
+/// NCHW views of NHWC tensors in and out.
 #[derive(Debug, Clone)]
-struct ConvPool {
+struct Conv {
     /// `[out, kh, kw, in]` on the device.
     weight: Tensor<4>,
     bias: Tensor<1>,
+    padding: usize,
 }
 
-impl ConvPool {
-    fn new(weights: &Weights, name: &str, device: &Device) -> Self {
-        let (shape, values) = weights.tensor(&format!("{name}.weight"));
-        let (out_in_hw, values) = ohwi(values, shape);
-        let (_, bias) = weights.tensor(&format!("{name}.bias"));
+impl Conv {
+    fn new(
+        (shape, values): ([usize; 4], Vec<f32>),
+        bias: &[f32],
+        padding: usize,
+        device: &Device,
+    ) -> Self {
         Self {
-            weight: Tensor::from_data(TensorData::new(values, out_in_hw), device),
+            weight: Tensor::from_data(TensorData::new(values, shape), device),
             bias: Tensor::from_data(TensorData::new(bias.to_vec(), [bias.len()]), device),
+            padding,
         }
     }
 
-    /// NCHW views of NHWC tensors in and out.
+    /// Conv layer `name` (`[out, in, kh, kw]`) of `weights`.
+    fn layer(weights: &Weights, name: &str, padding: usize, device: &Device) -> Self {
+        let (shape, values) = weights.tensor(&format!("{name}.weight"));
+        let (_, bias) = weights.tensor(&format!("{name}.bias"));
+        Self::new(ohwi(values, shape), bias, padding, device)
+    }
+
+    /// Dense layer `name` (`[in, out]`) of `weights` as a convolution whose
+    /// kernel covers its whole `[channels, height, width]` input.
+    fn dense(weights: &Weights, name: &str, input: [usize; 3], device: &Device) -> Self {
+        let (shape, values) = weights.tensor(&format!("{name}.weight"));
+        let (_, bias) = weights.tensor(&format!("{name}.bias"));
+        Self::new(dense_ohwi(values, shape, input), bias, 0, device)
+    }
+
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let conv = conv2d(
+        let p = self.padding;
+        conv2d(
             x,
             self.weight.clone().permute(NCHW_OF_NHWC),
             Some(self.bias.clone()),
-            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
-        );
-        max_pool2d(conv, MaxPoolOptions::new([2, 2]).with_stride([2, 2])).clamp_min(0.0)
+            ConvOptions::new([1, 1], [p, p], [1, 1], 1),
+        )
     }
+}
+
+/// A 3×3, padding 1 convolution, a 2×2 max-pool, then ReLU.
+fn conv_pool(conv: &Conv, x: Tensor<4>) -> Tensor<4> {
+    max_pool2d(
+        conv.forward(x),
+        MaxPoolOptions::new([2, 2]).with_stride([2, 2]),
+    )
+    .clamp_min(0.0)
 }
 
 /// A conv weight `[out, in, kh, kw]` as `[out, kh, kw, in]` values.
@@ -66,21 +101,38 @@ fn ohwi(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
     ([c_out, kh, kw, c_in], out)
 }
 
+/// A dense weight `[in, out]` whose inputs are a flattened NCHW
+/// `[channels, height, width]` as the `[out, height, width, channels]`
+/// values of the convolution that computes the same sums.
+fn dense_ohwi(values: &[f32], shape: &[usize], [c_in, h, w]: [usize; 3]) -> ([usize; 4], Vec<f32>) {
+    let [inputs, c_out] = [shape[0], shape[1]];
+    assert_eq!(inputs, c_in * h * w, "dense input is not {c_in}×{h}×{w}");
+    let mut out = vec![0.0; values.len()];
+    for (i, v) in values.iter().enumerate() {
+        let (row, o) = (i / c_out, i % c_out);
+        let (c, y, x) = (row / (h * w), row / w % h, row % w);
+        out[((o * h + y) * w + x) * c_in + c] = *v;
+    }
+    ([c_out, h, w, c_in], out)
+}
+
 /// The network laid out for burn's WebGPU kernels, its weights on one device.
 #[derive(Debug, Clone)]
 pub struct ChannelsLast {
-    conv1: ConvPool,
-    conv2: ConvPool,
-    head: DenseHead,
+    conv1: Conv,
+    conv2: Conv,
+    fc1: Conv,
+    fc2: Conv,
 }
 
 impl ChannelsLast {
     /// The weights laid out once for the kernels that read them, on `device`.
     pub fn new(weights: &Weights, device: &Device) -> Self {
         Self {
-            conv1: ConvPool::new(weights, "conv1", device),
-            conv2: ConvPool::new(weights, "conv2", device),
-            head: DenseHead::new(weights, |_| None, device),
+            conv1: Conv::layer(weights, "conv1", 1, device),
+            conv2: Conv::layer(weights, "conv2", 1, device),
+            fc1: Conv::dense(weights, "fc1", POOLED, device),
+            fc2: Conv::dense(weights, "fc2", [HIDDEN, 1, 1], device),
         }
     }
 
@@ -91,8 +143,11 @@ impl ChannelsLast {
         let x = images
             .reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1])
             .permute(NCHW_OF_NHWC);
-        let x = self.conv2.forward(self.conv1.forward(x));
-        self.head.logits(x.permute([0, 2, 3, 1]))
+        let x = conv_pool(&self.conv2, conv_pool(&self.conv1, x));
+        let hidden = self.fc1.forward(x).clamp_min(0.0);
+        // `[batch, 10, 1, 1]` seen through NCHW: back to NHWC, contiguous.
+        let logits = self.fc2.forward(hidden).permute([0, 2, 3, 1]);
+        logits.reshape([batch, CLASSES])
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.
@@ -100,6 +155,11 @@ impl ChannelsLast {
         softmax(self.forward(images), 1)
     }
 }
+
+/// The second pool's output, `[channels, height, width]`.
+const POOLED: [usize; 3] = [64, 7, 7];
+/// fc1's outputs.
+const HIDDEN: usize = 128;
 
 #[cfg(test)]
 mod tests {
@@ -116,6 +176,19 @@ mod tests {
         let worst =
             worst_difference_from(&net, |images| channels_last.probabilities(images), &device);
         assert!(worst < 1e-6, "max |Δp| = {worst:e}");
+    }
+
+    #[test]
+    fn dense_weights_become_the_convolution_over_their_input() {
+        // in (c 2, h 1, w 2) = 4 rows, out 3: value = row·10 + o.
+        let values: Vec<f32> = (0..12).map(|i| ((i / 3) * 10 + i % 3) as f32).collect();
+        let (shape, out) = dense_ohwi(&values, &[4, 3], [2, 1, 2]);
+        assert_eq!(shape, [3, 1, 2, 2]);
+        // Output o reads (x 0: c 0, c 1), (x 1: c 0, c 1) = rows 0, 2, 1, 3.
+        assert_eq!(
+            out,
+            [0., 20., 10., 30., 1., 21., 11., 31., 2., 22., 12., 32.]
+        );
     }
 
     #[test]

@@ -187,7 +187,7 @@ fn bias_row(weights: &Weights, name: &str, device: &Device) -> Tensor<2> {
 
 /// The dense layers after the second pool, for NHWC activations.
 #[derive(Debug, Clone)]
-pub(crate) struct DenseHead {
+struct DenseHead {
     /// `[3136, 128]`, rows in the NHWC flattening order (y, x, c).
     fc1_weight: Tensor<2>,
     /// `[1, 128]`.
@@ -201,11 +201,7 @@ pub(crate) struct DenseHead {
 impl DenseHead {
     /// The dense weights on `device`, each as packed int8 when `scale` gives
     /// it one scale.
-    pub(crate) fn new(
-        weights: &Weights,
-        scale: impl Fn(&str) -> Option<f32>,
-        device: &Device,
-    ) -> Self {
+    fn new(weights: &Weights, scale: impl Fn(&str) -> Option<f32>, device: &Device) -> Self {
         let weight = |name: &str, layout| weight_matrix(weights, name, layout, scale(name), device);
         Self {
             fc1_weight: weight("fc1.weight", nhwc_rows),
@@ -217,7 +213,7 @@ impl DenseHead {
 
     /// Logits `[batch, 10]` for pooled activations `[batch, 7, 7, 64]`
     /// (contiguous NHWC, so the flattening is no copy).
-    pub(crate) fn logits(&self, x: Tensor<4>) -> Tensor<2> {
+    fn logits(&self, x: Tensor<4>) -> Tensor<2> {
         let [batch, ..] = x.dims();
         let x = x.reshape([batch, FLAT_FEATURES]);
         let x = (x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone()).clamp_min(0.0);
