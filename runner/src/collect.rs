@@ -3,6 +3,7 @@
 //! samples and probabilities of every round.
 
 use qbench_core::Precision;
+use qbench_core::profile::{CutSamples, stage_times};
 use qbench_core::protocol::CellResponse;
 use qbench_core::quality::{self, Quality};
 use qbench_core::schema::{Cell, Latency, Outcome, Round, Sampling, Split, Status};
@@ -153,6 +154,8 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
                 raw,
             });
             cell.split_ms = split(&responses);
+            let cuts: Vec<&[CutSamples]> = responses.iter().map(|r| r.cuts.as_slice()).collect();
+            cell.profile = stage_times(&cuts);
         }
         (Err(e), _) => {
             cell.outcome = Outcome::Error {

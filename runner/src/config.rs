@@ -126,6 +126,8 @@ pub struct RunConfig {
     pub gpu: PowerPreference,
     /// WebGPU cells on a software adapter are `unsupported`.
     pub require_hardware_gpu: bool,
+    /// After each cell's samples, time the network cut after each stage.
+    pub profile: bool,
     /// WebDriver endpoints whose cells run in parallel, one task each.
     pub endpoint: Vec<EndpointConfig>,
 }
@@ -167,6 +169,7 @@ impl Default for RunConfig {
             serve_host: Vec::new(),
             gpu: PowerPreference::HighPerformance,
             require_hardware_gpu: false,
+            profile: false,
             endpoint: Vec::new(),
         }
     }
@@ -316,6 +319,10 @@ pub struct RunFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "is_false")]
     pub require_hardware_gpu: bool,
+    /// After each cell's samples, time the network cut after each stage (upload, conv1, conv2, fc1, fc2, softmax) and report what each stage costs.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub profile: bool,
     /// The config file [default: ./qbench.toml when present].
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]

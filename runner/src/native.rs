@@ -170,6 +170,7 @@ pub async fn measure(
         cell_timeout: Duration::from_secs(args.timeout_per_cell_s),
         require_hardware_gpu: false,
         power_preference: qbench_core::protocol::PowerPreference::default(),
+        profile: false,
     };
     let mut report = Report::new(env!("CARGO_PKG_VERSION"), &crate::now_rfc3339(), settings);
     report.planned = schedule.cells.iter().map(|c| c.id(None)).collect();

@@ -9,6 +9,7 @@ pub mod expect;
 pub mod matrix;
 pub mod memory;
 pub mod precision;
+pub mod profile;
 pub mod protocol;
 pub mod quality;
 pub mod quantize;

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use crate::matrix::{Backend, ParseNameError, named_enum};
 use crate::precision::Precision;
+use crate::profile::CutSamples;
 use crate::sampling::{SamplePlan, Stop, Warmup};
 use crate::schema::{Adapter, Status};
 
@@ -47,6 +48,10 @@ pub struct CellRequest {
     /// The adapter's power preference (WebGPU cells).
     #[serde(default)]
     pub power_preference: PowerPreference,
+    /// Time the network cut after each stage once sampling is done
+    /// (`run --profile`; see [`crate::profile`]).
+    #[serde(default)]
+    pub profile: bool,
 }
 
 /// What a cell measured in the page, raw: statistics are computed by the runner.
@@ -88,6 +93,9 @@ pub struct CellResponse {
     /// as the page names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
+    /// The network cut after each stage, timed (`profile` in the request).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<CutSamples>,
 }
 
 impl CellResponse {
@@ -108,6 +116,7 @@ impl CellResponse {
             model_load_ms: None,
             baseline: None,
             module: None,
+            cuts: Vec::new(),
         }
     }
 }

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use crate::matrix::{Backend, ParseNameError, named_enum};
 use crate::memory::WeightMemory;
 use crate::precision::Precision;
+use crate::profile::StageTime;
 use crate::quality::Quality;
 use crate::sampling::{Stop, Warmup};
 use crate::stats::Summary;
@@ -445,6 +446,9 @@ pub struct Cell {
     /// Where a warm inference's time went, when the page measured it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_ms: Option<Split>,
+    /// Stage by stage (`run --profile`): the network cut after each stage, timed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile: Vec<StageTime>,
     /// Runs of the cell's last round it took (1 + retries used).
     #[serde(default = "one")]
     pub attempts: u32,
@@ -560,6 +564,7 @@ impl Cell {
             quality: None,
             wall_ms: None,
             split_ms: None,
+            profile: Vec::new(),
             sampling: None,
             attempts: 1,
             flaky: false,

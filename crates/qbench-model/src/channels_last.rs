@@ -23,6 +23,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
+use qbench_core::profile::Stage;
 
 use crate::lowered::conv_position;
 use crate::network::{CLASSES, IMAGE_SIDE};
@@ -139,20 +140,43 @@ impl ChannelsLast {
     /// Logits `[batch, 10]` for images `[batch, 1, 28, 28]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let [batch, ..] = images.dims();
-        // One channel: the NCHW images are NHWC already.
-        let x = images
-            .reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1])
-            .permute(NCHW_OF_NHWC);
-        let x = conv_pool(&self.conv2, conv_pool(&self.conv1, x));
-        let hidden = self.fc1.forward(x).clamp_min(0.0);
         // `[batch, 10, 1, 1]` seen through NCHW: back to NHWC, contiguous.
-        let logits = self.fc2.forward(hidden).permute([0, 2, 3, 1]);
+        let logits = self.until(images, Stage::Fc2).permute([0, 2, 3, 1]);
         logits.reshape([batch, CLASSES])
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1)
+    }
+
+    /// The network cut after `last`, its output summed (`run --profile`).
+    pub fn cut(&self, images: Tensor<4>, last: Stage) -> Tensor<1> {
+        match last {
+            Stage::Softmax => self.probabilities(images).sum(),
+            _ => self.until(images, last).sum(),
+        }
+    }
+
+    /// The stages up to and including `last` (at most fc2), NCHW views of
+    /// NHWC tensors.
+    fn until(&self, images: Tensor<4>, last: Stage) -> Tensor<4> {
+        let [batch, ..] = images.dims();
+        // One channel: the NCHW images are NHWC already.
+        let x = images
+            .reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1])
+            .permute(NCHW_OF_NHWC);
+        Stage::ALL
+            .iter()
+            .take_while(|s| **s <= last)
+            .fold(x, |x, stage| match stage {
+                Stage::Upload => x,
+                Stage::Conv1 => conv_pool(&self.conv1, x),
+                Stage::Conv2 => conv_pool(&self.conv2, x),
+                Stage::Fc1 => self.fc1.forward(x).clamp_min(0.0),
+                Stage::Fc2 => self.fc2.forward(x),
+                Stage::Softmax => unreachable!("softmax takes the logits as `[batch, 10]`"),
+            })
     }
 }
 
@@ -176,6 +200,29 @@ mod tests {
         let worst =
             worst_difference_from(&net, |images| channels_last.probabilities(images), &device);
         assert!(worst < 1e-6, "max |Δp| = {worst:e}");
+    }
+
+    /// Each cut is the sum of the network's output at that stage: the last
+    /// ones of the logits and the probabilities.
+    #[test]
+    fn cuts_sum_the_networks_output_at_each_stage() {
+        let device = Device::flex();
+        let weights = crate::assets::weights().unwrap();
+        let net = ChannelsLast::new(&weights, &device);
+        let pixels = crate::assets::digits().unwrap().pixels(0, 3);
+        let images = || crate::network::images_tensor(&pixels, &device);
+        let sum = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
+        let upload = sum(net.cut(images(), Stage::Upload));
+        assert!(close(upload, pixels.iter().sum()), "{upload}");
+        let logits = sum(net.forward(images()).sum());
+        let fc2 = sum(net.cut(images(), Stage::Fc2));
+        assert!(close(fc2, logits), "{fc2} vs {logits}");
+        let softmax = sum(net.cut(images(), Stage::Softmax));
+        assert!(
+            close(softmax, 3.0),
+            "three rows of probabilities: {softmax}"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use burn::tensor::activation::{relu, softmax};
 use burn::tensor::ops::PadMode;
 use burn::tensor::quantization::{QuantScheme, QuantValue};
 use burn::tensor::{Device, Tensor, TensorData};
+use qbench_core::profile::Stage;
 
 use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_PIXELS, IMAGE_SIDE};
 use crate::weights::{QuantizedWeights, Weights};
@@ -214,11 +215,20 @@ impl DenseHead {
     /// Logits `[batch, 10]` for pooled activations `[batch, 7, 7, 64]`
     /// (contiguous NHWC, so the flattening is no copy).
     fn logits(&self, x: Tensor<4>) -> Tensor<2> {
+        self.output(self.hidden(x))
+    }
+
+    /// fc1 and its ReLU: `[batch, 128]`.
+    fn hidden(&self, x: Tensor<4>) -> Tensor<2> {
         let [batch, ..] = x.dims();
         let x = x.reshape([batch, FLAT_FEATURES]);
-        let x = (x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone()).clamp_min(0.0);
-        let logits = x.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
-        debug_assert_eq!(logits.dims(), [batch, CLASSES]);
+        (x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone()).clamp_min(0.0)
+    }
+
+    /// fc2: the logits `[batch, 10]`.
+    fn output(&self, hidden: Tensor<2>) -> Tensor<2> {
+        let logits = hidden.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
+        debug_assert_eq!(logits.dims()[1], CLASSES);
         logits
     }
 }
@@ -276,6 +286,33 @@ impl Lowered {
         let patches = matrix(conv1_patches(pixels), None, device);
         let x = self.conv1.pool(patches, [batch, IMAGE_SIDE, IMAGE_SIDE]);
         softmax(self.head.logits(self.conv2.forward(x)), 1)
+    }
+
+    /// The network of [`Self::probabilities_of_pixels`] cut after `last`, its
+    /// output summed (`run --profile`).
+    pub fn cut_of_pixels(&self, pixels: &[f32], device: &Device, last: Stage) -> Tensor<1> {
+        let batch = pixels.len() / IMAGE_PIXELS;
+        let patches = matrix(conv1_patches(pixels), None, device);
+        if last == Stage::Upload {
+            return patches.sum();
+        }
+        let x = self.conv1.pool(patches, [batch, IMAGE_SIDE, IMAGE_SIDE]);
+        if last == Stage::Conv1 {
+            return x.sum();
+        }
+        let x = self.conv2.forward(x);
+        if last == Stage::Conv2 {
+            return x.sum();
+        }
+        let hidden = self.head.hidden(x);
+        if last == Stage::Fc1 {
+            return hidden.sum();
+        }
+        let logits = self.head.output(hidden);
+        if last == Stage::Fc2 {
+            return logits.sum();
+        }
+        softmax(logits, 1).sum()
     }
 }
 
@@ -337,6 +374,28 @@ mod tests {
             &device,
         );
         assert!(worst < 1e-6, "max |Δp| = {worst:e}");
+    }
+
+    /// The last cuts sum the logits and the probabilities of the pixels.
+    #[test]
+    fn cuts_of_pixels_sum_the_networks_output() {
+        let device = Device::flex();
+        let weights = crate::assets::weights().unwrap();
+        let lowered = Lowered::new(&weights.quantized(Precision::F32).unwrap(), false, &device);
+        let pixels = crate::assets::digits().unwrap().pixels(0, 2);
+        let sum = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
+        let cut = |stage| sum(lowered.cut_of_pixels(&pixels, &device, stage));
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
+        // Each pixel is in 9 patches, minus the padding's: more than once.
+        assert!(cut(Stage::Upload) > pixels.iter().sum::<f32>());
+        let images = crate::network::images_tensor(&pixels, &device);
+        let logits = sum(lowered.forward(images).sum());
+        assert!(
+            close(cut(Stage::Fc2), logits),
+            "{} vs {logits}",
+            cut(Stage::Fc2)
+        );
+        assert!(close(cut(Stage::Softmax), 2.0), "{}", cut(Stage::Softmax));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! moment its probabilities are back on the host (for WebGPU, after `mapAsync`).
 
 use burn::tensor::{DType, Device, FloatDType};
+use qbench_core::profile::{CutSamples, Stage};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
 use qbench_core::sampling::{Stop, Warming};
 use qbench_core::schema::Status;
@@ -15,6 +16,9 @@ use qbench_model::weights::QuantizedWeights;
 
 use crate::assets;
 use crate::clock::now_ms;
+
+/// Timed rounds of cuts in a profile (`run --profile`).
+const PROFILE_ROUNDS: usize = 7;
 
 /// Why a cell produced no measurements.
 #[derive(Debug)]
@@ -158,6 +162,13 @@ impl Session {
         if let Some(failure) = self.failure.take() {
             return failure.into_response();
         }
+        let cuts = match self.request.profile {
+            true => match self.profile().await {
+                Ok(cuts) => cuts,
+                Err(failure) => return failure.into_response(),
+            },
+            false => Vec::new(),
+        };
         let probabilities = match self.quality().await {
             Ok(p) => p,
             Err(failure) => return failure.into_response(),
@@ -179,7 +190,31 @@ impl Session {
             model_load_ms: Some(self.model_load_ms),
             baseline: None,
             module: None,
+            cuts,
         }
+    }
+
+    /// The network cut after each stage, each cut timed up to its summed
+    /// output's readback, [`PROFILE_ROUNDS`] times in turn; a first untimed
+    /// round compiles the sums' pipelines.
+    async fn profile(&self) -> Result<Vec<CutSamples>, Failure> {
+        let mut cuts: Vec<CutSamples> = Stage::ALL
+            .iter()
+            .map(|&stage| CutSamples {
+                stage,
+                samples_ms: Vec::with_capacity(PROFILE_ROUNDS),
+            })
+            .collect();
+        for round in 0..=PROFILE_ROUNDS {
+            for cut in &mut cuts {
+                let t = now_ms();
+                read_back(self.net.cut(&self.pixels, &self.device, cut.stage)).await?;
+                if round > 0 {
+                    cut.samples_ms.push(now_ms() - t);
+                }
+            }
+        }
+        Ok(cuts)
     }
 
     /// Probabilities of the first `quality_inputs` held-out digits.
@@ -375,6 +410,17 @@ impl Model {
             Model::Lowered(net) => net.probabilities_of_pixels(pixels, device),
         }
     }
+
+    /// Upload the images `pixels`, run the network up to `last` and sum its output.
+    fn cut(&self, pixels: &[f32], device: &Device, last: Stage) -> burn::tensor::Tensor<1> {
+        match self {
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::ChannelsLast(net) => {
+                net.cut(qbench_model::network::images_tensor(pixels, device), last)
+            }
+            Model::Lowered(net) => net.cut_of_pixels(pixels, device, last),
+        }
+    }
 }
 
 async fn timed(net: &Model, pixels: &[f32], device: &Device) -> Result<f64, Failure> {
@@ -396,8 +442,10 @@ async fn infer(net: &Model, pixels: &[f32], device: &Device) -> Result<Vec<f32>,
     read_back(net.probabilities(pixels, device)).await
 }
 
-/// The probabilities on the host: for WebGPU, after `mapAsync`.
-async fn read_back(probabilities: burn::tensor::Tensor<2>) -> Result<Vec<f32>, Failure> {
+/// The probabilities (or a cut's sum) on the host: for WebGPU, after `mapAsync`.
+async fn read_back<const D: usize>(
+    probabilities: burn::tensor::Tensor<D>,
+) -> Result<Vec<f32>, Failure> {
     let data = probabilities
         .into_data_async()
         .await
@@ -436,6 +484,7 @@ mod tests {
             quality_inputs: 7,
             quality_batch: 4,
             power_preference: PowerPreference::default(),
+            profile: false,
         }
     }
 
@@ -471,6 +520,23 @@ mod tests {
             let sum: f32 = row.iter().sum();
             assert!((sum - 1.0).abs() < 1e-4, "softmax rows sum to 1, got {sum}");
         }
+    }
+
+    #[test]
+    fn a_profile_times_every_cut_in_turn() {
+        let mut req = request(Precision::F32);
+        assert!(pollster::block_on(run(&req)).cuts.is_empty(), "not asked");
+        req.profile = true;
+        let r = pollster::block_on(run(&req));
+        let stages: Vec<(Stage, usize)> = r
+            .cuts
+            .iter()
+            .map(|c| (c.stage, c.samples_ms.len()))
+            .collect();
+        let want: Vec<(Stage, usize)> = Stage::ALL.iter().map(|&s| (s, PROFILE_ROUNDS)).collect();
+        assert_eq!(stages, want);
+        assert!(r.cuts.iter().flat_map(|c| &c.samples_ms).all(|t| *t >= 0.0));
+        assert_eq!(r.probabilities.len(), 70, "quality still measured");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The page code tested where it runs, in headless Chromium and Firefox
 //! (`wasm-bindgen-test`; README, "Testing in the browsers"): the probe, WebGPU
 //! and CPU cells against the native fixture, `f16-native` detection, every
-//! stored precision on both backends with its device bytes, the clock, and
-//! bad requests coming back as errors.
+//! stored precision on both backends with its device bytes, profiles cut
+//! stage by stage, the clock, and bad requests coming back as errors.
 #![cfg(target_family = "wasm")]
 
+use qbench_core::profile::Stage;
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
 use qbench_core::sampling::SamplePlan;
 use qbench_core::schema::Status;
@@ -50,6 +51,7 @@ fn request(backend: Backend, precision: Precision) -> CellRequest {
         quality_inputs: INPUTS,
         quality_batch: 4,
         power_preference: PowerPreference::default(),
+        profile: false,
     }
 }
 
@@ -140,6 +142,42 @@ async fn a_webgpu_float32_cell_matches_native() {
     assert!(r.first_ms.unwrap() > 0.0);
     let diff = max_abs_diff(&r.probabilities, &fixture());
     assert!(diff <= 1e-5, "WebGPU float32 differs from native by {diff}");
+}
+
+/// Both network layouts (channels-last on WebGPU, lowered on the CPU and for
+/// int8-native) cut after every stage, each cut timed in turn.
+#[wasm_bindgen_test]
+async fn a_profile_cuts_the_network_after_every_stage_on_both_backends() {
+    for (backend, precision) in [
+        (Backend::Webgpu, Precision::F32),
+        (Backend::Webgpu, Precision::Int8Native),
+        (Backend::Cpu, Precision::F32),
+    ] {
+        let mut req = request(backend, precision);
+        req.profile = true;
+        let r = run(&req).await;
+        assert_eq!(
+            r.status,
+            Status::Ok,
+            "{backend} {precision}: {:?}",
+            r.reason
+        );
+        let stages: Vec<Stage> = r.cuts.iter().map(|c| c.stage).collect();
+        assert_eq!(stages, Stage::ALL, "{backend} {precision}");
+        for cut in &r.cuts {
+            assert!(
+                cut.samples_ms.len() == 7 && cut.samples_ms.iter().all(|t| *t >= 0.0),
+                "{backend} {precision} {}: {:?}",
+                cut.stage,
+                cut.samples_ms
+            );
+        }
+        assert_eq!(
+            r.probabilities.len(),
+            INPUTS * 10,
+            "quality after the profile"
+        );
+    }
 }
 
 #[wasm_bindgen_test]

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use qbench_core::profile::Stage;
 use qbench_core::schema::{Cell, Report, Round, RunSettings};
 use qbench_core::{Backend, Precision};
 
@@ -95,6 +96,7 @@ pub fn render(report: &Report) -> String {
     compatibility(&mut out, report);
     latency(&mut out, report);
     split(&mut out, report);
+    profile(&mut out, report);
     opening(&mut out, report);
     memory(&mut out, report);
     quality(&mut out, report);
@@ -325,6 +327,56 @@ fn split(out: &mut String, report: &Report) {
     let _ = writeln!(out);
 }
 
+/// Stage by stage (`run --profile`): what each stage adds to the network cut
+/// before it, and the last cut against the cell's median inference.
+fn profile(out: &mut String, report: &Report) {
+    let rows: Vec<&Cell> = report
+        .cells
+        .iter()
+        .filter(|c| !c.profile.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Stage by stage (medians, ms)\n");
+    let _ = writeln!(
+        out,
+        "The network was cut after each stage and timed up to one sum of the cut's output and its readback, \
+         the cuts taken in turn after the cell's samples. A stage's cost is its cut minus the cut before it; \
+         `upload` is the whole first cut (the images up, the sum, the readback), so it holds the floor every cut pays.\n"
+    );
+    let stages = Stage::ALL;
+    let _ = writeln!(
+        out,
+        "| cell | {} | last cut | median inference |\n|---|{}---|---|",
+        stages
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(stages.len())
+    );
+    for c in rows {
+        let cost = |stage: &Stage| {
+            opt(c.profile.iter().find(|t| t.stage == *stage), |t| {
+                format!("{:.3}", t.ms)
+            })
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            c.id(),
+            stages.iter().map(cost).collect::<Vec<_>>().join(" | "),
+            opt(c.profile.last(), |t| format!("{:.3}", t.cut_ms)),
+            opt(c.latency_ms.as_ref(), |l| format!(
+                "{:.3}",
+                l.summary.median
+            ))
+        );
+    }
+    let _ = writeln!(out);
+}
+
 /// What each round spent before its samples: opening the device, building the
 /// network, and warming up until the time settled (a round that hit the limit
 /// unsettled is marked). Only for cells whose rounds recorded a warm-up.
@@ -533,6 +585,48 @@ mod tests {
         report.cells.truncate(0);
         report.cells.push(timed(Backend::Webgpu, None));
         assert!(!render(&report).contains("Where an inference's time goes"));
+    }
+
+    #[test]
+    fn the_profile_table_gives_each_stages_cost_and_the_last_cut() {
+        use qbench_core::profile::{CutSamples, stage_times};
+        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::run::tests_settings());
+        let memory = qbench_model::weights::memory(Precision::F32);
+        let mut c = Cell::new("firefox", Backend::Webgpu, Precision::F32, 2, memory);
+        c.latency_ms = Some(Latency {
+            first: 1.0,
+            summary: Summary::from_samples(&[20.0; 5]).unwrap(),
+            raw: vec![20.0; 5],
+        });
+        let cut = |stage, ms| CutSamples {
+            stage,
+            samples_ms: vec![ms],
+        };
+        c.profile = stage_times(&[&[
+            cut(Stage::Upload, 2.0),
+            cut(Stage::Conv1, 7.5),
+            cut(Stage::Conv2, 12.0),
+            cut(Stage::Softmax, 21.0),
+        ]]);
+        report.cells = vec![c.clone()];
+        c.profile.clear();
+        report.cells.push(c);
+        let md = render(&report);
+        assert!(
+            md.contains(
+                "| firefox webgpu f32 batch 2 | 2.000 | 5.500 | 4.500 | – | – | 9.000 | 21.000 | 20.000 |"
+            ),
+            "{md}"
+        );
+        let section = md.split("## Stage by stage").nth(1).unwrap();
+        let section = section.split("\n## ").next().unwrap();
+        assert_eq!(
+            section.matches("| firefox webgpu f32 batch 2 |").count(),
+            1,
+            "the cell without a profile has no row: {section}"
+        );
+        report.cells.remove(0);
+        assert!(!render(&report).contains("Stage by stage"));
     }
 
     #[test]

@@ -301,6 +301,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
                 cell_timeout: Duration::from_secs(config.timeout_per_cell),
                 require_hardware_gpu: config.require_hardware_gpu,
                 power_preference: config.gpu,
+                profile: config.profile,
             };
             let mut exec = BrowserExecutor::new(e.endpoint, url.clone(), schedule.cell_timeout);
             exec.capabilities = e.capabilities;

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use qbench_core::profile::{CutSamples, Stage};
 use qbench_core::protocol::{CellRequest, CellResponse};
 use qbench_core::sampling::{SamplePlan, Stop};
 use qbench_core::schema::{Adapter, Environment, Outcome, Status};
@@ -94,6 +95,16 @@ impl Executor for Mock {
             samples_ms: vec![1.0, 2.0, 3.0],
             stop: Some(Stop::Max),
             probabilities: probabilities(cell.precision, request.quality_inputs),
+            // Cut after stage i: i + 1 ms (and 2i + 1 ms), when asked.
+            cuts: Stage::ALL
+                .iter()
+                .enumerate()
+                .filter(|_| request.profile)
+                .map(|(i, &stage)| CutSamples {
+                    stage,
+                    samples_ms: vec![i as f64 + 1.0, 2.0 * i as f64 + 1.0],
+                })
+                .collect(),
             ..CellResponse::failed(Status::Ok, "")
         };
         let baseline = self.paired.then(|| {
@@ -162,6 +173,7 @@ fn schedule(agents: &[Agent], precisions: &[Precision], batches: &[u32]) -> Sche
         cell_timeout: Duration::from_millis(200),
         require_hardware_gpu: false,
         power_preference: qbench_core::protocol::PowerPreference::default(),
+        profile: false,
     }
 }
 
@@ -506,6 +518,30 @@ async fn rounds_pool_samples_and_keep_each_rounds_median() {
         mock.log
     );
     assert_eq!(mock.log.iter().filter(|l| *l == "close").count(), 3);
+}
+
+#[tokio::test]
+async fn a_profile_is_asked_for_and_each_cell_gets_its_stages() {
+    let mut s = schedule(&[CHROMIUM], &[Precision::F32], &[1]);
+    let (_, events) = go(&s, &mut Mock::default(), &Cancel::new()).await;
+    assert!(final_cells(&events)[0].profile.is_empty(), "not asked");
+    s.profile = true;
+    s.rounds = 2;
+    let (_, events) = go(&s, &mut Mock::default(), &Cancel::new()).await;
+    let cell = &final_cells(&events)[0];
+    // Each cut: i + 1 and 2i + 1 from each round, median 1.5i + 1; stage
+    // by stage 1, then 1.5 more each.
+    let got: Vec<(Stage, f64, usize)> = cell
+        .profile
+        .iter()
+        .map(|t| (t.stage, t.ms, t.samples))
+        .collect();
+    let want: Vec<(Stage, f64, usize)> = Stage::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &stage)| (stage, if i == 0 { 1.0 } else { 1.5 }, 4))
+        .collect();
+    assert_eq!(got, want);
 }
 
 #[tokio::test]

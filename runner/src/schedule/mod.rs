@@ -76,6 +76,8 @@ pub struct Schedule {
     pub require_hardware_gpu: bool,
     /// The WebGPU adapter's power preference.
     pub power_preference: PowerPreference,
+    /// Time the network stage by stage after each cell's samples.
+    pub profile: bool,
 }
 
 /// How the loop ended.
@@ -365,6 +367,7 @@ impl Schedule {
             },
             quality_batch: self.quality_batch,
             power_preference: self.power_preference,
+            profile: self.profile,
         };
         let ran = tokio::select! {
             biased;
