@@ -28,7 +28,8 @@ named_enum!(
         Fc1 => "fc1",
         /// The second dense layer: the logits.
         Fc2 => "fc2",
-        /// Softmax: the whole inference.
+        /// Softmax (in the page, on the host once the logits are read back):
+        /// the whole inference as a sample times it.
         Softmax => "softmax",
     }
 );

@@ -282,10 +282,16 @@ impl Lowered {
     /// are uploaded ([`conv1_patches`]), the same values `forward` makes on
     /// the device.
     pub fn probabilities_of_pixels(&self, pixels: &[f32], device: &Device) -> Tensor<2> {
+        softmax(self.logits_of_pixels(pixels, device), 1)
+    }
+
+    /// Logits `[batch, 10]` for the images `pixels` on the host, as
+    /// [`Self::probabilities_of_pixels`] computes them.
+    pub fn logits_of_pixels(&self, pixels: &[f32], device: &Device) -> Tensor<2> {
         let batch = pixels.len() / IMAGE_PIXELS;
         let patches = matrix(conv1_patches(pixels), None, device);
         let x = self.conv1.pool(patches, [batch, IMAGE_SIDE, IMAGE_SIDE]);
-        softmax(self.head.logits(self.conv2.forward(x)), 1)
+        self.head.logits(self.conv2.forward(x))
     }
 
     /// The network of [`Self::probabilities_of_pixels`] cut after `last`, its

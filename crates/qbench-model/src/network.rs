@@ -100,6 +100,23 @@ fn to_tensor<const D: usize>(param: (&[usize], &[f32]), device: &Device) -> Tens
     Tensor::from_data(TensorData::new(values.to_vec(), shape.to_vec()), device)
 }
 
+/// Softmax of each row of `CLASSES` logits, in place, in float32: what the
+/// page does on the host once the logits are read back (one pass over ten
+/// values per image, where the device would run five dispatches).
+pub fn softmax_rows(logits: &mut [f32]) {
+    for row in logits.chunks_mut(CLASSES) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        for v in row.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
 /// Images `[n, 1, 28, 28]` from `n × 784` pixel values.
 pub fn images_tensor(pixels: &[f32], device: &Device) -> Tensor<4> {
     let n = pixels.len() / IMAGE_PIXELS;
@@ -130,4 +147,34 @@ pub(crate) fn worst_difference_from(
         }
     }
     worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_softmax_is_burns() {
+        let device = Device::flex();
+        let logits: Vec<f32> = (0..3 * CLASSES)
+            .map(|i| ((i * 37) % 23) as f32 * 0.9 - 8.0)
+            .collect();
+        let want = softmax(
+            Tensor::<2>::from_data(TensorData::new(logits.clone(), [3, CLASSES]), &device),
+            1,
+        )
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+        let mut got = logits;
+        softmax_rows(&mut got);
+        for (a, b) in want.iter().zip(&got) {
+            assert!((a - b).abs() <= 1e-7, "{a} vs {b}");
+        }
+        // Large logits do not overflow: the row's maximum is taken out first.
+        let mut big = vec![1000.0; CLASSES];
+        big[3] = 1001.0;
+        softmax_rows(&mut big);
+        assert!((big.iter().sum::<f32>() - 1.0).abs() < 1e-6 && big[3] > big[0]);
+    }
 }

@@ -196,7 +196,8 @@ impl Session {
 
     /// The network cut after each stage, each cut timed up to its summed
     /// output's readback, [`PROFILE_ROUNDS`] times in turn; a first untimed
-    /// round compiles the sums' pipelines.
+    /// round compiles the sums' pipelines. The last cut, softmax, is the
+    /// inference as a sample times it (softmax runs on the host).
     async fn profile(&self) -> Result<Vec<CutSamples>, Failure> {
         let mut cuts: Vec<CutSamples> = Stage::ALL
             .iter()
@@ -208,7 +209,12 @@ impl Session {
         for round in 0..=PROFILE_ROUNDS {
             for cut in &mut cuts {
                 let t = now_ms();
-                read_back(self.net.cut(&self.pixels, &self.device, cut.stage)).await?;
+                match cut.stage {
+                    Stage::Softmax => drop(infer(&self.net, &self.pixels, &self.device).await?),
+                    stage => {
+                        drop(read_back(self.net.cut(&self.pixels, &self.device, stage)).await?)
+                    }
+                }
                 if round > 0 {
                     cut.samples_ms.push(now_ms() - t);
                 }
@@ -400,14 +406,15 @@ impl Model {
         }
     }
 
-    /// Upload the images `pixels` and run the network on them.
-    fn probabilities(&self, pixels: &[f32], device: &Device) -> burn::tensor::Tensor<2> {
+    /// Upload the images `pixels` and run the network on them up to the
+    /// logits; softmax runs on the host ([`read_probabilities`]).
+    fn logits(&self, pixels: &[f32], device: &Device) -> burn::tensor::Tensor<2> {
         match self {
             #[cfg(all(target_family = "wasm", feature = "webgpu"))]
             Model::ChannelsLast(net) => {
-                net.probabilities(qbench_model::network::images_tensor(pixels, device))
+                net.forward(qbench_model::network::images_tensor(pixels, device))
             }
-            Model::Lowered(net) => net.probabilities_of_pixels(pixels, device),
+            Model::Lowered(net) => net.logits_of_pixels(pixels, device),
         }
     }
 
@@ -431,25 +438,31 @@ async fn timed(net: &Model, pixels: &[f32], device: &Device) -> Result<f64, Fail
 /// (host-side work), milliseconds.
 async fn split(net: &Model, pixels: &[f32], device: &Device) -> Result<(f64, f64), Failure> {
     let t = now_ms();
-    let probabilities = net.probabilities(pixels, device);
+    let logits = net.logits(pixels, device);
     let enqueued = now_ms() - t;
-    read_back(probabilities).await?;
+    read_probabilities(logits).await?;
     Ok((now_ms() - t, enqueued))
 }
 
-/// Upload, forward, softmax and read back: one inference.
+/// Upload, forward, read back, softmax: one inference.
 async fn infer(net: &Model, pixels: &[f32], device: &Device) -> Result<Vec<f32>, Failure> {
-    read_back(net.probabilities(pixels, device)).await
+    read_probabilities(net.logits(pixels, device)).await
 }
 
-/// The probabilities (or a cut's sum) on the host: for WebGPU, after `mapAsync`.
-async fn read_back<const D: usize>(
-    probabilities: burn::tensor::Tensor<D>,
-) -> Result<Vec<f32>, Failure> {
-    let data = probabilities
+/// The logits read back, then their softmax on the host in float32: ten
+/// values per image, where the device would run five dispatches.
+async fn read_probabilities(logits: burn::tensor::Tensor<2>) -> Result<Vec<f32>, Failure> {
+    let mut values = read_back(logits).await?;
+    qbench_model::network::softmax_rows(&mut values);
+    Ok(values)
+}
+
+/// A tensor's values on the host as float32: for WebGPU, after `mapAsync`.
+async fn read_back<const D: usize>(tensor: burn::tensor::Tensor<D>) -> Result<Vec<f32>, Failure> {
+    let data = tensor
         .into_data_async()
         .await
-        .map_err(|e| Failure::Error(format!("reading probabilities back: {e}")))?;
+        .map_err(|e| Failure::Error(format!("reading the output back: {e}")))?;
     // Only f16 needs converting: a call into burn's generic cast on every
     // inference is enough for the browser to compile its 200 KB optimised
     // (`try_cast`), which delays the tier-up of the network itself.
@@ -458,7 +471,7 @@ async fn read_back<const D: usize>(
         _ => data.convert::<f32>(),
     };
     data.try_into_vec::<f32>()
-        .map_err(|e| Failure::Error(format!("probabilities are not float: {e:?}")))
+        .map_err(|e| Failure::Error(format!("the output is not float: {e:?}")))
 }
 
 #[cfg(test)]
