@@ -43,32 +43,23 @@ struct Conv {
 }
 
 impl Conv {
+    /// Layer `name` of `weights`, its weight laid out `[out, kh, kw, in]` by
+    /// `layout`, on `device`.
     fn new(
-        (shape, values): ([usize; 4], Vec<f32>),
-        bias: &[f32],
+        weights: &Weights,
+        name: &str,
+        layout: impl FnOnce(&[f32], &[usize]) -> ([usize; 4], Vec<f32>),
         padding: usize,
         device: &Device,
     ) -> Self {
+        let (shape, values) = weights.tensor(&format!("{name}.weight"));
+        let (shape, values) = layout(values, shape);
+        let (_, bias) = weights.tensor(&format!("{name}.bias"));
         Self {
             weight: Tensor::from_data(TensorData::new(values, shape), device),
             bias: Tensor::from_data(TensorData::new(bias.to_vec(), [bias.len()]), device),
             padding,
         }
-    }
-
-    /// Conv layer `name` (`[out, in, kh, kw]`) of `weights`.
-    fn layer(weights: &Weights, name: &str, padding: usize, device: &Device) -> Self {
-        let (shape, values) = weights.tensor(&format!("{name}.weight"));
-        let (_, bias) = weights.tensor(&format!("{name}.bias"));
-        Self::new(ohwi(values, shape), bias, padding, device)
-    }
-
-    /// Dense layer `name` (`[in, out]`) of `weights` as a convolution whose
-    /// kernel covers its whole `[channels, height, width]` input.
-    fn dense(weights: &Weights, name: &str, input: [usize; 3], device: &Device) -> Self {
-        let (shape, values) = weights.tensor(&format!("{name}.weight"));
-        let (_, bias) = weights.tensor(&format!("{name}.bias"));
-        Self::new(dense_ohwi(values, shape, input), bias, 0, device)
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
@@ -104,17 +95,15 @@ fn ohwi(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
 
 /// A dense weight `[in, out]` whose inputs are a flattened NCHW
 /// `[channels, height, width]` as the `[out, height, width, channels]`
-/// values of the convolution that computes the same sums.
+/// values of the convolution that computes the same sums: transposed, it is
+/// that convolution's weight `[out, channels, height, width]`.
 fn dense_ohwi(values: &[f32], shape: &[usize], [c_in, h, w]: [usize; 3]) -> ([usize; 4], Vec<f32>) {
     let [inputs, c_out] = [shape[0], shape[1]];
     assert_eq!(inputs, c_in * h * w, "dense input is not {c_in}×{h}×{w}");
-    let mut out = vec![0.0; values.len()];
-    for (i, v) in values.iter().enumerate() {
-        let (row, o) = (i / c_out, i % c_out);
-        let (c, y, x) = (row / (h * w), row / w % h, row % w);
-        out[((o * h + y) * w + x) * c_in + c] = *v;
-    }
-    ([c_out, h, w, c_in], out)
+    let transposed: Vec<f32> = (0..values.len())
+        .map(|i| values[(i % inputs) * c_out + i / inputs])
+        .collect();
+    ohwi(&transposed, &[c_out, c_in, h, w])
 }
 
 /// The network laid out for burn's WebGPU kernels, its weights on one device.
@@ -130,10 +119,16 @@ impl ChannelsLast {
     /// The weights laid out once for the kernels that read them, on `device`.
     pub fn new(weights: &Weights, device: &Device) -> Self {
         Self {
-            conv1: Conv::layer(weights, "conv1", 1, device),
-            conv2: Conv::layer(weights, "conv2", 1, device),
-            fc1: Conv::dense(weights, "fc1", POOLED, device),
-            fc2: Conv::dense(weights, "fc2", [HIDDEN, 1, 1], device),
+            conv1: Conv::new(weights, "conv1", ohwi, 1, device),
+            conv2: Conv::new(weights, "conv2", ohwi, 1, device),
+            fc1: Conv::new(weights, "fc1", |v, s| dense_ohwi(v, s, POOLED), 0, device),
+            fc2: Conv::new(
+                weights,
+                "fc2",
+                |v, s| dense_ohwi(v, s, [HIDDEN, 1, 1]),
+                0,
+                device,
+            ),
         }
     }
 

@@ -162,12 +162,13 @@ impl Session {
         if let Some(failure) = self.failure.take() {
             return failure.into_response();
         }
-        let cuts = match self.request.profile {
-            true => match self.profile().await {
+        let cuts = if self.request.profile {
+            match self.profile().await {
                 Ok(cuts) => cuts,
                 Err(failure) => return failure.into_response(),
-            },
-            false => Vec::new(),
+            }
+        } else {
+            Vec::new()
         };
         let probabilities = match self.quality().await {
             Ok(p) => p,
