@@ -86,6 +86,7 @@ pub fn render(report: &Report, extras: Extras<'_>) -> anyhow::Result<String> {
     changes(&mut page, extras);
     latency(&mut page, report)?;
     first_inference(&mut page, report)?;
+    time(&mut page, report);
     memory(&mut page, report)?;
     quality(&mut page, report)?;
     if let Some(h) = extras.history {
@@ -680,6 +681,50 @@ fn first_inference(page: &mut Page, report: &Report) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A table of text, the first column a name and the rest numbers.
+fn table(page: &mut Page, t: &super::time::Table) {
+    page.push("<table><tr>");
+    for h in &t.header {
+        let _ = write!(page.body, "<th>{}</th>", esc(h));
+    }
+    page.push("</tr>");
+    for row in &t.rows {
+        page.push("<tr>");
+        for (i, v) in row.iter().enumerate() {
+            let class = if i == 0 { "" } else { " class=\"num\"" };
+            let _ = write!(page.body, "<td{class}>{}</td>", esc(v));
+        }
+        page.push("</tr>");
+    }
+    page.push("</table>");
+}
+
+/// Where the time goes: the split of a warm inference and, after `run
+/// --profile`, the stage-by-stage table; no section when there is neither.
+fn time(page: &mut Page, report: &Report) {
+    let (split, profile) = (super::time::split(report), super::time::profile(report));
+    if split.is_none() && profile.is_none() {
+        return;
+    }
+    page.section("time", "Where the time goes");
+    if let Some(t) = split {
+        let _ = write!(
+            page.body,
+            "<h3>A warm inference (medians, ms)</h3><p class=\"meta\">{}</p>",
+            esc(&super::markdown::SPLIT_NOTE.replace('`', ""))
+        );
+        table(page, &t);
+    }
+    if let Some(t) = profile {
+        let _ = write!(
+            page.body,
+            "<h3>Stage by stage (medians, ms)</h3><p class=\"meta\">{}</p>",
+            esc(&super::markdown::PROFILE_NOTE.replace('`', ""))
+        );
+        table(page, &t);
+    }
+}
+
 fn memory(page: &mut Page, report: &Report) -> anyhow::Result<()> {
     page.section("memory", "Weight memory");
     let multi_host = report.hosts().len() > 1;
@@ -1195,5 +1240,51 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("fixed (error → ok)"));
+    }
+
+    #[test]
+    fn the_time_section_shows_the_split_and_the_profile_only_when_measured() {
+        use qbench_core::profile::{CutSamples, Stage, stage_times};
+        let mut r = report();
+        let page = render(&r, Extras::default()).unwrap();
+        assert!(
+            !page.contains("<h2 id=\"time\">"),
+            "nothing timed, no section"
+        );
+        let cut = |stage, ms| CutSamples {
+            stage,
+            samples_ms: vec![ms],
+        };
+        r.cells[0].profile = stage_times(&[&[cut(Stage::Upload, 2.0), cut(Stage::Conv1, 7.5)]]);
+        r.cells[1].split_ms = Some(qbench_core::schema::Split {
+            enqueue: 1.25,
+            wait: 30.5,
+        });
+        let page = render(&r, Extras::default()).unwrap();
+        let section = page.split("<h2 id=\"time\">").nth(1).unwrap();
+        let section = section.split("<h2 ").next().unwrap();
+        assert!(page.contains("<a href=\"#time\">Where the time goes</a>"));
+        let profile = section.split("Stage by stage").nth(1).unwrap();
+        assert!(
+            profile.contains(&format!(
+                "<tr><td>{}</td><td class=\"num\">2.000</td><td class=\"num\">5.500</td><td class=\"num\">–</td>",
+                esc(&r.cells[0].id().to_string())
+            )),
+            "{profile}"
+        );
+        let split = section.split("Stage by stage").next().unwrap();
+        assert!(
+            split.contains(&format!(
+                "<tr><td>{}</td><td class=\"num\">{:.3}</td><td class=\"num\">1.250</td><td class=\"num\">30.500</td>",
+                esc(&r.cells[1].id().to_string()),
+                r.cells[1].latency_ms.as_ref().unwrap().summary.median
+            )),
+            "{split}"
+        );
+        assert_eq!(
+            split.matches("<tr><td>").count(),
+            1,
+            "one timed cell: {split}"
+        );
     }
 }

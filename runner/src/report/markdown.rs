@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use qbench_core::profile::Stage;
 use qbench_core::schema::{Cell, Report, Round, RunSettings};
 use qbench_core::{Backend, Precision};
 
@@ -287,94 +286,44 @@ fn latency(out: &mut String, report: &Report) {
     let _ = writeln!(out);
 }
 
-/// Where a warm inference's time goes: the part until the forward call
-/// returned (host-side work in the module) and the rest, beside the
-/// environment's readback floor. Only for cells whose page timed both parts.
-fn split(out: &mut String, report: &Report) {
-    let rows: Vec<_> = report
-        .cells
-        .iter()
-        .filter_map(|c| Some((c, c.split_ms?, c.latency_ms.as_ref()?)))
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "## Where an inference's time goes (medians, ms)\n");
-    let _ = writeln!(
-        out,
-        "Until the forward call returned: host-side work in the module (on WebGPU, recording and submitting \
-         the dispatches; on the CPU, the computation). The rest: on WebGPU, GPU work not yet done and the readback.\n"
-    );
-    let _ = writeln!(
-        out,
-        "| cell | median | until the forward call returned | the rest | readback floor |\n|---|---|---|---|---|"
-    );
-    for (c, s, l) in rows {
-        let floor = report
-            .environment_of(c)
-            .and_then(|e| e.readback_floor_ms)
-            .filter(|_| c.backend == qbench_core::Backend::Webgpu);
-        let _ = writeln!(
-            out,
-            "| {} | {:.3} | {:.3} | {:.3} | {} |",
-            c.id(),
-            l.summary.median,
-            s.enqueue,
-            s.wait,
-            opt(floor, |t| format!("{t:.2}"))
-        );
+/// A table as Markdown, then a blank line.
+fn table(out: &mut String, t: &super::time::Table) {
+    let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
+    let _ = writeln!(out, "{}", line(&t.header));
+    let _ = writeln!(out, "|{}", "---|".repeat(t.header.len()));
+    for row in &t.rows {
+        let _ = writeln!(out, "{}", line(row));
     }
     let _ = writeln!(out);
 }
 
-/// Stage by stage (`run --profile`): what each stage adds to the network cut
-/// before it, and the last cut against the cell's median inference.
-fn profile(out: &mut String, report: &Report) {
-    let rows: Vec<&Cell> = report
-        .cells
-        .iter()
-        .filter(|c| !c.profile.is_empty())
-        .collect();
-    if rows.is_empty() {
+/// Where a warm inference's time goes ([`super::time::split`]).
+fn split(out: &mut String, report: &Report) {
+    let Some(t) = super::time::split(report) else {
         return;
-    }
+    };
+    let _ = writeln!(out, "## Where an inference's time goes (medians, ms)\n");
+    let _ = writeln!(out, "{SPLIT_NOTE}\n");
+    table(out, &t);
+}
+
+/// What the split's columns mean (both reports).
+pub const SPLIT_NOTE: &str = "Until the forward call returned: host-side work in the module (on WebGPU, recording and submitting \
+     the dispatches; on the CPU, the computation). The rest: on WebGPU, GPU work not yet done and the readback.";
+
+/// How the profile was taken (both reports).
+pub const PROFILE_NOTE: &str = "The network was cut after each stage and timed up to one sum of the cut's output and its readback, \
+     the cuts taken in turn after the cell's samples. A stage's cost is its cut minus the cut before it; \
+     `upload` is the whole first cut (the images up, the sum, the readback), so it holds the floor every cut pays.";
+
+/// Stage by stage (`run --profile`, [`super::time::profile`]).
+fn profile(out: &mut String, report: &Report) {
+    let Some(t) = super::time::profile(report) else {
+        return;
+    };
     let _ = writeln!(out, "## Stage by stage (medians, ms)\n");
-    let _ = writeln!(
-        out,
-        "The network was cut after each stage and timed up to one sum of the cut's output and its readback, \
-         the cuts taken in turn after the cell's samples. A stage's cost is its cut minus the cut before it; \
-         `upload` is the whole first cut (the images up, the sum, the readback), so it holds the floor every cut pays.\n"
-    );
-    let stages = Stage::ALL;
-    let _ = writeln!(
-        out,
-        "| cell | {} | last cut | median inference |\n|---|{}---|---|",
-        stages
-            .iter()
-            .map(|s| s.name())
-            .collect::<Vec<_>>()
-            .join(" | "),
-        "---|".repeat(stages.len())
-    );
-    for c in rows {
-        let cost = |stage: &Stage| {
-            opt(c.profile.iter().find(|t| t.stage == *stage), |t| {
-                format!("{:.3}", t.ms)
-            })
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            c.id(),
-            stages.iter().map(cost).collect::<Vec<_>>().join(" | "),
-            opt(c.profile.last(), |t| format!("{:.3}", t.cut_ms)),
-            opt(c.latency_ms.as_ref(), |l| format!(
-                "{:.3}",
-                l.summary.median
-            ))
-        );
-    }
-    let _ = writeln!(out);
+    let _ = writeln!(out, "{PROFILE_NOTE}\n");
+    table(out, &t);
 }
 
 /// What each round spent before its samples: opening the device, building the
@@ -589,7 +538,7 @@ mod tests {
 
     #[test]
     fn the_profile_table_gives_each_stages_cost_and_the_last_cut() {
-        use qbench_core::profile::{CutSamples, stage_times};
+        use qbench_core::profile::{CutSamples, Stage, stage_times};
         let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::run::tests_settings());
         let memory = qbench_model::weights::memory(Precision::F32);
         let mut c = Cell::new("firefox", Backend::Webgpu, Precision::F32, 2, memory);

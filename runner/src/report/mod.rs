@@ -22,6 +22,7 @@ pub mod markdown;
 pub mod merge;
 pub mod summary;
 pub mod terminal;
+pub mod time;
 
 /// The download table of a report: one row per served file, then what one
 /// page downloads (each module with its glue, plus the data files): a row per
