@@ -266,8 +266,8 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     // What the browser downloads: the two modules and their glue (a cell loads
     // one), the weights and the digits (fetched, not compiled in), each smaller
-    // gzipped and smaller again with brotli; the CPU-only module is a fraction
-    // of the full one.
+    // gzipped and smaller again with brotli; the CPU module is a fraction of
+    // the WebGPU one.
     let bundle = &report["bundle"];
     let files = bundle["files"].as_array().unwrap();
     let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();

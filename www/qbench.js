@@ -1,8 +1,8 @@
 // qbench page module: loads the wasm package and exposes it as `window.qbench`
 // for the runner (over WebDriver) and for the buttons of index.html.
 //
-// The package has two modules: `qbench_wasm` (WebGPU and CPU: the probe, the
-// WebGPU cells, `qbench serve`) and `qbench_cpu` (burn-flex without wgpu, a
+// The package has two modules: `qbench_wasm` (burn-wgpu without burn-flex: the
+// probe and the WebGPU cells) and `qbench_cpu` (burn-flex without wgpu, a
 // fraction of the size: the CPU cells). Each is loaded on first use, so a page
 // that runs one cell loads only the module that cell needs.
 

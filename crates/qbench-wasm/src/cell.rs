@@ -253,7 +253,10 @@ async fn open_device(
     preference: PowerPreference,
 ) -> Result<Device, Failure> {
     let mut device = match backend {
+        #[cfg(feature = "cpu")]
         Backend::Cpu => cpu_device(),
+        #[cfg(not(feature = "cpu"))]
+        Backend::Cpu => return Err(Failure::Unsupported(NO_CPU.into())),
         #[cfg(all(target_family = "wasm", feature = "webgpu"))]
         Backend::Webgpu => webgpu_device(preference, precision == Precision::F16Native).await?,
         #[cfg(not(all(target_family = "wasm", feature = "webgpu")))]
@@ -369,7 +372,12 @@ pub async fn readback_floor_ms(preference: PowerPreference) -> Result<f64, Strin
     }
 }
 
+/// Why this build cannot run a CPU cell.
+#[cfg(not(feature = "cpu"))]
+pub const NO_CPU: &str = "the WebGPU module has no CPU backend (CPU cells load qbench_cpu)";
+
 /// burn-flex, or burn-ndarray when built with the `cpu-ndarray` measurement feature.
+#[cfg(feature = "cpu")]
 fn cpu_device() -> Device {
     #[cfg(feature = "cpu-ndarray")]
     #[allow(deprecated)]

@@ -90,8 +90,8 @@ fn run_to_end(cmd: &mut Command, what: &str, cancel: &Cancel) -> anyhow::Result<
 pub struct Module {
     /// The stem of its files (`<name>.js`, `<name>_bg.wasm`).
     pub name: &'static str,
-    /// Built with the crate's default features (`webgpu`) or without.
-    default_features: bool,
+    /// The crate's feature it is built with (no default features).
+    feature: &'static str,
     /// Its cargo target folder, in the main one ([`wasm_target_dir`]).
     target_folder: &'static str,
     /// Prefix of its stamps (`build.txt`, `wasm-opt.txt`) in the package.
@@ -100,17 +100,17 @@ pub struct Module {
 
 /// The package's modules: the page loads only the one a cell needs.
 pub const MODULES: [Module; 2] = [
-    // WebGPU and CPU: the probe, the WebGPU cells, `qbench serve`.
+    // The probe and the WebGPU cells: burn-wgpu without burn-flex.
     Module {
         name: "qbench_wasm",
-        default_features: true,
+        feature: "webgpu",
         target_folder: "wasm-build",
         stamp_prefix: "",
     },
     // The CPU cells: burn-flex without wgpu.
     Module {
         name: "qbench_cpu",
-        default_features: false,
+        feature: "cpu",
         target_folder: "wasm-build-cpu",
         stamp_prefix: "cpu-",
     },
@@ -187,7 +187,12 @@ fn bind_module(
     cancel: &Cancel,
 ) -> anyhow::Result<Option<Unoptimised>> {
     // QBENCH_WASM_FEATURES (e.g. `cpu-ndarray`) is a measurement aid for comparing builds.
-    let features = std::env::var("QBENCH_WASM_FEATURES").unwrap_or_default();
+    let extra = std::env::var("QBENCH_WASM_FEATURES").unwrap_or_default();
+    let features = [module.feature, extra.as_str()]
+        .into_iter()
+        .filter(|f| !f.is_empty())
+        .collect::<Vec<_>>()
+        .join(",");
     let target = wasm_target_dir(root, &module);
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
@@ -200,6 +205,7 @@ fn bind_module(
             TARGET,
             "--profile",
             WASM_PROFILE,
+            "--no-default-features",
             "--features",
             &features,
         ])
@@ -209,9 +215,6 @@ fn bind_module(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
             WASM_RUSTFLAGS,
         );
-    if !module.default_features {
-        cargo.arg("--no-default-features");
-    }
     let status = run_to_end(
         &mut cargo,
         &format!("cargo (building the wasm module {})", module.name),
@@ -235,12 +238,7 @@ fn bind_module(
         stamp("source.txt"),
     );
     let settings = format!(
-        "cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, {}features [{features}], wasm-bindgen {}\n",
-        if module.default_features {
-            ""
-        } else {
-            "no default features, "
-        },
+        "cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, no default features, features [{features}], wasm-bindgen {}\n",
         BINDGEN_STRIP.join(" ")
     );
     let module_bytes =
