@@ -18,6 +18,13 @@
 //! burn's default matrix product on WebGPU (without cooperative matrices)
 //! costs a fixed few hundred milliseconds on software adapters as soon as a
 //! product has more than one row; the convolution kernel does not.
+//!
+//! `int8-native` ([`ChannelsLast::int8_native`]) holds every weight as burn's
+//! packed int8 with its one scale. Its dense layers stay matrix products,
+//! which read the packed weights in the kernel; its two convolutions
+//! dequantize their weights (4.4% of the parameters) into a float32
+//! temporary on every forward pass, because burn's convolution takes float
+//! weights only.
 
 use burn::tensor::activation::softmax;
 use burn::tensor::module::{conv2d, max_pool2d};
@@ -25,30 +32,35 @@ use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use qbench_core::profile::Stage;
 
-use crate::lowered::conv_position;
-use crate::network::{CLASSES, IMAGE_SIDE};
-use crate::weights::Weights;
+use crate::lowered::{DenseHead, conv_position, tensor_data};
+use crate::network::IMAGE_SIDE;
+use crate::weights::{QuantizedWeights, Weights};
 
 /// NHWC seen as NCHW, the layout burn's API takes.
 const NCHW_OF_NHWC: [isize; 4] = [0, 3, 1, 2];
+/// An NCHW view of NHWC back to NHWC.
+const NHWC_OF_NCHW: [isize; 4] = [0, 2, 3, 1];
 
 /// A stride-1 convolution whose weight is stored `[out, kh, kw, in]`, for
 /// NCHW views of NHWC tensors in and out.
 #[derive(Debug, Clone)]
 struct Conv {
-    /// `[out, kh, kw, in]` on the device.
+    /// `[out, kh, kw, in]` on the device: float, or packed int8.
     weight: Tensor<4>,
+    /// Whether `weight` is packed int8, dequantized on every forward pass.
+    int8: bool,
     bias: Tensor<1>,
     padding: usize,
 }
 
 impl Conv {
     /// Layer `name` of `weights`, its weight laid out `[out, kh, kw, in]` by
-    /// `layout`, on `device`.
+    /// `layout`, on `device`; held as packed int8 when `scale` is given.
     fn new(
         weights: &Weights,
         name: &str,
         layout: impl FnOnce(&[f32], &[usize]) -> ([usize; 4], Vec<f32>),
+        scale: Option<f32>,
         padding: usize,
         device: &Device,
     ) -> Self {
@@ -56,7 +68,8 @@ impl Conv {
         let (shape, values) = layout(values, shape);
         let (_, bias) = weights.tensor(&format!("{name}.bias"));
         Self {
-            weight: Tensor::from_data(TensorData::new(values, shape), device),
+            weight: Tensor::from_data(tensor_data(values, shape, scale), device),
+            int8: scale.is_some(),
             bias: Tensor::from_data(TensorData::new(bias.to_vec(), [bias.len()]), device),
             padding,
         }
@@ -64,9 +77,14 @@ impl Conv {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let p = self.padding;
+        let weight = if self.int8 {
+            self.weight.clone().dequantize()
+        } else {
+            self.weight.clone()
+        };
         conv2d(
             x,
-            self.weight.clone().permute(NCHW_OF_NHWC),
+            weight.permute(NCHW_OF_NHWC),
             Some(self.bias.clone()),
             ConvOptions::new([1, 1], [p, p], [1, 1], 1),
         )
@@ -106,38 +124,101 @@ fn dense_ohwi(values: &[f32], shape: &[usize], [c_in, h, w]: [usize; 3]) -> ([us
     ohwi(&transposed, &[c_out, c_in, h, w])
 }
 
+/// The layers after the second pool.
+#[derive(Debug, Clone)]
+enum Head {
+    /// fc1 and fc2 on the direct convolution kernel.
+    Conv { fc1: Conv, fc2: Conv },
+    /// burn's matrix products over packed int8 weights (`int8-native`).
+    Int8(DenseHead),
+}
+
+impl Head {
+    /// fc1 and its ReLU, `[batch, 128]`, from the pooled NCHW view of NHWC
+    /// `[batch, 7, 7, 64]`.
+    fn hidden(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Head::Conv { fc1, .. } => flat(fc1.forward(x).clamp_min(0.0)),
+            Head::Int8(dense) => dense.hidden(x.permute(NHWC_OF_NCHW)),
+        }
+    }
+
+    /// fc2: the logits `[batch, 10]`.
+    fn logits(&self, hidden: Tensor<2>) -> Tensor<2> {
+        match self {
+            Head::Conv { fc2, .. } => {
+                let [batch, features] = hidden.dims();
+                let x = hidden
+                    .reshape([batch, 1, 1, features])
+                    .permute(NCHW_OF_NHWC);
+                flat(fc2.forward(x))
+            }
+            Head::Int8(dense) => dense.output(hidden),
+        }
+    }
+}
+
+/// The NCHW view `[batch, c, 1, 1]` of NHWC `[batch, 1, 1, c]` as `[batch, c]`:
+/// back to NHWC, which is contiguous, so no copy.
+fn flat(x: Tensor<4>) -> Tensor<2> {
+    let [batch, c, ..] = x.dims();
+    x.permute(NHWC_OF_NCHW).reshape([batch, c])
+}
+
 /// The network laid out for burn's WebGPU kernels, its weights on one device.
 #[derive(Debug, Clone)]
 pub struct ChannelsLast {
     conv1: Conv,
     conv2: Conv,
-    fc1: Conv,
-    fc2: Conv,
+    head: Head,
 }
 
 impl ChannelsLast {
     /// The weights laid out once for the kernels that read them, on `device`.
     pub fn new(weights: &Weights, device: &Device) -> Self {
         Self {
-            conv1: Conv::new(weights, "conv1", ohwi, 1, device),
-            conv2: Conv::new(weights, "conv2", ohwi, 1, device),
-            fc1: Conv::new(weights, "fc1", |v, s| dense_ohwi(v, s, POOLED), 0, device),
-            fc2: Conv::new(
-                weights,
-                "fc2",
-                |v, s| dense_ohwi(v, s, [HIDDEN, 1, 1]),
-                0,
-                device,
-            ),
+            conv1: Conv::new(weights, "conv1", ohwi, None, 1, device),
+            conv2: Conv::new(weights, "conv2", ohwi, None, 1, device),
+            head: Head::Conv {
+                fc1: Conv::new(
+                    weights,
+                    "fc1",
+                    |v, s| dense_ohwi(v, s, POOLED),
+                    None,
+                    0,
+                    device,
+                ),
+                fc2: Conv::new(
+                    weights,
+                    "fc2",
+                    |v, s| dense_ohwi(v, s, [HIDDEN, 1, 1]),
+                    None,
+                    0,
+                    device,
+                ),
+            },
+        }
+    }
+
+    /// `int8-native`: every weight with one int8 scale held as burn's packed
+    /// int8 (the others float), the dense layers as matrix products over the
+    /// packed weights (see the module's documentation).
+    pub fn int8_native(weights: &QuantizedWeights, device: &Device) -> Self {
+        let w = &weights.weights;
+        let scale = |name: &str| weights.int8_scale(name);
+        let conv =
+            |name: &str| Conv::new(w, name, ohwi, scale(&format!("{name}.weight")), 1, device);
+        Self {
+            conv1: conv("conv1"),
+            conv2: conv("conv2"),
+            head: Head::Int8(DenseHead::new(w, scale, device)),
         }
     }
 
     /// Logits `[batch, 10]` for images `[batch, 1, 28, 28]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let [batch, ..] = images.dims();
-        // `[batch, 10, 1, 1]` seen through NCHW: back to NHWC, contiguous.
-        let logits = self.until(images, Stage::Fc2).permute([0, 2, 3, 1]);
-        logits.reshape([batch, CLASSES])
+        let x = self.features(images, Stage::Conv2);
+        self.head.logits(self.head.hidden(x))
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.
@@ -147,15 +228,24 @@ impl ChannelsLast {
 
     /// The network cut after `last`, its output summed (`run --profile`).
     pub fn cut(&self, images: Tensor<4>, last: Stage) -> Tensor<1> {
-        match last {
-            Stage::Softmax => self.probabilities(images).sum(),
-            _ => self.until(images, last).sum(),
+        let x = self.features(images, last.min(Stage::Conv2));
+        if last <= Stage::Conv2 {
+            return x.sum();
         }
+        let hidden = self.head.hidden(x);
+        if last == Stage::Fc1 {
+            return hidden.sum();
+        }
+        let logits = self.head.logits(hidden);
+        if last == Stage::Fc2 {
+            return logits.sum();
+        }
+        softmax(logits, 1).sum()
     }
 
-    /// The stages up to and including `last` (at most fc2), NCHW views of
+    /// The stages up to and including `last` (at most conv2), NCHW views of
     /// NHWC tensors.
-    fn until(&self, images: Tensor<4>, last: Stage) -> Tensor<4> {
+    fn features(&self, images: Tensor<4>, last: Stage) -> Tensor<4> {
         let [batch, ..] = images.dims();
         // One channel: the NCHW images are NHWC already.
         let x = images
@@ -168,9 +258,9 @@ impl ChannelsLast {
                 Stage::Upload => x,
                 Stage::Conv1 => conv_pool(&self.conv1, x),
                 Stage::Conv2 => conv_pool(&self.conv2, x),
-                Stage::Fc1 => self.fc1.forward(x).clamp_min(0.0),
-                Stage::Fc2 => self.fc2.forward(x),
-                Stage::Softmax => unreachable!("softmax takes the logits as `[batch, 10]`"),
+                Stage::Fc1 | Stage::Fc2 | Stage::Softmax => {
+                    unreachable!("the head takes the pooled features")
+                }
             })
     }
 }
@@ -185,6 +275,8 @@ mod tests {
     use super::*;
     use crate::Net;
     use crate::network::worst_difference_from;
+    use burn::tensor::DType;
+    use qbench_core::Precision;
 
     #[test]
     fn channels_last_network_gives_the_networks_probabilities() {
@@ -197,27 +289,59 @@ mod tests {
         assert!(worst < 1e-6, "max |Δp| = {worst:e}");
     }
 
+    /// `int8-native` holds every weight as packed int8 and computes the
+    /// network of the simulated int8 values.
+    #[test]
+    fn int8_native_stores_int8_and_computes_the_network_of_its_values() {
+        let device = Device::flex();
+        let weights = crate::assets::weights()
+            .unwrap()
+            .quantized(Precision::Int8Native)
+            .unwrap();
+        let net = ChannelsLast::int8_native(&weights, &device);
+        for (name, w) in [("conv1", &net.conv1), ("conv2", &net.conv2)] {
+            assert!(w.int8, "{name}");
+            assert!(
+                matches!(w.weight.dtype(), DType::QFloat(_)),
+                "{name}: {:?}",
+                w.weight.dtype()
+            );
+        }
+        assert!(matches!(net.head, Head::Int8(_)));
+        let reference = Net::from_weights(&weights.weights, &device);
+        let worst = worst_difference_from(&reference, |images| net.probabilities(images), &device);
+        assert!(worst < 1e-6, "max |Δp| = {worst:e}");
+    }
+
     /// Each cut is the sum of the network's output at that stage: the last
-    /// ones of the logits and the probabilities.
+    /// ones of the logits and the probabilities; with either head.
     #[test]
     fn cuts_sum_the_networks_output_at_each_stage() {
         let device = Device::flex();
         let weights = crate::assets::weights().unwrap();
-        let net = ChannelsLast::new(&weights, &device);
+        let int8 = weights.quantized(Precision::Int8Native).unwrap();
         let pixels = crate::assets::digits().unwrap().pixels(0, 3);
         let images = || crate::network::images_tensor(&pixels, &device);
         let sum = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
         let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
-        let upload = sum(net.cut(images(), Stage::Upload));
-        assert!(close(upload, pixels.iter().sum()), "{upload}");
-        let logits = sum(net.forward(images()).sum());
-        let fc2 = sum(net.cut(images(), Stage::Fc2));
-        assert!(close(fc2, logits), "{fc2} vs {logits}");
-        let softmax = sum(net.cut(images(), Stage::Softmax));
-        assert!(
-            close(softmax, 3.0),
-            "three rows of probabilities: {softmax}"
-        );
+        for net in [
+            ChannelsLast::new(&weights, &device),
+            ChannelsLast::int8_native(&int8, &device),
+        ] {
+            let upload = sum(net.cut(images(), Stage::Upload));
+            assert!(close(upload, pixels.iter().sum()), "{upload}");
+            let hidden = net.head.hidden(net.features(images(), Stage::Conv2));
+            let fc1 = sum(net.cut(images(), Stage::Fc1));
+            assert!(close(fc1, sum(hidden.sum())), "{fc1}");
+            let logits = sum(net.forward(images()).sum());
+            let fc2 = sum(net.cut(images(), Stage::Fc2));
+            assert!(close(fc2, logits), "{fc2} vs {logits}");
+            let softmax = sum(net.cut(images(), Stage::Softmax));
+            assert!(
+                close(softmax, 3.0),
+                "three rows of probabilities: {softmax}"
+            );
+        }
     }
 
     #[test]

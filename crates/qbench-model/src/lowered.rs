@@ -1,6 +1,7 @@
-//! The same network lowered to matrix products: how CPU cells run it, and
-//! how `int8-native` runs on every backend (its weights are matrices burn can
-//! hold as packed int8).
+//! The same network lowered to matrix products: how CPU cells run it, with
+//! `int8-native`'s weights as matrices burn holds as packed int8. WebGPU
+//! cells run [`crate::channels_last`], whose `int8-native` shares the dense
+//! layers here ([`DenseHead`]).
 //!
 //! burn-flex's `conv2d` re-lays its weights and converts the input to NHWC on
 //! every call, and its `max_pool2d` computes argmax indices nobody reads; at
@@ -147,19 +148,27 @@ pub(crate) fn nhwc_rows(values: &[f32], shape: &[usize]) -> HostMatrix {
     ([rows, cols], out)
 }
 
-/// A matrix on `device`: float, or burn's packed symmetric int8 with one
-/// scale when `scale` is given (its values must be integers × scale).
-fn matrix(([rows, cols], values): HostMatrix, scale: Option<f32>, device: &Device) -> Tensor<2> {
-    let data = match scale {
-        None => TensorData::new(values, [rows, cols]),
+/// A tensor's values: float, or burn's packed symmetric int8 with one scale
+/// when `scale` is given (the values must be integers × scale).
+pub(crate) fn tensor_data<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    scale: Option<f32>,
+) -> TensorData {
+    match scale {
+        None => TensorData::new(values, shape),
         Some(scale) => {
             // Exact: each value is an int8 code times `scale` in float32.
             let codes: Vec<i8> = values.iter().map(|v| (v / scale).round() as i8).collect();
             let scheme = QuantScheme::default().with_value(QuantValue::Q8S);
-            TensorData::quantized(codes, [rows, cols], scheme, &[scale], None)
+            TensorData::quantized(codes, shape, scheme, &[scale], None)
         }
-    };
-    Tensor::from_data(data, device)
+    }
+}
+
+/// A matrix on `device`, as packed int8 when `scale` is given ([`tensor_data`]).
+fn matrix((shape, values): HostMatrix, scale: Option<f32>, device: &Device) -> Tensor<2> {
+    Tensor::from_data(tensor_data(values, shape, scale), device)
 }
 
 /// A dense weight `[in, out]` as it is.
@@ -188,7 +197,7 @@ fn bias_row(weights: &Weights, name: &str, device: &Device) -> Tensor<2> {
 
 /// The dense layers after the second pool, for NHWC activations.
 #[derive(Debug, Clone)]
-struct DenseHead {
+pub(crate) struct DenseHead {
     /// `[3136, 128]`, rows in the NHWC flattening order (y, x, c).
     fc1_weight: Tensor<2>,
     /// `[1, 128]`.
@@ -202,7 +211,11 @@ struct DenseHead {
 impl DenseHead {
     /// The dense weights on `device`, each as packed int8 when `scale` gives
     /// it one scale.
-    fn new(weights: &Weights, scale: impl Fn(&str) -> Option<f32>, device: &Device) -> Self {
+    pub(crate) fn new(
+        weights: &Weights,
+        scale: impl Fn(&str) -> Option<f32>,
+        device: &Device,
+    ) -> Self {
         let weight = |name: &str, layout| weight_matrix(weights, name, layout, scale(name), device);
         Self {
             fc1_weight: weight("fc1.weight", nhwc_rows),
@@ -219,14 +232,14 @@ impl DenseHead {
     }
 
     /// fc1 and its ReLU: `[batch, 128]`.
-    fn hidden(&self, x: Tensor<4>) -> Tensor<2> {
+    pub(crate) fn hidden(&self, x: Tensor<4>) -> Tensor<2> {
         let [batch, ..] = x.dims();
         let x = x.reshape([batch, FLAT_FEATURES]);
         (x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone()).clamp_min(0.0)
     }
 
     /// fc2: the logits `[batch, 10]`.
-    fn output(&self, hidden: Tensor<2>) -> Tensor<2> {
+    pub(crate) fn output(&self, hidden: Tensor<2>) -> Tensor<2> {
         let logits = hidden.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
         debug_assert_eq!(logits.dims()[1], CLASSES);
         logits
@@ -247,10 +260,7 @@ impl Lowered {
     /// held as burn's packed int8 (`int8-native`); the others stay float.
     pub fn new(weights: &QuantizedWeights, int8: bool, device: &Device) -> Self {
         let w = &weights.weights;
-        let scale = |name: &str| match weights.scales_of(name) {
-            [one] if int8 => Some(*one),
-            _ => None,
-        };
+        let scale = |name: &str| int8.then(|| weights.int8_scale(name)).flatten();
         let weight = |name: &str| weight_matrix(w, name, conv_matrix, scale(name), device);
         Self {
             conv1: ConvPool {

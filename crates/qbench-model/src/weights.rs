@@ -227,6 +227,15 @@ impl QuantizedWeights {
     pub fn scales_of(&self, name: &str) -> &[f32] {
         &self.scales[param_index(name)]
     }
+
+    /// The one scale of tensor `name` when it has exactly one (int8 per
+    /// tensor): what burn's packed int8 storage takes.
+    pub fn int8_scale(&self, name: &str) -> Option<f32> {
+        match self.scales_of(name) {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
 }
 
 /// Estimated weight memory of the network at `precision`.

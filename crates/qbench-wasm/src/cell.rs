@@ -389,8 +389,9 @@ fn cpu_device() -> Device {
 /// The network as the backend runs it fastest: laid out for burn's direct
 /// convolution and pooling kernels on WebGPU ([`ChannelsLast`]), lowered to
 /// matrix products on the CPU ([`Lowered`]; README, "CPU backend").
-/// `int8-native` is lowered on both: burn holds its weight matrices as packed
-/// int8. Only the WebGPU build has the channels-last path: without it, burn's
+/// `int8-native` holds its weights as packed int8 on both (on WebGPU, its
+/// dense layers stay matrix products; see [`ChannelsLast::int8_native`]).
+/// Only the WebGPU build has the channels-last path: without it, burn's
 /// convolution and pooling kernels stay out of the CPU-only module.
 enum Model {
     #[cfg(all(target_family = "wasm", feature = "webgpu"))]
@@ -408,9 +409,11 @@ impl Model {
         let int8 = precision == Precision::Int8Native;
         match backend {
             #[cfg(all(target_family = "wasm", feature = "webgpu"))]
-            Backend::Webgpu if !int8 => {
-                Model::ChannelsLast(Box::new(ChannelsLast::new(&weights.weights, device)))
-            }
+            Backend::Webgpu => Model::ChannelsLast(Box::new(if int8 {
+                ChannelsLast::int8_native(weights, device)
+            } else {
+                ChannelsLast::new(&weights.weights, device)
+            })),
             _ => Model::Lowered(Box::new(Lowered::new(weights, int8, device))),
         }
     }
