@@ -41,14 +41,53 @@ const NCHW_OF_NHWC: [isize; 4] = [0, 3, 1, 2];
 /// An NCHW view of NHWC back to NHWC.
 const NHWC_OF_NCHW: [isize; 4] = [0, 2, 3, 1];
 
+/// A convolution's weight `[out, kh, kw, in]` on the device.
+#[derive(Debug, Clone)]
+enum ConvWeight {
+    Float(Tensor<4>),
+    /// burn's packed int8, four values to a 32-bit word along the last
+    /// dimension, which must be a multiple of 4: the weight is held as
+    /// `[values / 4, 4]` (conv1's `in` is 1) and dequantized, then seen as
+    /// `shape`, on every forward pass.
+    Int8 {
+        packed: Tensor<2>,
+        shape: [usize; 4],
+    },
+}
+
+impl ConvWeight {
+    fn new(shape: [usize; 4], values: Vec<f32>, scale: Option<f32>, device: &Device) -> Self {
+        match scale {
+            None => Self::Float(Tensor::from_data(TensorData::new(values, shape), device)),
+            Some(scale) => {
+                assert_eq!(
+                    values.len() % 4,
+                    0,
+                    "{shape:?} does not pack four to a word"
+                );
+                let words = [values.len() / 4, 4];
+                Self::Int8 {
+                    packed: Tensor::from_data(tensor_data(values, words, Some(scale)), device),
+                    shape,
+                }
+            }
+        }
+    }
+
+    /// The float weight `[out, kh, kw, in]`.
+    fn float(&self) -> Tensor<4> {
+        match self {
+            Self::Float(w) => w.clone(),
+            Self::Int8 { packed, shape } => packed.clone().dequantize().reshape(*shape),
+        }
+    }
+}
+
 /// A stride-1 convolution whose weight is stored `[out, kh, kw, in]`, for
 /// NCHW views of NHWC tensors in and out.
 #[derive(Debug, Clone)]
 struct Conv {
-    /// `[out, kh, kw, in]` on the device: float, or packed int8.
-    weight: Tensor<4>,
-    /// Whether `weight` is packed int8, dequantized on every forward pass.
-    int8: bool,
+    weight: ConvWeight,
     bias: Tensor<1>,
     padding: usize,
 }
@@ -68,8 +107,7 @@ impl Conv {
         let (shape, values) = layout(values, shape);
         let (_, bias) = weights.tensor(&format!("{name}.bias"));
         Self {
-            weight: Tensor::from_data(tensor_data(values, shape, scale), device),
-            int8: scale.is_some(),
+            weight: ConvWeight::new(shape, values, scale, device),
             bias: Tensor::from_data(TensorData::new(bias.to_vec(), [bias.len()]), device),
             padding,
         }
@@ -77,14 +115,9 @@ impl Conv {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let p = self.padding;
-        let weight = if self.int8 {
-            self.weight.clone().dequantize()
-        } else {
-            self.weight.clone()
-        };
         conv2d(
             x,
-            weight.permute(NCHW_OF_NHWC),
+            self.weight.float().permute(NCHW_OF_NHWC),
             Some(self.bias.clone()),
             ConvOptions::new([1, 1], [p, p], [1, 1], 1),
         )
@@ -128,9 +161,9 @@ fn dense_ohwi(values: &[f32], shape: &[usize], [c_in, h, w]: [usize; 3]) -> ([us
 #[derive(Debug, Clone)]
 enum Head {
     /// fc1 and fc2 on the direct convolution kernel.
-    Conv { fc1: Conv, fc2: Conv },
+    Conv { fc1: Box<Conv>, fc2: Box<Conv> },
     /// burn's matrix products over packed int8 weights (`int8-native`).
-    Int8(DenseHead),
+    Int8(Box<DenseHead>),
 }
 
 impl Head {
@@ -180,22 +213,22 @@ impl ChannelsLast {
             conv1: Conv::new(weights, "conv1", ohwi, None, 1, device),
             conv2: Conv::new(weights, "conv2", ohwi, None, 1, device),
             head: Head::Conv {
-                fc1: Conv::new(
+                fc1: Box::new(Conv::new(
                     weights,
                     "fc1",
                     |v, s| dense_ohwi(v, s, POOLED),
                     None,
                     0,
                     device,
-                ),
-                fc2: Conv::new(
+                )),
+                fc2: Box::new(Conv::new(
                     weights,
                     "fc2",
                     |v, s| dense_ohwi(v, s, [HIDDEN, 1, 1]),
                     None,
                     0,
                     device,
-                ),
+                )),
             },
         }
     }
@@ -211,7 +244,7 @@ impl ChannelsLast {
         Self {
             conv1: conv("conv1"),
             conv2: conv("conv2"),
-            head: Head::Int8(DenseHead::new(w, scale, device)),
+            head: Head::Int8(Box::new(DenseHead::new(w, scale, device))),
         }
     }
 
@@ -299,13 +332,16 @@ mod tests {
             .quantized(Precision::Int8Native)
             .unwrap();
         let net = ChannelsLast::int8_native(&weights, &device);
-        for (name, w) in [("conv1", &net.conv1), ("conv2", &net.conv2)] {
-            assert!(w.int8, "{name}");
+        for (name, conv, words) in [("conv1", &net.conv1, 72), ("conv2", &net.conv2, 4608)] {
+            let ConvWeight::Int8 { packed, .. } = &conv.weight else {
+                panic!("{name} is not int8");
+            };
             assert!(
-                matches!(w.weight.dtype(), DType::QFloat(_)),
+                matches!(packed.dtype(), DType::QFloat(_)),
                 "{name}: {:?}",
-                w.weight.dtype()
+                packed.dtype()
             );
+            assert_eq!(packed.dims(), [words, 4], "{name}");
         }
         assert!(matches!(net.head, Head::Int8(_)));
         let reference = Net::from_weights(&weights.weights, &device);
