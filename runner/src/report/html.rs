@@ -702,24 +702,30 @@ fn table(page: &mut Page, t: &super::time::Table) {
 /// Where the time goes: the split of a warm inference and, after `run
 /// --profile`, the stage-by-stage table; no section when there is neither.
 fn time(page: &mut Page, report: &Report) {
-    let (split, profile) = (super::time::split(report), super::time::profile(report));
-    if split.is_none() && profile.is_none() {
+    let tables: Vec<(&str, &str, super::time::Table)> = [
+        (
+            "A warm inference",
+            super::markdown::SPLIT_NOTE,
+            super::time::split(report),
+        ),
+        (
+            "Stage by stage",
+            super::markdown::PROFILE_NOTE,
+            super::time::profile(report),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(title, note, t)| Some((title, note, t?)))
+    .collect();
+    if tables.is_empty() {
         return;
     }
     page.section("time", "Where the time goes");
-    if let Some(t) = split {
+    for (title, note, t) in tables {
         let _ = write!(
             page.body,
-            "<h3>A warm inference (medians, ms)</h3><p class=\"meta\">{}</p>",
-            esc(&super::markdown::SPLIT_NOTE.replace('`', ""))
-        );
-        table(page, &t);
-    }
-    if let Some(t) = profile {
-        let _ = write!(
-            page.body,
-            "<h3>Stage by stage (medians, ms)</h3><p class=\"meta\">{}</p>",
-            esc(&super::markdown::PROFILE_NOTE.replace('`', ""))
+            "<h3>{title} (medians, ms)</h3><p class=\"meta\">{}</p>",
+            esc(&note.replace('`', ""))
         );
         table(page, &t);
     }
