@@ -32,7 +32,7 @@ use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use qbench_core::profile::Stage;
 
-use crate::lowered::{DenseHead, conv_position, tensor_data};
+use crate::lowered::{DenseHead, conv_position, head_cut, tensor_data};
 use crate::network::IMAGE_SIDE;
 use crate::weights::{QuantizedWeights, Weights};
 
@@ -265,15 +265,7 @@ impl ChannelsLast {
         if last <= Stage::Conv2 {
             return x.sum();
         }
-        let hidden = self.head.hidden(x);
-        if last == Stage::Fc1 {
-            return hidden.sum();
-        }
-        let logits = self.head.logits(hidden);
-        if last == Stage::Fc2 {
-            return logits.sum();
-        }
-        softmax(logits, 1).sum()
+        head_cut(self.head.hidden(x), last, |h| self.head.logits(h))
     }
 
     /// The stages up to and including `last` (at most conv2), NCHW views of

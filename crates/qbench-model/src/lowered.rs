@@ -320,16 +320,25 @@ impl Lowered {
         if last == Stage::Conv2 {
             return x.sum();
         }
-        let hidden = self.head.hidden(x);
-        if last == Stage::Fc1 {
-            return hidden.sum();
-        }
-        let logits = self.head.output(hidden);
-        if last == Stage::Fc2 {
-            return logits.sum();
-        }
-        softmax(logits, 1).sum()
+        head_cut(self.head.hidden(x), last, |h| self.head.output(h))
     }
+}
+
+/// The end of a cut after fc1 or later (`run --profile`): fc1's output
+/// `hidden` summed, or the logits `output` makes of it, or their softmax.
+pub(crate) fn head_cut(
+    hidden: Tensor<2>,
+    last: Stage,
+    output: impl FnOnce(Tensor<2>) -> Tensor<2>,
+) -> Tensor<1> {
+    if last == Stage::Fc1 {
+        return hidden.sum();
+    }
+    let logits = output(hidden);
+    if last == Stage::Fc2 {
+        return logits.sum();
+    }
+    softmax(logits, 1).sum()
 }
 
 #[cfg(test)]

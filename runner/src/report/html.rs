@@ -705,12 +705,12 @@ fn time(page: &mut Page, report: &Report) {
     let tables: Vec<(&str, &str, super::time::Table)> = [
         (
             "A warm inference",
-            super::markdown::SPLIT_NOTE,
+            super::time::SPLIT_NOTE,
             super::time::split(report),
         ),
         (
             "Stage by stage",
-            super::markdown::PROFILE_NOTE,
+            super::time::PROFILE_NOTE,
             super::time::profile(report),
         ),
     ]

@@ -303,18 +303,9 @@ fn split(out: &mut String, report: &Report) {
         return;
     };
     let _ = writeln!(out, "## Where an inference's time goes (medians, ms)\n");
-    let _ = writeln!(out, "{SPLIT_NOTE}\n");
+    let _ = writeln!(out, "{}\n", super::time::SPLIT_NOTE);
     table(out, &t);
 }
-
-/// What the split's columns mean (both reports).
-pub const SPLIT_NOTE: &str = "Until the forward call returned: host-side work in the module (on WebGPU, recording and submitting \
-     the dispatches; on the CPU, the computation). The rest: on WebGPU, GPU work not yet done and the readback.";
-
-/// How the profile was taken (both reports).
-pub const PROFILE_NOTE: &str = "The network was cut after each stage and timed up to one sum of the cut's output and its readback, \
-     the cuts taken in turn after the cell's samples. A stage's cost is its cut minus the cut before it; \
-     `upload` is the whole first cut (the images up, the sum, the readback), so it holds the floor every cut pays.";
 
 /// Stage by stage (`run --profile`, [`super::time::profile`]).
 fn profile(out: &mut String, report: &Report) {
@@ -322,7 +313,7 @@ fn profile(out: &mut String, report: &Report) {
         return;
     };
     let _ = writeln!(out, "## Stage by stage (medians, ms)\n");
-    let _ = writeln!(out, "{PROFILE_NOTE}\n");
+    let _ = writeln!(out, "{}\n", super::time::PROFILE_NOTE);
     table(out, &t);
 }
 

@@ -15,6 +15,15 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// What the split's columns mean (both reports print it above the table).
+pub const SPLIT_NOTE: &str = "Until the forward call returned: host-side work in the module (on WebGPU, recording and submitting \
+     the dispatches; on the CPU, the computation). The rest: on WebGPU, GPU work not yet done and the readback.";
+
+/// How the profile was taken (both reports print it above the table).
+pub const PROFILE_NOTE: &str = "The network was cut after each stage and timed up to one sum of the cut's output and its readback, \
+     the cuts taken in turn after the cell's samples. A stage's cost is its cut minus the cut before it; \
+     `upload` is the whole first cut (the images up, the sum, the readback), so it holds the floor every cut pays.";
+
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |t| format!("{t:.3}"))
 }
