@@ -157,12 +157,11 @@ fn estimate(old: &[f64], new: &[f64], mut ratios: Vec<f64>, threshold: f64) -> R
 /// and with few rounds only a t interval is honest about how little that tells:
 /// a bootstrap over three rounds is far too narrow. With fewer rounds, as
 /// [`compare`] on the pooled samples, widened by how far sessions move a median
-/// as the cell's peers show it ([`widen_by_sessions`]; `peers` are their
-/// medians in the old and the new report).
+/// as the two reports show it ([`widen_by_sessions`]).
 pub fn compare_rounds(
     old: &[&[f64]],
     new: &[&[f64]],
-    peers: [&[f64]; 2],
+    spread: SessionSpread,
     threshold: f64,
     seed: u64,
 ) -> Result<RatioEstimate, CompareError> {
@@ -175,7 +174,7 @@ pub fn compare_rounds(
     let (old_all, new_all) = (pooled(old), pooled(new));
     if old.len() < 2 || new.len() < 2 || old.iter().chain(new).any(|g| g.is_empty()) {
         return compare(&old_all, &new_all, threshold, seed)
-            .map(|e| widen_by_sessions(e, peers[0], peers[1], threshold));
+            .map(|e| widen_by_sessions(e, spread, threshold));
     }
     check(&old_all, &new_all, threshold)?;
     let log_medians = |groups: &[&[f64]]| -> Vec<f64> {
@@ -207,25 +206,71 @@ pub fn compare_rounds(
     })
 }
 
+/// Consecutive samples whose median is one point of a page's course in
+/// [`state_swing`]: the fewest whose median two stray samples cannot move.
+pub const SWING_BLOCK: usize = 5;
+
+/// How far a page's level moved while it was sampled: the log of the ratio of
+/// the highest to the lowest median of consecutive blocks of [`SWING_BLOCK`]
+/// samples (a trailing partial block is left out); 0 with fewer than two
+/// blocks. A page's level can move while it is sampled, with the same input,
+/// code and weights: Firefox's CPU cells at batch 32 run at about 20 ms for a
+/// stretch of samples, then about 31, and back. A page that stayed at one
+/// level all through its samples shows nothing of that; its neighbours often
+/// do.
+pub fn state_swing(samples: &[f64]) -> f64 {
+    let medians: Vec<f64> = samples
+        .chunks_exact(SWING_BLOCK)
+        .filter_map(median)
+        .filter(|m| m.is_finite() && *m > 0.0)
+        .collect();
+    if medians.len() < 2 {
+        return 0.0;
+    }
+    let low = medians.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = medians.iter().copied().fold(0.0, f64::max);
+    (high / low).ln()
+}
+
+/// What two reports show of how far one page's median moves while the build
+/// stays the same: the evidence a comparison of single pages is widened by.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SessionSpread<'a> {
+    /// The medians of the cell's *peers* in the old and the new report: the
+    /// other cells that ran the same arithmetic (the simulated precisions of
+    /// one browser, backend and batch), each in a page of its own.
+    pub peers: [&'a [f64]; 2],
+    /// The largest [`state_swing`] inside any page of the cell or its peers,
+    /// in either report.
+    pub swing: f64,
+}
+
 /// Widens a comparison of single browser sessions by how much sessions move a
-/// median, as measured in the two reports themselves. `old_peers` and
-/// `new_peers` are the medians of a cell's *peers* in each report: the other
-/// cells that ran the same arithmetic (the simulated precisions of one
-/// browser, backend and batch) in pages of their own. One session's samples
+/// median, as measured in the two reports themselves. One session's samples
 /// say nothing of how far the next session lands from it (on a shared machine,
-/// ×1.6 and more); the peers do. Their sample variance on a log scale, pooled
-/// over the reports with at least two peers, is each median's variance, so
-/// the log ratio of two medians has twice that; its t interval (the peers'
-/// degrees of freedom) replaces `estimate`'s interval where it is wider, and
-/// the verdict is judged again. Without two peers on either side nothing is
-/// known of that spread and `estimate` is returned as it is.
+/// ×1.6 and more); two things in the reports do:
+///
+/// - The peers' medians. Their sample variance on a log scale, pooled over
+///   the reports with at least two peers, is each median's variance, so the
+///   log ratio of two medians has twice that; its t interval (the peers'
+///   degrees of freedom) gives one half-width. Fewer than two peers on both
+///   sides give none.
+/// - The swing: the machine moved a page's level that far while the code
+///   stayed the same, so a page that sat in one state throughout may lie that
+///   far from the next. The peers miss it when they all happened to sit in
+///   the same state (a third A/A pair on this machine called two cells
+///   `slower` and `faster` by ×1.43 and ×0.68 that way, while pages of their
+///   class swung by ×1.5 inside themselves).
+///
+/// The larger half-width, on the log scale around the ratio, replaces
+/// `estimate`'s interval where it is wider, and the verdict is judged again.
 pub fn widen_by_sessions(
     estimate: RatioEstimate,
-    old_peers: &[f64],
-    new_peers: &[f64],
+    spread: SessionSpread,
     threshold: f64,
 ) -> RatioEstimate {
-    let sides: Vec<Vec<f64>> = [old_peers, new_peers]
+    let sides: Vec<Vec<f64>> = spread
+        .peers
         .into_iter()
         .map(|peers| {
             peers
@@ -236,20 +281,26 @@ pub fn widen_by_sessions(
         })
         .filter(|logs| logs.len() >= 2)
         .collect();
-    if sides.is_empty() {
-        return estimate;
-    }
-    let df: usize = sides.iter().map(|logs| logs.len() - 1).sum();
-    let squares: f64 = sides
-        .iter()
-        .map(|logs| {
-            let (_, var) = mean_and_variance(logs);
-            var * (logs.len() - 1) as f64
-        })
-        .sum();
-    let variance = squares / df as f64;
+    let from_peers = if sides.is_empty() {
+        0.0
+    } else {
+        let df: usize = sides.iter().map(|logs| logs.len() - 1).sum();
+        let squares: f64 = sides
+            .iter()
+            .map(|logs| {
+                let (_, var) = mean_and_variance(logs);
+                var * (logs.len() - 1) as f64
+            })
+            .sum();
+        t975(df as f64) * (2.0 * squares / df as f64).sqrt()
+    };
+    let swing = if spread.swing.is_finite() {
+        spread.swing.max(0.0)
+    } else {
+        0.0
+    };
+    let half = from_peers.max(swing);
     let d = estimate.ratio.ln();
-    let half = t975(df as f64) * (2.0 * variance).sqrt();
     let (low, high) = (
         estimate.low.min((d - half).exp()),
         estimate.high.max((d + half).exp()),
@@ -433,6 +484,14 @@ mod tests {
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
 
+    /// The spread of peers alone, no swing.
+    fn peers<'a>(old: &'a [f64], new: &'a [f64]) -> SessionSpread<'a> {
+        SessionSpread {
+            peers: [old, new],
+            swing: 0.0,
+        }
+    }
+
     #[test]
     fn peers_in_other_sessions_widen_a_single_session_comparison() {
         let mut rng = ChaCha8Rng::seed_from_u64(6);
@@ -440,17 +499,71 @@ mod tests {
         let e = compare(&old, &new, 0.05, 1).unwrap();
         assert_eq!(e.verdict, Verdict::Slower);
         // Peers that agree to ±1%: the verdict stands.
-        let tight = widen_by_sessions(e, &[1.0, 1.01, 0.99], &[1.25, 1.24, 1.26], 0.05);
+        let tight = widen_by_sessions(e, peers(&[1.0, 1.01, 0.99], &[1.25, 1.24, 1.26]), 0.05);
         assert_eq!(tight.verdict, Verdict::Slower, "{tight:?}");
         assert_eq!(tight.ratio, e.ratio);
         // Peers a page state apart (×1.5): a quarter is within what sessions do.
-        let spread = widen_by_sessions(e, &[1.0, 1.5, 1.0], &[1.25, 1.9, 1.3], 0.05);
+        let spread = widen_by_sessions(e, peers(&[1.0, 1.5, 1.0], &[1.25, 1.9, 1.3]), 0.05);
         assert_eq!(spread.verdict, Verdict::Unsure, "{spread:?}");
         assert!(spread.low < 1.0 && spread.high > 1.6, "{spread:?}");
         // Identical peers add nothing; fewer than two on both sides are no evidence.
-        assert_eq!(widen_by_sessions(e, &[2.0, 2.0], &[2.0, 2.0], 0.05), e);
-        assert_eq!(widen_by_sessions(e, &[1.0], &[1.5], 0.05), e);
-        assert_eq!(widen_by_sessions(e, &[], &[], 0.05), e);
+        assert_eq!(
+            widen_by_sessions(e, peers(&[2.0, 2.0], &[2.0, 2.0]), 0.05),
+            e
+        );
+        assert_eq!(widen_by_sessions(e, peers(&[1.0], &[1.5]), 0.05), e);
+        assert_eq!(widen_by_sessions(e, SessionSpread::default(), 0.05), e);
+    }
+
+    #[test]
+    fn state_swing_is_the_range_of_block_medians() {
+        // Blocks of five: medians 20, 31, 20 (one stray sample in each moves nothing).
+        let mut s = vec![20.0, 20.5, 19.5, 20.0, 90.0];
+        s.extend([31.0, 30.0, 32.0, 31.0, 1.0]);
+        s.extend([20.0, 20.0, 20.0, 21.0, 19.0]);
+        assert!((state_swing(&s) - (31.0f64 / 20.0).ln()).abs() < 1e-12);
+        // The trailing partial block is left out; one block is no course at all.
+        s.extend([100.0, 100.0, 100.0, 100.0]);
+        assert!((state_swing(&s) - (31.0f64 / 20.0).ln()).abs() < 1e-12);
+        assert_eq!(state_swing(&s[..9]), 0.0);
+        assert_eq!(state_swing(&[]), 0.0);
+        assert_eq!(state_swing(&[5.0; 20]), 0.0);
+    }
+
+    /// The third A/A pair's Firefox CPU batch-32 `f16-native` cell: 81.3 →
+    /// 116 ms, each page in one state, its four peers all in the other state
+    /// in both reports (29–37 ms); a peer's page swung between 20 and 31 ms.
+    #[test]
+    fn a_swing_inside_a_page_widens_a_single_session_comparison() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let (old, new) = (
+            latencies(36, 81.3, &mut rng),
+            latencies(23, 116.0, &mut rng),
+        );
+        let e = compare(&old, &new, 0.05, 1).unwrap();
+        let (old_peers, new_peers) = ([33.9, 30.8, 29.4, 30.9], [30.6, 31.3, 36.6, 28.2]);
+        let bare = widen_by_sessions(e, peers(&old_peers, &new_peers), 0.05);
+        assert_eq!(bare.verdict, Verdict::Slower, "{bare:?}");
+        let swing = (31.0f64 / 20.0).ln();
+        let spread = SessionSpread {
+            peers: [&old_peers, &new_peers],
+            swing,
+        };
+        let widened = widen_by_sessions(e, spread, 0.05);
+        assert_eq!(widened.verdict, Verdict::Unsure, "{widened:?}");
+        assert!((widened.low - e.ratio / 1.55).abs() < 1e-9, "{widened:?}");
+        assert!((widened.high - e.ratio * 1.55).abs() < 1e-9, "{widened:?}");
+        assert_eq!(widened.ratio, e.ratio);
+        // A change beyond the swing and the threshold still counts.
+        let twice = latencies(30, 2.0 * 81.3, &mut rng);
+        let e = compare(&old, &twice, 0.05, 1).unwrap();
+        assert_eq!(widen_by_sessions(e, spread, 0.05).verdict, Verdict::Slower);
+        // A swing narrower than the samples' own interval changes nothing.
+        let tiny = SessionSpread {
+            swing: 1e-6,
+            ..SessionSpread::default()
+        };
+        assert_eq!(widen_by_sessions(e, tiny, 0.05), e);
     }
 
     /// Two single-round reports of one build, each cell in a page of its own
@@ -473,7 +586,8 @@ mod tests {
             );
             let e = compare(&a, &b, 0.05, seed).unwrap();
             bare += alarm(e.verdict);
-            widened_alarms += alarm(widen_by_sessions(e, &old[1..], &new[1..], 0.05).verdict);
+            widened_alarms +=
+                alarm(widen_by_sessions(e, peers(&old[1..], &new[1..]), 0.05).verdict);
         }
         assert!(bare > 300, "{bare} of 400 without the peers");
         assert!(widened_alarms <= 20, "{widened_alarms} of 400 with them");
@@ -484,7 +598,7 @@ mod tests {
             );
             let (a, b) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
             let e = compare(&a, &b, 0.05, seed).unwrap();
-            let widened = widen_by_sessions(e, &old[1..], &new[1..], 0.05);
+            let widened = widen_by_sessions(e, peers(&old[1..], &new[1..]), 0.05);
             assert_eq!(widened.verdict, Verdict::Slower, "seed {seed}: {widened:?}");
         }
     }
@@ -533,7 +647,7 @@ mod tests {
                 old.iter().map(Vec::as_slice).collect(),
                 new.iter().map(Vec::as_slice).collect(),
             );
-            let e = compare_rounds(&o, &n, [&[], &[]], 0.05, seed).unwrap();
+            let e = compare_rounds(&o, &n, SessionSpread::default(), 0.05, seed).unwrap();
             // Only when every page of one side landed in the slow state and every
             // page of the other in the fast one can the data not tell them apart.
             let all =
@@ -566,7 +680,7 @@ mod tests {
                 new.iter().map(Vec::as_slice).collect(),
             );
             assert_eq!(
-                compare_rounds(&o, &n, [&[], &[]], 0.05, seed)
+                compare_rounds(&o, &n, SessionSpread::default(), 0.05, seed)
                     .unwrap()
                     .verdict,
                 Verdict::Slower,
@@ -578,19 +692,23 @@ mod tests {
         let (a, b) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
         let pooled = compare(&a, &b, 0.05, 1).unwrap();
         assert_eq!(
-            compare_rounds(&[&a], &[&b], [&[], &[]], 0.05, 1).unwrap(),
+            compare_rounds(&[&a], &[&b], SessionSpread::default(), 0.05, 1).unwrap(),
             pooled
         );
         let (spread_old, spread_new) = ([1.0, 1.5, 1.0], [1.25, 1.9, 1.3]);
-        let single = compare_rounds(&[&a], &[&b], [&spread_old, &spread_new], 0.05, 1).unwrap();
+        let single =
+            compare_rounds(&[&a], &[&b], peers(&spread_old, &spread_new), 0.05, 1).unwrap();
         assert_eq!(
             single,
-            widen_by_sessions(pooled, &spread_old, &spread_new, 0.05)
+            widen_by_sessions(pooled, peers(&spread_old, &spread_new), 0.05)
         );
         assert_eq!(single.verdict, Verdict::Unsure);
         let (a2, b2) = (latencies(30, 1.0, &mut rng), latencies(30, 1.25, &mut rng));
         let rounds = |peers| compare_rounds(&[&a, &a2], &[&b, &b2], peers, 0.05, 1).unwrap();
-        assert_eq!(rounds([&spread_old, &spread_new]), rounds([&[], &[]]));
+        assert_eq!(
+            rounds(peers(&spread_old, &spread_new)),
+            rounds(SessionSpread::default())
+        );
     }
 
     #[test]
@@ -616,7 +734,7 @@ mod tests {
             old.iter().map(Vec::as_slice).collect(),
             new.iter().map(Vec::as_slice).collect(),
         );
-        let e = compare_rounds(&o, &n, [&[], &[]], 0.05, 0).unwrap();
+        let e = compare_rounds(&o, &n, SessionSpread::default(), 0.05, 0).unwrap();
         assert_eq!(e.verdict, Verdict::Unsure, "{e:?}");
         assert!(e.low < 0.9 && e.high > 1.5, "{e:?}");
     }

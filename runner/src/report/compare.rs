@@ -9,7 +9,7 @@ use std::fmt::Write;
 use qbench_core::Backend;
 use qbench_core::adapter::AdapterClass;
 use qbench_core::schema::{Cell, CellId, Outcome, PairedWith, Report, Status};
-use qbench_core::verdict::{self, RatioEstimate, Verdict};
+use qbench_core::verdict::{self, RatioEstimate, SessionSpread, Verdict};
 
 use crate::schedule::observe::significant;
 
@@ -351,9 +351,27 @@ fn latency(
     let judged = if paired {
         verdict::compare_paired(&before, &after, threshold, seed)
     } else {
-        // With one session on a side, how far sessions move a median comes from the peers.
-        let peers = [peer_medians(old, b), peer_medians(new, a)];
-        verdict::compare_rounds(&before, &after, [&peers[0], &peers[1]], threshold, seed)
+        // With one session on a side, how far sessions move a median comes from
+        // the peers' medians and from how far any of those pages swung.
+        let (old_peers, new_peers) = (peers(old, b), peers(new, a));
+        let medians = |cells: &[&Cell]| -> Vec<f64> {
+            cells
+                .iter()
+                .filter_map(|c| c.latency_ms.as_ref().map(|l| l.summary.median))
+                .collect()
+        };
+        let (old_medians, new_medians) = (medians(&old_peers), medians(&new_peers));
+        let swing = [b, a]
+            .into_iter()
+            .chain(old_peers.iter().chain(&new_peers).copied())
+            .flat_map(by_round)
+            .map(verdict::state_swing)
+            .fold(0.0, f64::max);
+        let spread = SessionSpread {
+            peers: [&old_medians, &new_medians],
+            swing,
+        };
+        verdict::compare_rounds(&before, &after, spread, threshold, seed)
     };
     match judged {
         Ok(e) => (medians, LatencyChange::Judged(e)),
@@ -361,13 +379,13 @@ fn latency(
     }
 }
 
-/// The medians of `cell`'s peers in `report`: the other `ok` cells of its host,
-/// browser, backend and batch whose precision is simulated (quantized on the
-/// host, float32 arithmetic). They all ran the same arithmetic, each in a page
-/// of its own, so how far their medians lie apart is how far pages of that
+/// `cell`'s peers in `report`: the other `ok` cells of its host, browser,
+/// backend and batch whose precision is simulated (quantized on the host,
+/// float32 arithmetic). They all ran the same arithmetic, each in a page of
+/// its own, so how far their medians lie apart is how far pages of that
 /// browser, backend and batch move a median; `f16-native` and `int8-native`
 /// cells, in pages of the same kind, are judged against the same spread.
-fn peer_medians(report: &Report, cell: &Cell) -> Vec<f64> {
+fn peers<'r>(report: &'r Report, cell: &Cell) -> Vec<&'r Cell> {
     report
         .cells
         .iter()
@@ -377,8 +395,8 @@ fn peer_medians(report: &Report, cell: &Cell) -> Vec<f64> {
                 && (&c.host, &c.browser, c.backend, c.batch)
                     == (&cell.host, &cell.browser, cell.backend, cell.batch)
                 && c.outcome == Outcome::Ok
+                && c.latency_ms.is_some()
         })
-        .filter_map(|c| c.latency_ms.as_ref().map(|l| l.summary.median))
         .collect()
 }
 
@@ -411,8 +429,9 @@ fn by_round(cell: &Cell) -> Vec<&[f64]> {
 pub const SINGLE_ROUND: &str = "One side ran a single round: a cell's samples show one browser session, not how much \
 separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). Each interval is widened \
 by how far the cell's peers (the simulated precisions of its browser, backend and batch, the same arithmetic in pages of \
-their own) differ from one another; a cell without peers keeps its samples' interval. For a gate, run both sides with \
---rounds 3 or more, or pair the builds (--baseline-pkg).\n";
+their own) differ from one another, and at least by the largest swing of level inside any of those pages (the machine \
+moved that far while the code stayed the same). For a gate, run both sides with --rounds 3 or more, or pair the builds \
+(--baseline-pkg).\n";
 
 /// The caveat under a paired comparison of a single round.
 pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's drift, but not a module's own state \
@@ -680,6 +699,18 @@ mod tests {
                 .all(|x| matches!(x, Some(Verdict::Same | Verdict::Unsure))),
             "{v:?}"
         );
+        // The same, but one peer's page ran at ×1.5 for a stretch: the
+        // machine moved a level that far, so ×1.25 is no longer told apart.
+        let mut swung = run([1.0, 1.01, 0.99, 1.0]);
+        let raw: Vec<f64> = samples(1.0)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if (10..20).contains(&i) { v * 1.5 } else { *v })
+            .collect();
+        swung.cells[3] = cell(Precision::Int8Channel, Outcome::Ok, &raw);
+        let c = compare(&swung, &run([1.25, 1.01, 0.99, 1.0]), 0.05, 1);
+        let f32 = &c.cells[0];
+        assert_eq!(f32.verdict(), Some(Verdict::Unsure), "{f32:?}");
         // f16-native computes otherwise, in pages of the same kind: judged
         // against the simulated cells' spread; alone, on its samples.
         let with_native = |scales: [f64; 4], native: f64| {

@@ -60,6 +60,10 @@ pub struct Driver {
     pgid: Option<u32>,
     port: u16,
     log: PathBuf,
+    /// The driver's and its browsers' `TMPDIR`, removed after them: a browser
+    /// killed with its group cannot clean up what it left there (Chromium's
+    /// `org.chromium.Chromium.*` singleton folders, one per session).
+    _tmp: tempfile::TempDir,
 }
 
 impl Driver {
@@ -69,7 +73,12 @@ impl Driver {
         let log = log_dir.join(format!("{}-{port}.log", driver_name(browser).0));
         let log_file =
             std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("qbench-{}-tmp-", driver_name(browser).0))
+            .tempdir()
+            .context("creating the driver's temporary folder")?;
         let mut cmd = tokio::process::Command::new(exe);
+        cmd.env("TMPDIR", tmp.path());
         match browser {
             Browser::Chromium => cmd.arg(format!("--port={port}")),
             Browser::Firefox => cmd
@@ -92,6 +101,7 @@ impl Driver {
             pgid,
             port,
             log,
+            _tmp: tmp,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
