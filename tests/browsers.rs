@@ -1239,6 +1239,9 @@ mod grid {
     struct Grid {
         child: Child,
         url: String,
+        /// The Grid's log and every temporary file of the Grid, its drivers and
+        /// its browsers (`TMPDIR`, `java.io.tmpdir`), removed after them.
+        _tmp: tempfile::TempDir,
     }
 
     impl Drop for Grid {
@@ -1279,10 +1282,14 @@ mod grid {
         let port = free_port();
         let cargo_bin = Path::new(&std::env::var("HOME").unwrap()).join(".cargo/bin");
         let path = format!("{}:{}", std::env::var("PATH").unwrap(), cargo_bin.display());
-        let log =
-            std::fs::File::create(std::env::temp_dir().join(format!("qbench-grid-{port}.log")))
-                .unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("qbench-grid-")
+            .tempdir()
+            .unwrap();
+        let log_path = tmp.path().join("grid.log");
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new("java")
+            .arg(format!("-Djava.io.tmpdir={}", tmp.path().display()))
             .arg("-jar")
             .arg(jar())
             .args([
@@ -1300,6 +1307,7 @@ mod grid {
                 "true",
             ])
             .env("PATH", path)
+            .env("TMPDIR", tmp.path())
             .env("QBENCH_TEST_TAG", tag)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -1308,12 +1316,14 @@ mod grid {
         let grid = Grid {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            _tmp: tmp,
         };
         let deadline = Instant::now() + Duration::from_secs(90);
         while !ready(port) {
             assert!(
                 Instant::now() < deadline,
-                "the Grid did not get ready within 90 s"
+                "the Grid did not get ready within 90 s; its log:\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(250));
         }
