@@ -255,12 +255,12 @@ pub struct SessionSpread<'a> {
 ///   log ratio of two medians has twice that; its t interval (the peers'
 ///   degrees of freedom) gives one half-width. Fewer than two peers on both
 ///   sides give none.
-/// - The swing: the machine moved a page's level that far while the code
-///   stayed the same, so a page that sat in one state throughout may lie that
-///   far from the next. The peers miss it when they all happened to sit in
-///   the same state (a third A/A pair on this machine called two cells
-///   `slower` and `faster` by ×1.43 and ×0.68 that way, while pages of their
-///   class swung by ×1.5 inside themselves).
+/// - The swing: a page's level moved that far while the code stayed the
+///   same, so a page that sat at one level throughout may lie that far from
+///   the next. The peers miss it when they all happened to sit at the same
+///   level (a third A/A pair on this machine called two cells `slower` and
+///   `faster` by ×1.43 and ×0.68 that way, while a page of their class swung
+///   by ×1.55 inside itself).
 ///
 /// The larger half-width, on the log scale around the ratio, replaces
 /// `estimate`'s interval where it is wider, and the verdict is judged again.
