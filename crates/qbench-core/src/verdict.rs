@@ -44,15 +44,47 @@ impl Verdict {
     }
 }
 
+/// What a ratio's interval was drawn from: what a reader should know before
+/// trusting its width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// A bootstrap of one page's samples on each side.
+    Samples,
+    /// A t interval over the rounds' (pages') medians.
+    Rounds,
+    /// A bootstrap of one page's pairs of alternating samples.
+    Pairs,
+    /// One page a side, widened by how far the peers' pages lie apart.
+    Peers,
+    /// One page a side, widened by the largest swing of level inside a page.
+    Swing,
+}
+
+impl Basis {
+    /// `samples`, `rounds`, `pairs`, `peers` or `swing`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Basis::Samples => "samples",
+            Basis::Rounds => "rounds",
+            Basis::Pairs => "pairs",
+            Basis::Peers => "peers",
+            Basis::Swing => "swing",
+        }
+    }
+}
+
 /// The ratio new/old of median latencies, its 95% interval and the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RatioEstimate {
     /// median(new) / median(old).
     pub ratio: f64,
-    /// Lower end of the 95% bootstrap interval of the ratio.
+    /// Lower end of the 95% interval of the ratio.
     pub low: f64,
-    /// Upper end of the 95% bootstrap interval of the ratio.
+    /// Upper end of the 95% interval of the ratio.
     pub high: f64,
+    /// What the interval was drawn from.
+    pub basis: Basis,
     /// The verdict against the threshold.
     pub verdict: Verdict,
 }
@@ -145,6 +177,7 @@ fn estimate(old: &[f64], new: &[f64], mut ratios: Vec<f64>, threshold: f64) -> R
         ratio,
         low,
         high,
+        basis: Basis::Samples,
         verdict: judge(low, high, threshold),
     }
 }
@@ -202,6 +235,7 @@ pub fn compare_rounds(
         ratio: d.exp(),
         low,
         high,
+        basis: Basis::Rounds,
         verdict: judge(low, high, threshold),
     })
 }
@@ -299,15 +333,21 @@ pub fn widen_by_sessions(
     } else {
         0.0
     };
-    let half = from_peers.max(swing);
+    let (half, basis) = if swing > from_peers {
+        (swing, Basis::Swing)
+    } else {
+        (from_peers, Basis::Peers)
+    };
     let d = estimate.ratio.ln();
-    let (low, high) = (
-        estimate.low.min((d - half).exp()),
-        estimate.high.max((d + half).exp()),
-    );
+    let (low, high) = ((d - half).exp(), (d + half).exp());
+    if low >= estimate.low && high <= estimate.high {
+        return estimate;
+    }
+    let (low, high) = (estimate.low.min(low), estimate.high.max(high));
     RatioEstimate {
         low,
         high,
+        basis,
         verdict: judge(low, high, threshold),
         ..estimate
     }
@@ -352,7 +392,10 @@ pub fn compare_paired(
                 quantile(&b, 0.5) / quantile(&a, 0.5)
             })
             .collect();
-        return Ok(estimate(&old_all, &new_all, ratios, threshold));
+        return Ok(RatioEstimate {
+            basis: Basis::Pairs,
+            ..estimate(&old_all, &new_all, ratios, threshold)
+        });
     }
     let logs: Vec<f64> = old
         .iter()
@@ -366,6 +409,7 @@ pub fn compare_paired(
         ratio: mean.exp(),
         low,
         high,
+        basis: Basis::Rounds,
         verdict: judge(low, high, threshold),
     })
 }
@@ -551,6 +595,7 @@ mod tests {
         };
         let widened = widen_by_sessions(e, spread, 0.05);
         assert_eq!(widened.verdict, Verdict::Unsure, "{widened:?}");
+        assert_eq!((bare.basis, widened.basis), (Basis::Peers, Basis::Swing));
         assert!((widened.low - e.ratio / 1.55).abs() < 1e-9, "{widened:?}");
         assert!((widened.high - e.ratio * 1.55).abs() < 1e-9, "{widened:?}");
         assert_eq!(widened.ratio, e.ratio);

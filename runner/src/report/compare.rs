@@ -9,7 +9,7 @@ use std::fmt::Write;
 use qbench_core::Backend;
 use qbench_core::adapter::AdapterClass;
 use qbench_core::schema::{Cell, CellId, Outcome, PairedWith, Report, Status};
-use qbench_core::verdict::{self, RatioEstimate, SessionSpread, Verdict};
+use qbench_core::verdict::{self, Basis, RatioEstimate, SessionSpread, Verdict};
 
 use crate::schedule::observe::significant;
 
@@ -425,13 +425,21 @@ fn by_round(cell: &Cell) -> Vec<&[f64]> {
         .collect()
 }
 
+/// What a single-round interval was widened by, after it in the table.
+fn widened(basis: Basis) -> String {
+    match basis {
+        Basis::Peers | Basis::Swing => format!(" ({})", basis.name()),
+        Basis::Samples | Basis::Rounds | Basis::Pairs => String::new(),
+    }
+}
+
 /// The caveat printed under a comparison of single-round reports.
 pub const SINGLE_ROUND: &str = "One side ran a single round: a cell's samples show one browser session, not how much \
 separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). Each interval is widened \
 by how far the cell's peers (the simulated precisions of its browser, backend and batch, the same arithmetic in pages of \
 their own) differ from one another, and at least by the largest swing of level inside any of those pages (the machine \
-moved that far while the code stayed the same). For a gate, run both sides with --rounds 3 or more, or pair the builds \
-(--baseline-pkg).\n";
+moved that far while the code stayed the same); an interval so widened is marked (peers) or (swing). For a gate, run \
+both sides with --rounds 3 or more, or pair the builds (--baseline-pkg).\n";
 
 /// The caveat under a paired comparison of a single round.
 pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's drift, but not a module's own state \
@@ -476,7 +484,13 @@ pub fn render(c: &Comparison) -> String {
         });
         let (ratio, latency) = match &ch.latency {
             LatencyChange::Judged(e) => (
-                format!("{:.3} [{:.3}, {:.3}]", e.ratio, e.low, e.high),
+                format!(
+                    "{:.3} [{:.3}, {:.3}]{}",
+                    e.ratio,
+                    e.low,
+                    e.high,
+                    widened(e.basis)
+                ),
                 e.verdict.name().to_string(),
             ),
             LatencyChange::NotComparable(why) => ("–".into(), format!("not comparable: {why}")),
@@ -711,6 +725,12 @@ mod tests {
         let c = compare(&swung, &run([1.25, 1.01, 0.99, 1.0]), 0.05, 1);
         let f32 = &c.cells[0];
         assert_eq!(f32.verdict(), Some(Verdict::Unsure), "{f32:?}");
+        let row = render(&c)
+            .lines()
+            .find(|l| l.starts_with("| firefox webgpu f32 batch 1 |"))
+            .unwrap()
+            .to_owned();
+        assert!(row.contains("] (swing) | unsure |"), "{row}");
         // f16-native computes otherwise, in pages of the same kind: judged
         // against the simulated cells' spread; alone, on its samples.
         let with_native = |scales: [f64; 4], native: f64| {
