@@ -614,6 +614,72 @@ fn a_read_only_out_folder_is_exit_3_before_any_browser_starts() {
     );
 }
 
+/// Two runs into one folder: the second is refused at once, naming the
+/// folder, and leaves the first one's report where it is.
+#[test]
+fn a_second_run_into_a_folder_in_use_is_exit_3_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pkg, out) = (dir.path().join("pkg"), dir.path().join("out"));
+    fake_package(&pkg);
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("report.json"), b"the first run's").unwrap();
+    // The first run, as far as the lock goes: this process holds it.
+    let held = std::fs::File::create(out.join(".qbench-run.lock")).unwrap();
+    held.lock().unwrap();
+    let result = qbench()
+        .args([
+            "run",
+            "--browsers",
+            "chromium",
+            "--backends",
+            "cpu",
+            "--precisions",
+            "f32",
+            "--batch",
+            "1",
+        ])
+        .arg("--pkg")
+        .arg(&pkg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(3), "{}", stderr(&result));
+    let err = stderr(&result);
+    assert!(
+        err.contains("another qbench run is writing to") && err.contains(&*out.to_string_lossy()),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("report.json")).unwrap(),
+        b"the first run's"
+    );
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // Released, the folder is free again: the run gets past the lock (and
+    // stops later, at the fake package's first page).
+    drop(held);
+    let result = qbench()
+        .env("CHROMEDRIVER", "/bin/false")
+        .args(["run", "--browsers", "chromium", "--backends", "cpu"])
+        .args(["--precisions", "f32", "--batch", "1"])
+        .arg("--pkg")
+        .arg(&pkg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        !stderr(&result).contains("another qbench run"),
+        "{}",
+        stderr(&result)
+    );
+    assert!(stderr(&result).contains("kept the earlier report as"));
+}
+
 #[test]
 fn history_imports_reports_and_answers_trend_and_changes() {
     let dir = tempfile::tempdir().unwrap();

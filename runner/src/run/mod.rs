@@ -33,6 +33,36 @@ use plan::PlannedCell;
 /// The report files a run writes in `--out`; earlier ones are moved aside.
 const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "report.html"];
 
+/// The file in a report folder a run holds locked while it writes there.
+const LOCK_FILE: &str = ".qbench-run.lock";
+
+/// Locks `out` for this run (an exclusive lock on [`LOCK_FILE`], held until
+/// the returned file is dropped), so a second run into the same folder is
+/// refused (exit 3) instead of moving this one's report aside and writing over
+/// its logs. The operating system releases the lock with the process, however
+/// it ends, so a crashed run never leaves the folder locked.
+fn lock_folder(out: &Path) -> anyhow::Result<std::fs::File> {
+    let path = out.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))
+        .could_not_run()?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(could_not_run(anyhow::anyhow!(
+            "another qbench run is writing to {} (it holds {}): wait for it to end, or pass another --out",
+            out.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(could_not_run(e).context(format!("locking {}", path.display())))
+        }
+    }
+}
+
 /// One endpoint of the run: where its sessions go, what it runs, its label.
 struct EndpointPlan {
     endpoint: Endpoint,
@@ -195,6 +225,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating the report folder {}", out.display()))
         .could_not_run()?;
+    let _lock = lock_folder(out)?;
     for moved in report::json::move_aside(out, &REPORT_FILES).could_not_run()? {
         eprintln!("qbench: kept the earlier report as {}", moved.display());
     }
