@@ -274,8 +274,9 @@ pub struct SessionSpread<'a> {
     /// other cells that ran the same arithmetic (the simulated precisions of
     /// one browser, backend and batch), each in a page of its own.
     pub peers: [&'a [f64]; 2],
-    /// The largest [`state_swing`] inside any page of the cell or its peers,
-    /// in either report.
+    /// The largest [`state_swing`] inside any page of the cell's class (its
+    /// host, browser, backend and batch, every precision), in either report:
+    /// a page's level is the page's and the machine's, whatever it computes.
     pub swing: f64,
 }
 

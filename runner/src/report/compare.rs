@@ -353,17 +353,18 @@ fn latency(
     } else {
         // With one session on a side, how far sessions move a median comes from
         // the peers' medians and from how far any of those pages swung.
-        let (old_peers, new_peers) = (peers(old, b), peers(new, a));
-        let medians = |cells: &[&Cell]| -> Vec<f64> {
-            cells
-                .iter()
+        let medians = |report: &Report, cell: &Cell| -> Vec<f64> {
+            class(report, cell)
+                .filter(|c| c.precision != cell.precision && c.precision.is_simulated())
                 .filter_map(|c| c.latency_ms.as_ref().map(|l| l.summary.median))
                 .collect()
         };
-        let (old_medians, new_medians) = (medians(&old_peers), medians(&new_peers));
-        let swing = [b, a]
-            .into_iter()
-            .chain(old_peers.iter().chain(&new_peers).copied())
+        let (old_medians, new_medians) = (medians(old, b), medians(new, a));
+        // A page's level is the page's and the machine's, whatever it computes
+        // (README, "The pull-request gate"): any page of the class that swung
+        // is evidence.
+        let swing = class(old, b)
+            .chain(class(new, a))
             .flat_map(by_round)
             .map(verdict::state_swing)
             .fold(0.0, f64::max);
@@ -379,25 +380,25 @@ fn latency(
     }
 }
 
-/// `cell`'s peers in `report`: the other `ok` cells of its host, browser,
-/// backend and batch whose precision is simulated (quantized on the host,
-/// float32 arithmetic). They all ran the same arithmetic, each in a page of
-/// its own, so how far their medians lie apart is how far pages of that
-/// browser, backend and batch move a median; `f16-native` and `int8-native`
-/// cells, in pages of the same kind, are judged against the same spread.
-fn peers<'r>(report: &'r Report, cell: &Cell) -> Vec<&'r Cell> {
-    report
-        .cells
-        .iter()
-        .filter(|c| {
-            c.precision != cell.precision
-                && c.precision.is_simulated()
-                && (&c.host, &c.browser, c.backend, c.batch)
-                    == (&cell.host, &cell.browser, cell.backend, cell.batch)
-                && c.outcome == Outcome::Ok
-                && c.latency_ms.is_some()
-        })
-        .collect()
+/// The `ok` cells of `cell`'s class in `report`: its host, browser, backend
+/// and batch, every precision, `cell`'s own counterpart included. Among them,
+/// its *peers* are those of another simulated precision (quantized on the
+/// host, float32 arithmetic): they ran the same arithmetic, each in a page of
+/// its own, so how far their medians lie apart is how far pages of the class
+/// move a median; `f16-native` and `int8-native` cells, in pages of the same
+/// kind, are judged against the same spread.
+fn class<'r>(report: &'r Report, cell: &Cell) -> impl Iterator<Item = &'r Cell> {
+    let key = (
+        cell.host.clone(),
+        cell.browser.clone(),
+        cell.backend,
+        cell.batch,
+    );
+    report.cells.iter().filter(move |c| {
+        (&c.host, &c.browser, c.backend, c.batch) == (&key.0, &key.1, key.2, key.3)
+            && c.outcome == Outcome::Ok
+            && c.latency_ms.is_some()
+    })
 }
 
 /// A cell's raw samples split by round (page load), in the order they ran; one
@@ -437,8 +438,8 @@ fn widened(basis: Basis) -> String {
 pub const SINGLE_ROUND: &str = "One side ran a single round: a cell's samples show one browser session, not how much \
 separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). Each interval is widened \
 by how far the cell's peers (the simulated precisions of its browser, backend and batch, the same arithmetic in pages of \
-their own) differ from one another, and at least by the largest swing of level inside any of those pages (the machine \
-moved that far while the code stayed the same); an interval so widened is marked (peers) or (swing). For a gate, run \
+their own) differ from one another, and at least by the largest swing of level inside any page of that browser, backend \
+and batch (a level moved that far while the code stayed the same); an interval so widened is marked (peers) or (swing). For a gate, run \
 both sides with --rounds 3 or more, or pair the builds (--baseline-pkg).\n";
 
 /// The caveat under a paired comparison of a single round.
@@ -731,6 +732,25 @@ mod tests {
             .unwrap()
             .to_owned();
         assert!(row.contains("] (swing) | unsure |"), "{row}");
+        // Any page of the class counts, whatever it computed: an f16-native
+        // page that ran at half its level for a stretch (seen on Firefox's CPU
+        // batch 1) widens the simulated cells too.
+        let mut with_swung_native = run([1.0, 1.01, 0.99, 1.0]);
+        let native: Vec<f64> = samples(8.0)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i >= 20 { v / 1.9 } else { *v })
+            .collect();
+        with_swung_native
+            .cells
+            .push(cell(Precision::F16Native, Outcome::Ok, &native));
+        let c = compare(&with_swung_native, &run([1.7, 1.01, 0.99, 1.0]), 0.05, 1);
+        assert_eq!(
+            c.cells[0].verdict(),
+            Some(Verdict::Unsure),
+            "{:?}",
+            c.cells[0]
+        );
         // f16-native computes otherwise, in pages of the same kind: judged
         // against the simulated cells' spread; alone, on its samples.
         let with_native = |scales: [f64; 4], native: f64| {
