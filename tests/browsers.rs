@@ -54,13 +54,14 @@ const QUICK: [&str; 12] = [
     "test-host",
 ];
 
-/// A native baseline measured once for every test of this binary (each run would otherwise measure its own).
+/// A native baseline measured once for every test of this binary (each run
+/// would otherwise measure its own), in Cargo's folder for tests' files
+/// (`target/tmp`): a static is never dropped, so a file in /tmp would stay.
 fn baseline() -> &'static Path {
     static FILE: OnceLock<PathBuf> = OnceLock::new();
     FILE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("qbench-test-baseline-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("native.json");
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("native-baseline-{}.json", std::process::id()));
         let out = Command::new(env!("CARGO_BIN_EXE_qbench"))
             .args([
                 "native",
