@@ -371,6 +371,18 @@ fn fake_package(pkg: &Path) {
     }
 }
 
+/// `qbench run` of one cell (Chromium, CPU, f32, batch 1) on package `pkg` into `out`.
+fn one_cell_run(pkg: &Path, out: &Path) -> Command {
+    let mut cmd = qbench();
+    cmd.args(["run", "--browsers", "chromium", "--backends", "cpu"])
+        .args(["--precisions", "f32", "--batch", "1"])
+        .arg("--pkg")
+        .arg(pkg)
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
 #[test]
 fn a_driver_that_exits_at_once_is_exit_3_naming_it_within_a_minute() {
     let dir = tempfile::tempdir().unwrap();
@@ -424,23 +436,8 @@ fn a_driver_that_exits_at_once_is_exit_3_naming_it_within_a_minute() {
         "{report}"
     );
     // A missing driver is named with its install command.
-    let result = qbench()
+    let result = one_cell_run(&pkg, &out)
         .env("CHROMEDRIVER", dir.path().join("no-such-driver"))
-        .args([
-            "run",
-            "--browsers",
-            "chromium",
-            "--backends",
-            "cpu",
-            "--precisions",
-            "f32",
-            "--batch",
-            "1",
-        ])
-        .arg("--pkg")
-        .arg(&pkg)
-        .arg("--out")
-        .arg(&out)
         .output()
         .unwrap();
     assert_eq!(result.status.code(), Some(3), "{}", stderr(&result));
@@ -626,24 +623,7 @@ fn a_second_run_into_a_folder_in_use_is_exit_3_and_touches_nothing() {
     // The first run, as far as the lock goes: this process holds it.
     let held = std::fs::File::create(out.join(".qbench-run.lock")).unwrap();
     held.lock().unwrap();
-    let result = qbench()
-        .args([
-            "run",
-            "--browsers",
-            "chromium",
-            "--backends",
-            "cpu",
-            "--precisions",
-            "f32",
-            "--batch",
-            "1",
-        ])
-        .arg("--pkg")
-        .arg(&pkg)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let result = one_cell_run(&pkg, &out).output().unwrap();
     assert_eq!(result.status.code(), Some(3), "{}", stderr(&result));
     let err = stderr(&result);
     assert!(
@@ -662,14 +642,8 @@ fn a_second_run_into_a_folder_in_use_is_exit_3_and_touches_nothing() {
     // Released, the folder is free again: the run gets past the lock (and
     // stops later, at the fake package's first page).
     drop(held);
-    let result = qbench()
+    let result = one_cell_run(&pkg, &out)
         .env("CHROMEDRIVER", "/bin/false")
-        .args(["run", "--browsers", "chromium", "--backends", "cpu"])
-        .args(["--precisions", "f32", "--batch", "1"])
-        .arg("--pkg")
-        .arg(&pkg)
-        .arg("--out")
-        .arg(&out)
         .output()
         .unwrap();
     assert!(
