@@ -388,14 +388,9 @@ fn latency(
 /// move a median; `f16-native` and `int8-native` cells, in pages of the same
 /// kind, are judged against the same spread.
 fn class<'r>(report: &'r Report, cell: &Cell) -> impl Iterator<Item = &'r Cell> {
-    let key = (
-        cell.host.clone(),
-        cell.browser.clone(),
-        cell.backend,
-        cell.batch,
-    );
     report.cells.iter().filter(move |c| {
-        (&c.host, &c.browser, c.backend, c.batch) == (&key.0, &key.1, key.2, key.3)
+        (&c.host, &c.browser, c.backend, c.batch)
+            == (&cell.host, &cell.browser, cell.backend, cell.batch)
             && c.outcome == Outcome::Ok
             && c.latency_ms.is_some()
     })
