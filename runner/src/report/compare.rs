@@ -421,11 +421,24 @@ fn by_round(cell: &Cell) -> Vec<&[f64]> {
         .collect()
 }
 
-/// What a single-round interval was widened by, after it in the table.
-fn widened(basis: Basis) -> String {
-    match basis {
-        Basis::Peers | Basis::Swing => format!(" ({})", basis.name()),
-        Basis::Samples | Basis::Rounds | Basis::Pairs => String::new(),
+/// A ratio and its interval in the table, with what a single-round interval
+/// was widened by after it: `1.070 [1.012, 1.125] (swing)`, or
+/// `0.569 [0, ∞) (unbounded)` when nothing bounds it.
+fn interval(e: &RatioEstimate) -> String {
+    match e.basis {
+        Basis::Unbounded => format!("{:.3} [0, ∞) ({})", e.ratio, e.basis.name()),
+        Basis::Peers | Basis::Swing => {
+            format!(
+                "{:.3} [{:.3}, {:.3}] ({})",
+                e.ratio,
+                e.low,
+                e.high,
+                e.basis.name()
+            )
+        }
+        Basis::Samples | Basis::Rounds | Basis::Pairs => {
+            format!("{:.3} [{:.3}, {:.3}]", e.ratio, e.low, e.high)
+        }
     }
 }
 
@@ -434,8 +447,9 @@ pub const SINGLE_ROUND: &str = "One side ran a single round: a cell's samples sh
 separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). Each interval is widened \
 by how far the cell's peers (the simulated precisions of its browser, backend and batch, the same arithmetic in pages of \
 their own) differ from one another, and at least by the largest swing of level inside any page of that browser, backend \
-and batch (a level moved that far while the code stayed the same); an interval so widened is marked (peers) or (swing). For a gate, run \
-both sides with --rounds 3 or more, or pair the builds (--baseline-pkg).\n";
+and batch (a level moved that far while the code stayed the same); an interval so widened is marked (peers) or (swing). With fewer \
+than two peers on both sides nothing bounds it: it is marked (unbounded) and the cell is unsure. For a gate, run both sides with \
+--rounds 3 or more, or pair the builds (--baseline-pkg).\n";
 
 /// The caveat under a paired comparison of a single round.
 pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's drift, but not a module's own state \
@@ -479,16 +493,7 @@ pub fn render(c: &Comparison) -> String {
             format!("{} → {}", significant(b), significant(a))
         });
         let (ratio, latency) = match &ch.latency {
-            LatencyChange::Judged(e) => (
-                format!(
-                    "{:.3} [{:.3}, {:.3}]{}",
-                    e.ratio,
-                    e.low,
-                    e.high,
-                    widened(e.basis)
-                ),
-                e.verdict.name().to_string(),
-            ),
+            LatencyChange::Judged(e) => (interval(e), e.verdict.name().to_string()),
             LatencyChange::NotComparable(why) => ("–".into(), format!("not comparable: {why}")),
             LatencyChange::Missing => ("–".into(), "–".into()),
         };
@@ -747,7 +752,8 @@ mod tests {
             c.cells[0]
         );
         // f16-native computes otherwise, in pages of the same kind: judged
-        // against the simulated cells' spread; alone, on its samples.
+        // against the simulated cells' spread; alone, nothing bounds how far
+        // its next page lands, so even a quarter is `unsure`, marked so.
         let with_native = |scales: [f64; 4], native: f64| {
             let mut r = run(scales);
             r.cells
@@ -763,7 +769,12 @@ mod tests {
         assert_eq!(verdicts(&c)[4], Some(Verdict::Unsure));
         let lone = |s: f64| report(vec![cell(Precision::F16Native, Outcome::Ok, &samples(s))]);
         let c = compare(&lone(1.0), &lone(1.25), 0.05, 1);
-        assert_eq!(verdicts(&c), vec![Some(Verdict::Slower)]);
+        assert_eq!(verdicts(&c), vec![Some(Verdict::Unsure)]);
+        assert!(
+            render(&c).contains("| 1.250 [0, ∞) (unbounded) | unsure |"),
+            "{}",
+            render(&c)
+        );
     }
 
     #[test]
@@ -883,7 +894,8 @@ mod tests {
             1,
         );
         assert_eq!(c.cells.len(), 1);
-        assert_eq!(c.cells[0].verdict(), Some(Verdict::Same));
+        assert_eq!(c.cells[0].transition, Transition::Unchanged);
+        assert!(c.cells[0].verdict().is_some(), "{:?}", c.cells[0]);
         // Two hosts: each host's cell with its own.
         let c = compare(
             &report(vec![on("a"), on("b")]),
