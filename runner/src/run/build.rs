@@ -11,8 +11,6 @@ use anyhow::{Context, bail};
 
 use crate::cancel::Cancel;
 
-/// The cargo profile the browser bundle is built with (root `Cargo.toml`).
-pub const WASM_PROFILE: &str = "wasm";
 const TARGET: &str = "wasm32-unknown-unknown";
 /// Code generation flags of the wasm build.
 pub const WASM_RUSTFLAGS: &str = "-C target-feature=+simd128";
@@ -92,6 +90,8 @@ pub struct Module {
     pub name: &'static str,
     /// The crate's feature it is built with (no default features).
     feature: &'static str,
+    /// The cargo profile it is built with (root `Cargo.toml`).
+    profile: &'static str,
     /// Its cargo target folder, in the main one ([`wasm_target_dir`]).
     target_folder: &'static str,
     /// Prefix of its stamps (`build.txt`, `wasm-opt.txt`) in the package.
@@ -104,6 +104,8 @@ pub const MODULES: [Module; 2] = [
     Module {
         name: "qbench_wasm",
         feature: "webgpu",
+        // Built for size: its time is the adapter's, not its own code's.
+        profile: "wasm-webgpu",
         target_folder: "wasm-build",
         stamp_prefix: "",
     },
@@ -111,6 +113,7 @@ pub const MODULES: [Module; 2] = [
     Module {
         name: "qbench_cpu",
         feature: "cpu",
+        profile: "wasm",
         target_folder: "wasm-build-cpu",
         stamp_prefix: "cpu-",
     },
@@ -204,7 +207,7 @@ fn bind_module(
             "--target",
             TARGET,
             "--profile",
-            WASM_PROFILE,
+            module.profile,
             "--no-default-features",
             "--features",
             &features,
@@ -228,7 +231,7 @@ fn bind_module(
     }
     let wasm = target
         .join(TARGET)
-        .join(WASM_PROFILE)
+        .join(module.profile)
         .join("qbench_wasm.wasm");
     let glue = pkg.join(format!("{}_bg.wasm", module.name));
     let stamp = |name: &str| pkg.join(format!("{}{name}", module.stamp_prefix));
@@ -238,7 +241,8 @@ fn bind_module(
         stamp("source.txt"),
     );
     let settings = format!(
-        "cargo profile `{WASM_PROFILE}`, {WASM_RUSTFLAGS}, no default features, features [{features}], wasm-bindgen {}\n",
+        "cargo profile `{}`, {WASM_RUSTFLAGS}, no default features, features [{features}], wasm-bindgen {}\n",
+        module.profile,
         BINDGEN_STRIP.join(" ")
     );
     let module_bytes =
