@@ -425,21 +425,15 @@ fn by_round(cell: &Cell) -> Vec<&[f64]> {
 /// was widened by after it: `1.070 [1.012, 1.125] (swing)`, or
 /// `0.569 [0, ∞) (unbounded)` when nothing bounds it.
 fn interval(e: &RatioEstimate) -> String {
-    match e.basis {
-        Basis::Unbounded => format!("{:.3} [0, ∞) ({})", e.ratio, e.basis.name()),
-        Basis::Peers | Basis::Swing => {
-            format!(
-                "{:.3} [{:.3}, {:.3}] ({})",
-                e.ratio,
-                e.low,
-                e.high,
-                e.basis.name()
-            )
-        }
-        Basis::Samples | Basis::Rounds | Basis::Pairs => {
-            format!("{:.3} [{:.3}, {:.3}]", e.ratio, e.low, e.high)
-        }
-    }
+    let bounds = match e.basis {
+        Basis::Unbounded => "[0, ∞)".to_string(),
+        _ => format!("[{:.3}, {:.3}]", e.low, e.high),
+    };
+    let mark = match e.basis {
+        Basis::Peers | Basis::Swing | Basis::Unbounded => format!(" ({})", e.basis.name()),
+        Basis::Samples | Basis::Rounds | Basis::Pairs => String::new(),
+    };
+    format!("{:.3} {bounds}{mark}", e.ratio)
 }
 
 /// The caveat printed under a comparison of single-round reports.
