@@ -1096,6 +1096,25 @@ mod chromium {
                 .all(|c| c["sampling"]["rounds"].as_array().unwrap().len() == 1),
             "{report}"
         );
+        // The same comparison, for scripts: comparison.json beside the report.
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(b.join("comparison.json")).unwrap()).unwrap();
+        assert_eq!(json["single_round"], true, "{json}");
+        assert_eq!(json["counts"]["not_run"], 0, "{json}");
+        assert_eq!(json["cells"].as_array().unwrap().len(), 8, "{json}");
+        let counts = &json["counts"];
+        assert!(
+            out.contains(&format!(
+                "{} regressions, {} fixes; latency: {} slower, {} faster, {} same, {} unsure,",
+                counts["regressions"],
+                counts["fixes"],
+                counts["slower"],
+                counts["faster"],
+                counts["same"],
+                counts["unsure"]
+            )),
+            "the table and the JSON agree: {json}"
+        );
         // Both runs and all their cells are in the history.
         let list = Command::new(env!("CARGO_BIN_EXE_qbench"))
             .arg("history")
@@ -1152,35 +1171,47 @@ mod chromium {
         // more when this run's pages swung by more than that: the browser
         // tests share two cores, and a WebGPU page's level has moved by ×1.27
         // inside it here, which no single-round gate can tell from a change.
+        let itself_json = dir.path().join("itself.json");
         let itself = Command::new(env!("CARGO_BIN_EXE_qbench"))
             .arg("compare")
             .arg(b.join("report.json"))
             .arg(b.join("report.json"))
+            .arg("--json")
+            .arg(&itself_json)
             .output()
             .unwrap();
-        let itself = String::from_utf8_lossy(&itself.stdout).into_owned();
-        let (tightest, low) = itself
-            .lines()
-            .filter_map(|row| {
-                let cols: Vec<&str> = row.split('|').map(str::trim).collect();
-                let (name, interval) = (cols.get(1)?, cols.get(5)?);
-                let low = interval.split_once('[')?.1.split_once(',')?.0;
-                Some((name.to_string(), low.parse::<f64>().ok()?))
+        assert_eq!(itself.status.code(), Some(0), "{}", stderr(&itself));
+        let itself: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&itself_json).unwrap()).unwrap();
+        let tightest = itself["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["latency"]["low"].is_f64())
+            .max_by(|x, y| {
+                let low = |c: &serde_json::Value| c["latency"]["low"].as_f64().unwrap();
+                low(x).total_cmp(&low(y))
             })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .expect("the comparison has a table");
+            .expect("the comparison judged some cell");
+        let low = tightest["latency"]["low"].as_f64().unwrap();
         assert!(
             low > 0.5,
-            "no cell's interval against its own report is within ×2:\n{itself}"
+            "no cell's interval against its own report is within ×2:\n{itself:#}"
         );
         // The copy's interval is this one times the factor (the same seed, the
         // same swing and peers): 2% above the threshold's edge is caught.
         let factor = f64::max(1.3, 1.05 / low * 1.02);
+        let (browser, backend, precision, batch) = (
+            tightest["browser"].as_str().unwrap(),
+            tightest["backend"].as_str().unwrap(),
+            tightest["precision"].as_str().unwrap(),
+            tightest["batch"].as_u64().unwrap(),
+        );
+        let host = tightest["host"]
+            .as_str()
+            .map_or(String::new(), |h| format!("{h} "));
+        let tightest = format!("{host}{browser} {backend} {precision} batch {batch}");
         println!("scaling {tightest} by {factor:.3} (its interval's lower end: {low})");
-        let words: Vec<&str> = tightest.split_whitespace().collect();
-        let [browser, backend, precision, "batch", batch] = words[words.len() - 5..] else {
-            panic!("a cell's name: {tightest}");
-        };
         let mut scaled = report.clone();
         let c = scaled["cells"]
             .as_array_mut()
@@ -1192,7 +1223,7 @@ mod chromium {
                     c["backend"].as_str(),
                     c["precision"].as_str(),
                 ) == (Some(browser), Some(backend), Some(precision))
-                    && c["batch"].as_u64() == batch.parse().ok()
+                    && c["batch"].as_u64() == Some(batch)
             })
             .unwrap();
         let name = format!("{tightest}: slower");

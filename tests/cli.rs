@@ -231,12 +231,15 @@ fn compare_exit_codes_same_regressed_and_corrupt() {
     let b = dir.path().join("b.json");
     std::fs::write(&b, serde_json::to_vec(&report).unwrap()).unwrap();
     let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("comparison.json");
     let out = qbench()
         .args(["compare", "--fail-on-regression"])
         .arg(&a)
         .arg(&b)
         .arg("--junit")
         .arg(&junit)
+        .arg("--json")
+        .arg(&json)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -244,6 +247,30 @@ fn compare_exit_codes_same_regressed_and_corrupt() {
         stderr(&out).contains("native cpu int8 batch 4: slower ×1.250"),
         "{}",
         stderr(&out)
+    );
+    // The JSON names the same one regression, with its ratio and verdict.
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(json["counts"]["regressions"], 1, "{json}");
+    let regressed: Vec<&serde_json::Value> = json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["regression"] == true)
+        .collect();
+    assert_eq!(regressed.len(), 1, "{json}");
+    let cell = regressed[0];
+    assert_eq!(
+        (
+            &cell["precision"],
+            &cell["batch"],
+            &cell["latency"]["verdict"]
+        ),
+        (&"int8".into(), &4.into(), &"slower".into()),
+        "{json}"
+    );
+    assert!(
+        (cell["latency"]["ratio"].as_f64().unwrap() - 1.25).abs() < 1e-9,
+        "{json}"
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();

@@ -78,6 +78,9 @@ pub struct CompareArgs {
     /// Also write a Markdown step summary (default: append to $GITHUB_STEP_SUMMARY when set).
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+    /// Also write the comparison as JSON: every cell's transition, medians, ratio with its interval, basis and verdict, quality change.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// Arguments of `qbench expect`.
@@ -187,6 +190,12 @@ fn compare(args: &CompareArgs) -> anyhow::Result<Ended> {
     );
     let comparison = report::compare::compare(&old, &new, args.threshold / 100.0, args.seed);
     print!("{}", report::compare::render(&comparison));
+    if let Some(path) = &args.json {
+        report::json::write_atomically(
+            path,
+            report::comparison_json::render(&comparison).as_bytes(),
+        )?;
+    }
     if let Some(path) = &args.junit {
         report::json::write_atomically(
             path,

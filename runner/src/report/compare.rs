@@ -45,6 +45,14 @@ impl Transition {
             Transition::New => "new",
         }
     }
+
+    /// Its key in `comparison.json`: the name in snake case (`not_run`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Transition::NotRun => "not_run",
+            other => other.name(),
+        }
+    }
 }
 
 /// What the latency samples say.

@@ -14,6 +14,7 @@ pub fn is_unexpected(c: &Cell) -> bool {
 
 pub mod charts;
 pub mod compare;
+pub mod comparison_json;
 pub mod expect;
 pub mod html;
 pub mod json;

@@ -31,7 +31,7 @@ use browser::{BrowserExecutor, Endpoint};
 use plan::PlannedCell;
 
 /// The report files a run writes in `--out`; earlier ones are moved aside.
-const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "report.html"];
+const REPORT_FILES: [&str; 4] = ["report.json", "report.md", "report.html", "comparison.json"];
 
 /// The file in a report folder a run holds locked while it writes there.
 const LOCK_FILE: &str = ".qbench-run.lock";
@@ -408,6 +408,12 @@ fn finish(
         &out.join("report.md"),
         report::markdown::render(report).into_bytes(),
     );
+    if let Some(c) = &comparison {
+        write(
+            &out.join("comparison.json"),
+            report::comparison_json::render(c).into_bytes(),
+        );
+    }
     // The page compares with the baseline report, or else with the previous run of
     // the history; only the baseline gates the run.
     let against_previous = match (&comparison, &previous) {
