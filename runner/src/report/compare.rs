@@ -168,6 +168,8 @@ pub struct Comparison {
     /// Whether either report ran a single round: then an interval shows the
     /// samples of one browser session, not how much separate runs differ.
     pub single_round: bool,
+    /// The fewer rounds of the two sides (`settings.rounds`).
+    pub rounds: u32,
     /// What the sides were measured against in the same pages, sample for
     /// sample alternately (`run --baseline-pkg`, `--baseline-tfjs`), and judged
     /// as pairs; `None` for two reports.
@@ -321,6 +323,7 @@ fn compare_with(
         threshold,
         partial: !new.is_complete(),
         single_round: old.settings.rounds < 2 || new.settings.rounds < 2,
+        rounds: old.settings.rounds.min(new.settings.rounds),
         paired,
     }
 }
@@ -458,6 +461,12 @@ pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's
 in its page (in one page a module instance can run up to ×2.4 slower than another, seen on Chromium's CPU cells). \
 For a gate, run --rounds 3 or more (the default for paired runs).\n";
 
+/// The caveat under a paired comparison of two rounds.
+pub const PAIRED_TWO_ROUNDS: &str = "Two rounds: a cell whose pages land on one of two levels (Firefox's lavapipe \
+reads back in steps of about 100 ms) can land the same way in both pages and look like a change of a step, with a \
+tight interval (seen: ×1.77 [1.58, 1.98] that four rounds called unsure). For a gate, run --rounds 3 or more (the \
+default for paired runs).\n";
+
 /// The line under a paired comparison.
 pub fn paired_line(with: PairedWith) -> String {
     format!(
@@ -483,6 +492,8 @@ pub fn render(c: &Comparison) -> String {
         } else {
             SINGLE_ROUND
         });
+    } else if c.paired.is_some() && c.rounds == 2 {
+        out.push_str(PAIRED_TWO_ROUNDS);
     }
     let mut sorted: Vec<&CellChange> = c.cells.iter().collect();
     sorted.sort_by_key(|c| (!c.is_regression(), c.transition != Transition::Fix));
@@ -792,6 +803,38 @@ mod tests {
         let c = compare(&before, &after, 0.05, 1);
         assert!(!c.single_round);
         assert!(!render(&c).contains("single round"));
+    }
+
+    #[test]
+    fn a_paired_run_of_two_rounds_carries_its_caveat() {
+        let mut r = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
+        r.cells[0].paired = Some(Box::new(r.cells[0].clone()));
+        r.paired_bundle = Some(qbench_core::schema::Bundle {
+            wasm_bytes: 7,
+            files: Vec::new(),
+            wasm_opt: None,
+            build: Some("main".into()),
+        });
+        for (rounds, caveat) in [
+            (1, Some(PAIRED_SINGLE_ROUND)),
+            (2, Some(PAIRED_TWO_ROUNDS)),
+            (3, None),
+        ] {
+            r.settings.rounds = rounds;
+            let c = paired(&r, 0.05, 1);
+            assert_eq!(c.rounds, rounds);
+            let text = render(&c);
+            for known in [PAIRED_SINGLE_ROUND, PAIRED_TWO_ROUNDS] {
+                assert_eq!(
+                    text.contains(known),
+                    caveat == Some(known),
+                    "{rounds} rounds: {text}"
+                );
+            }
+        }
+        // Two reports of two rounds each are judged on their rounds: no caveat.
+        let c = compare(&r, &r, 0.05, 1);
+        assert!(!render(&c).contains(PAIRED_TWO_ROUNDS));
     }
 
     #[test]

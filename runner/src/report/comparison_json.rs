@@ -21,6 +21,7 @@ struct Document<'c> {
     paired: Option<PairedWith>,
     partial: bool,
     single_round: bool,
+    rounds: u32,
     counts: Counts,
     cells: Vec<CellEntry<'c>>,
 }
@@ -128,6 +129,7 @@ pub fn render(c: &Comparison) -> String {
         paired: c.paired,
         partial: c.partial,
         single_round: c.single_round,
+        rounds: c.rounds,
         counts: Counts {
             regressions: c.regressions().count(),
             fixes: c.fixes().count(),
@@ -235,6 +237,7 @@ mod tests {
             threshold: 0.05,
             partial: true,
             single_round: false,
+            rounds: 3,
             paired: Some(PairedWith::Package),
         };
         let v: serde_json::Value = serde_json::from_str(&render(&comparison)).unwrap();
@@ -242,6 +245,7 @@ mod tests {
         assert_eq!(v["threshold"], 0.05);
         assert_eq!(v["paired"], "package");
         assert_eq!(v["partial"], true);
+        assert_eq!(v["rounds"], 3);
         assert_eq!(
             v["counts"],
             serde_json::json!({"regressions": 2, "fixes": 0, "slower": 1, "faster": 0,
