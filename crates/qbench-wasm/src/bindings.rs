@@ -14,33 +14,11 @@ use wasm_bindgen::prelude::*;
 
 use crate::cell::Session;
 
-// The linker's function that runs the static constructors: cubecl's and
-// pliron's registrations (`inventory`, through `.init_array`).
-#[cfg(target_family = "wasm")]
-#[allow(unsafe_code)]
-unsafe extern "C" {
-    fn __wasm_call_ctors();
-}
-
 /// Runs the static constructors and installs the panic hook, once, when the
 /// module is instantiated (before any other call into it).
-///
-/// A module that never calls `__wasm_call_ctors` itself is linked as a
-/// "command": wasm-ld wraps every export in a call to it, so each call into
-/// the WebGPU module, down to wasm-bindgen's externref bookkeeping for every
-/// JS object passed in, re-ran several thousand constructors (README,
-/// "WebGPU backend").
 #[wasm_bindgen(start)]
 pub fn start() {
-    // SAFETY: this is the instance's first call into its code (wasm-bindgen's
-    // start function), so the constructors run exactly once, before anything
-    // that reads what they register: what the linker's wrappers did on every
-    // call. The CPU module has no constructors; the call is then empty.
-    #[cfg(target_family = "wasm")]
-    #[allow(unsafe_code)]
-    unsafe {
-        __wasm_call_ctors();
-    }
+    crate::ctors::run();
     std::panic::set_hook(Box::new(|info| {
         let message = info.to_string();
         web_sys::console::error_1(&JsValue::from_str(&message));

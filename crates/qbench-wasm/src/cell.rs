@@ -311,6 +311,7 @@ async fn webgpu_device(preference: PowerPreference, f16: bool) -> Result<Device,
     thread_local! {
         static OPENED: RefCell<Vec<((PowerPreference, bool), Device)>> = const { RefCell::new(Vec::new()) };
     }
+    crate::ctors::run();
     let key = (preference, f16);
     if let Some(device) = OPENED.with(|o| {
         o.borrow()

@@ -9,4 +9,6 @@ pub mod bindings;
 pub mod cell;
 pub mod clock;
 #[cfg(target_family = "wasm")]
+mod ctors;
+#[cfg(target_family = "wasm")]
 mod probe;
