@@ -16,8 +16,9 @@ use crate::schedule::observe::significant;
 /// A drop of top-1 agreement or accuracy larger than this many points is a regression.
 pub const QUALITY_POINTS: f64 = 0.5;
 
-/// How a cell's outcome changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a cell's outcome changed (`not_run` and so on in `comparison.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Transition {
     /// Same status as before.
     Unchanged,
@@ -43,14 +44,6 @@ impl Transition {
             Transition::Changed => "changed",
             Transition::NotRun => "not run",
             Transition::New => "new",
-        }
-    }
-
-    /// Its key in `comparison.json`: the name in snake case (`not_run`).
-    pub fn key(self) -> &'static str {
-        match self {
-            Transition::NotRun => "not_run",
-            other => other.name(),
         }
     }
 }
@@ -165,9 +158,6 @@ pub struct Comparison {
     pub threshold: f64,
     /// Whether the newer report is partial (interrupted, or cells missing).
     pub partial: bool,
-    /// Whether either report ran a single round: then an interval shows the
-    /// samples of one browser session, not how much separate runs differ.
-    pub single_round: bool,
     /// The fewer rounds of the two sides (`settings.rounds`).
     pub rounds: u32,
     /// What the sides were measured against in the same pages, sample for
@@ -189,31 +179,72 @@ impl Comparison {
             .filter(|c| c.transition == Transition::Fix)
     }
 
-    /// How many cells have each latency verdict, and how many were not comparable.
-    pub fn counts(&self) -> String {
+    /// Whether either report ran a single round: then an interval shows the
+    /// samples of one browser session, not how much separate runs differ.
+    pub fn single_round(&self) -> bool {
+        self.rounds < 2
+    }
+
+    /// How many cells regressed, were fixed, have each latency verdict, were
+    /// not comparable or not run.
+    pub fn tally(&self) -> Counts {
         let count = |v: Verdict| self.cells.iter().filter(|c| c.verdict() == Some(v)).count();
-        let not_comparable = self
-            .cells
-            .iter()
-            .filter(|c| matches!(c.latency, LatencyChange::NotComparable(_)))
-            .count();
-        let not_run = self
-            .cells
-            .iter()
-            .filter(|c| c.transition == Transition::NotRun)
-            .count();
+        Counts {
+            regressions: self.regressions().count(),
+            fixes: self.fixes().count(),
+            slower: count(Verdict::Slower),
+            faster: count(Verdict::Faster),
+            same: count(Verdict::Same),
+            unsure: count(Verdict::Unsure),
+            not_comparable: self
+                .cells
+                .iter()
+                .filter(|c| matches!(c.latency, LatencyChange::NotComparable(_)))
+                .count(),
+            not_run: self
+                .cells
+                .iter()
+                .filter(|c| c.transition == Transition::NotRun)
+                .count(),
+        }
+    }
+
+    /// The count line: [`Comparison::tally`] in words.
+    pub fn counts(&self) -> String {
+        let t = self.tally();
         format!(
             "{} regressions, {} fixes; latency: {} slower, {} faster, {} same, {} unsure, {} not comparable; {} not run",
-            self.regressions().count(),
-            self.fixes().count(),
-            count(Verdict::Slower),
-            count(Verdict::Faster),
-            count(Verdict::Same),
-            count(Verdict::Unsure),
-            not_comparable,
-            not_run
+            t.regressions,
+            t.fixes,
+            t.slower,
+            t.faster,
+            t.same,
+            t.unsure,
+            t.not_comparable,
+            t.not_run
         )
     }
+}
+
+/// How many cells of a comparison fall in each class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Breakages, `slower` verdicts and quality drops.
+    pub regressions: usize,
+    /// Cells not `ok` before and `ok` now.
+    pub fixes: usize,
+    /// `slower` verdicts.
+    pub slower: usize,
+    /// `faster` verdicts.
+    pub faster: usize,
+    /// `same` verdicts.
+    pub same: usize,
+    /// `unsure` verdicts.
+    pub unsure: usize,
+    /// Cells measured on both sides but not comparable.
+    pub not_comparable: usize,
+    /// Cells the newer report lacks.
+    pub not_run: usize,
 }
 
 /// The id cells are matched by: with hosts only when a report has several.
@@ -322,7 +353,6 @@ fn compare_with(
         cells,
         threshold,
         partial: !new.is_complete(),
-        single_round: old.settings.rounds < 2 || new.settings.rounds < 2,
         rounds: old.settings.rounds.min(new.settings.rounds),
         paired,
     }
@@ -486,7 +516,7 @@ pub fn render(c: &Comparison) -> String {
             "The newer report is partial: cells it lacks are \"not run\", not regressions.\n",
         );
     }
-    if c.single_round {
+    if c.single_round() {
         out.push_str(if c.paired.is_some() {
             PAIRED_SINGLE_ROUND
         } else {
@@ -621,7 +651,7 @@ mod tests {
             build: Some("main".into()),
         });
         let c = paired(&r, 0.05, 1);
-        assert!(c.paired == Some(PairedWith::Package) && c.single_round);
+        assert!(c.paired == Some(PairedWith::Package) && c.single_round());
         let by = |p: Precision| c.cells.iter().find(|x| x.id.precision == p).unwrap();
         assert_eq!(by(Precision::F32).verdict(), Some(Verdict::Same));
         assert_eq!(by(Precision::F16).verdict(), Some(Verdict::Slower));
@@ -797,11 +827,11 @@ mod tests {
         before.settings.rounds = 3;
         after.settings.rounds = 1;
         let c = compare(&before, &after, 0.05, 1);
-        assert!(c.single_round);
+        assert!(c.single_round());
         assert!(render(&c).contains(SINGLE_ROUND));
         after.settings.rounds = 3;
         let c = compare(&before, &after, 0.05, 1);
-        assert!(!c.single_round);
+        assert!(!c.single_round());
         assert!(!render(&c).contains("single round"));
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use qbench_core::schema::{PairedWith, Status};
 use qbench_core::verdict::{Basis, RatioEstimate, Verdict};
 
-use super::compare::{CellChange, Comparison, LatencyChange, QualityChange, Transition};
+use super::compare::{CellChange, Comparison, Counts, LatencyChange, QualityChange, Transition};
 
 /// The format's version; bumped when a field changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -27,18 +27,6 @@ struct Document<'c> {
 }
 
 #[derive(Serialize)]
-struct Counts {
-    regressions: usize,
-    fixes: usize,
-    slower: usize,
-    faster: usize,
-    same: usize,
-    unsure: usize,
-    not_comparable: usize,
-    not_run: usize,
-}
-
-#[derive(Serialize)]
 struct CellEntry<'c> {
     host: Option<&'c str>,
     browser: &'c str,
@@ -47,7 +35,7 @@ struct CellEntry<'c> {
     batch: u32,
     before: Option<Status>,
     after: Option<Status>,
-    transition: &'static str,
+    transition: Transition,
     regression: bool,
     median_before_ms: Option<f64>,
     median_after_ms: Option<f64>,
@@ -109,7 +97,7 @@ fn entry(ch: &CellChange) -> CellEntry<'_> {
         batch: ch.id.batch,
         before: ch.before,
         after: ch.after,
-        transition: ch.transition.key(),
+        transition: ch.transition,
         regression: ch.is_regression(),
         median_before_ms: ch.medians.map(|(b, _)| b),
         median_after_ms: ch.medians.map(|(_, a)| a),
@@ -122,32 +110,14 @@ fn entry(ch: &CellChange) -> CellEntry<'_> {
 
 /// The comparison as pretty-printed JSON, cells in the comparison's order.
 pub fn render(c: &Comparison) -> String {
-    let verdicts = |v: Verdict| c.cells.iter().filter(|ch| ch.verdict() == Some(v)).count();
     let document = Document {
         schema_version: SCHEMA_VERSION,
         threshold: c.threshold,
         paired: c.paired,
         partial: c.partial,
-        single_round: c.single_round,
+        single_round: c.single_round(),
         rounds: c.rounds,
-        counts: Counts {
-            regressions: c.regressions().count(),
-            fixes: c.fixes().count(),
-            slower: verdicts(Verdict::Slower),
-            faster: verdicts(Verdict::Faster),
-            same: verdicts(Verdict::Same),
-            unsure: verdicts(Verdict::Unsure),
-            not_comparable: c
-                .cells
-                .iter()
-                .filter(|ch| matches!(ch.latency, LatencyChange::NotComparable(_)))
-                .count(),
-            not_run: c
-                .cells
-                .iter()
-                .filter(|ch| ch.transition == Transition::NotRun)
-                .count(),
-        },
+        counts: c.tally(),
         cells: c.cells.iter().map(entry).collect(),
     };
     let mut text = serde_json::to_string_pretty(&document).expect("plain data serialises");
@@ -236,7 +206,6 @@ mod tests {
             ],
             threshold: 0.05,
             partial: true,
-            single_round: false,
             rounds: 3,
             paired: Some(PairedWith::Package),
         };
