@@ -40,8 +40,10 @@ use crate::weights::{QuantizedWeights, Weights};
 const NCHW_OF_NHWC: [isize; 4] = [0, 3, 1, 2];
 /// An NCHW view of NHWC back to NHWC.
 const NHWC_OF_NCHW: [isize; 4] = [0, 2, 3, 1];
+/// A `[kh, kw, in, out]` weight seen as `[out, in, kh, kw]`.
+const OIHW_OF_HWIO: [isize; 4] = [3, 2, 0, 1];
 
-/// A convolution's weight `[out, kh, kw, in]` on the device.
+/// A convolution's weight on the device, in its layer's layout.
 #[derive(Debug, Clone)]
 enum ConvWeight {
     Float(Tensor<4>),
@@ -74,7 +76,7 @@ impl ConvWeight {
         }
     }
 
-    /// The float weight `[out, kh, kw, in]`.
+    /// The float weight.
     fn float(&self) -> Tensor<4> {
         match self {
             Self::Float(w) => w.clone(),
@@ -83,8 +85,10 @@ impl ConvWeight {
     }
 }
 
-/// A stride-1 convolution whose weight is stored `[out, kh, kw, in]`, for
-/// NCHW views of NHWC tensors in and out.
+/// A stride-1 convolution for NCHW views of NHWC tensors in and out, its
+/// weight laid out by its constructor for the kernel that reads it:
+/// `[out, kh, kw, in]` for burn's ([`Conv::forward`], the dense layers),
+/// `[kh, kw, in, out]` for qbench's ([`conv_pool`], conv1 and conv2).
 #[derive(Debug, Clone)]
 struct Conv {
     weight: ConvWeight,
@@ -93,8 +97,8 @@ struct Conv {
 }
 
 impl Conv {
-    /// Layer `name` of `weights`, its weight laid out `[out, kh, kw, in]` by
-    /// `layout`, on `device`; held as packed int8 when `scale` is given.
+    /// Layer `name` of `weights`, its weight laid out by `layout`, on
+    /// `device`; held as packed int8 when `scale` is given.
     fn new(
         weights: &Weights,
         name: &str,
@@ -124,13 +128,40 @@ impl Conv {
     }
 }
 
-/// A 3×3, padding 1 convolution, a 2×2 max-pool, then ReLU.
+/// A 3×3, padding 1 convolution whose weight is stored `[kh, kw, in, out]`, a
+/// 2×2 max-pool, then ReLU, on an NCHW view of NHWC: qbench's fused kernel on
+/// burn's cubecl backend (one dispatch), burn's convolution, pool and clamp
+/// elsewhere.
 fn conv_pool(conv: &Conv, x: Tensor<4>) -> Tensor<4> {
+    let weight = conv.weight.float();
+    let p = conv.padding;
+    let nhwc = x.clone().permute(NHWC_OF_NCHW);
+    if p == 1
+        && let Some(y) = crate::fused::conv3x3_pool_relu(&nhwc, &weight, &conv.bias)
+    {
+        return y.permute(NCHW_OF_NHWC);
+    }
     max_pool2d(
-        conv.forward(x),
+        conv2d(
+            x,
+            weight.permute(OIHW_OF_HWIO),
+            Some(conv.bias.clone()),
+            ConvOptions::new([1, 1], [p, p], [1, 1], 1),
+        ),
         MaxPoolOptions::new([2, 2]).with_stride([2, 2]),
     )
     .clamp_min(0.0)
+}
+
+/// A conv weight `[out, in, kh, kw]` as `[kh, kw, in, out]` values.
+fn hwio(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
+    let [c_out, c_in, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
+    let mut out = vec![0.0; values.len()];
+    for (i, v) in values.iter().enumerate() {
+        let [o, c, ky, kx] = conv_position(i, shape);
+        out[((ky * kw + kx) * c_in + c) * c_out + o] = *v;
+    }
+    ([kh, kw, c_in, c_out], out)
 }
 
 /// A conv weight `[out, in, kh, kw]` as `[out, kh, kw, in]` values.
@@ -210,8 +241,8 @@ impl ChannelsLast {
     /// The weights laid out once for the kernels that read them, on `device`.
     pub fn new(weights: &Weights, device: &Device) -> Self {
         Self {
-            conv1: Conv::new(weights, "conv1", ohwi, None, 1, device),
-            conv2: Conv::new(weights, "conv2", ohwi, None, 1, device),
+            conv1: Conv::new(weights, "conv1", hwio, None, 1, device),
+            conv2: Conv::new(weights, "conv2", hwio, None, 1, device),
             head: Head::Conv {
                 fc1: Box::new(Conv::new(
                     weights,
@@ -240,7 +271,7 @@ impl ChannelsLast {
         let w = &weights.weights;
         let scale = |name: &str| weights.int8_scale(name);
         let conv =
-            |name: &str| Conv::new(w, name, ohwi, scale(&format!("{name}.weight")), 1, device);
+            |name: &str| Conv::new(w, name, hwio, scale(&format!("{name}.weight")), 1, device);
         Self {
             conv1: conv("conv1"),
             conv2: conv("conv2"),
@@ -382,6 +413,23 @@ mod tests {
         assert_eq!(
             out,
             [0., 20., 10., 30., 1., 21., 11., 31., 2., 22., 12., 32.]
+        );
+    }
+
+    #[test]
+    fn hwio_moves_each_weight_to_its_place_for_the_fused_kernel() {
+        // out 2, in 3, 1×2: value = o*100 + c*10 + kx.
+        let shape = [2, 3, 1, 2];
+        let values: Vec<f32> = (0..12)
+            .map(|i| ((i / 6) * 100 + (i / 2 % 3) * 10 + i % 2) as f32)
+            .collect();
+        let (to_shape, out) = hwio(&values, &shape);
+        assert_eq!(to_shape, [1, 2, 3, 2]);
+        assert_eq!(
+            out,
+            [
+                0., 100., 10., 110., 20., 120., 1., 101., 11., 111., 21., 121.
+            ]
         );
     }
 
