@@ -1,18 +1,25 @@
-//! The same network as burn's WebGPU kernels want it: how WebGPU cells run it.
+//! The same network as WebGPU's kernels want it: how WebGPU cells run it.
+//!
+//! conv1 and conv2, each with its pool, bias and ReLU, run as one dispatch of
+//! qbench's own kernel (`fused.rs`) on burn's cubecl backend, their
+//! weights stored `[kh, kw, in, out]` for it. burn's direct convolution,
+//! which they ran on before, folded every product into its output lane one
+//! component at a time and left the pool and ReLU to two more dispatches;
+//! where the kernel is not compiled in (natively, burn's fusion) the same
+//! layers run those kernels on a permuted view of the same weights.
 //!
 //! burn's direct convolution and its max-pool compute channels-last (NHWC)
 //! and take NCHW tensors as permuted views of it. [`crate::Net`] holds its
 //! conv weights `[out, in, kh, kw]` and flattens NCHW activations, so every
-//! forward pass copies both conv weights, the input and the flattened
+//! forward pass would copy the weights, the input and the flattened
 //! activations into other layouts, each copy a dispatch of its own. Here the
-//! weights are stored in the layouts the kernels read (`[out, kh, kw, in]`
-//! seen through a permutation, fc1's rows in NHWC order), so nothing is
-//! copied. ReLU runs after each pool on a quarter of the values, as one
-//! `clamp_min` dispatch instead of burn's compare-and-fill pair: the max-pool
-//! commutes with a monotonic function, so this is [`crate::Net`]'s network
-//! exactly.
+//! activations stay NHWC (seen as NCHW where burn's API wants it) and the
+//! weights are stored in the layouts their kernels read (fc1's rows in NHWC
+//! order), so nothing is copied. ReLU runs after each pool on a quarter of the
+//! values: the max-pool commutes with adding a bias per channel and with a
+//! monotonic function, so this is [`crate::Net`]'s network exactly.
 //!
-//! The dense layers run on the same direct convolution kernel: fc1 is a 7×7
+//! The dense layers run on burn's direct convolution kernel: fc1 is a 7×7
 //! convolution without padding over the pooled `[batch, 7, 7, 64]`
 //! activations, fc2 a 1×1 convolution over its `[batch, 1, 1, 128]` output.
 //! burn's default matrix product on WebGPU (without cooperative matrices)
@@ -23,8 +30,8 @@
 //! packed int8 with its one scale. Its dense layers stay matrix products,
 //! which read the packed weights in the kernel; its two convolutions
 //! dequantize their weights (4.4% of the parameters) into a float32
-//! temporary on every forward pass, because burn's convolution takes float
-//! weights only.
+//! temporary on every forward pass, because neither kernel reads packed
+//! int8.
 
 use burn::tensor::activation::softmax;
 use burn::tensor::module::{conv2d, max_pool2d};
@@ -153,26 +160,26 @@ fn conv_pool(conv: &Conv, x: Tensor<4>) -> Tensor<4> {
     .clamp_min(0.0)
 }
 
-/// A conv weight `[out, in, kh, kw]` as `[kh, kw, in, out]` values.
-fn hwio(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
-    let [c_out, c_in, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
+/// A conv weight `[out, in, kh, kw]` with its axes in `order` (positions in
+/// `[out, in, kh, kw]`): the new shape and its values, row-major.
+fn conv_layout(values: &[f32], shape: &[usize], order: [usize; 4]) -> ([usize; 4], Vec<f32>) {
     let mut out = vec![0.0; values.len()];
     for (i, v) in values.iter().enumerate() {
-        let [o, c, ky, kx] = conv_position(i, shape);
-        out[((ky * kw + kx) * c_in + c) * c_out + o] = *v;
+        let at = conv_position(i, shape);
+        let index = order.iter().fold(0, |index, &a| index * shape[a] + at[a]);
+        out[index] = *v;
     }
-    ([kh, kw, c_in, c_out], out)
+    (order.map(|a| shape[a]), out)
+}
+
+/// A conv weight `[out, in, kh, kw]` as `[kh, kw, in, out]` values.
+fn hwio(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
+    conv_layout(values, shape, [2, 3, 1, 0])
 }
 
 /// A conv weight `[out, in, kh, kw]` as `[out, kh, kw, in]` values.
 fn ohwi(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
-    let [c_out, c_in, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
-    let mut out = vec![0.0; values.len()];
-    for (i, v) in values.iter().enumerate() {
-        let [o, c, ky, kx] = conv_position(i, shape);
-        out[((o * kh + ky) * kw + kx) * c_in + c] = *v;
-    }
-    ([c_out, kh, kw, c_in], out)
+    conv_layout(values, shape, [0, 2, 3, 1])
 }
 
 /// A dense weight `[in, out]` whose inputs are a flattened NCHW
@@ -417,24 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn hwio_moves_each_weight_to_its_place_for_the_fused_kernel() {
-        // out 2, in 3, 1×2: value = o*100 + c*10 + kx.
-        let shape = [2, 3, 1, 2];
-        let values: Vec<f32> = (0..12)
-            .map(|i| ((i / 6) * 100 + (i / 2 % 3) * 10 + i % 2) as f32)
-            .collect();
-        let (to_shape, out) = hwio(&values, &shape);
-        assert_eq!(to_shape, [1, 2, 3, 2]);
-        assert_eq!(
-            out,
-            [
-                0., 100., 10., 110., 20., 120., 1., 101., 11., 111., 21., 121.
-            ]
-        );
-    }
-
-    #[test]
-    fn ohwi_moves_each_weight_to_its_channels_last_place() {
+    fn conv_weights_move_to_their_place_in_each_kernels_layout() {
         // out 2, in 3, 1×2: value = o*100 + c*10 + kx.
         let shape = [2, 3, 1, 2];
         let values: Vec<f32> = (0..12)
@@ -446,6 +436,14 @@ mod tests {
             out,
             [
                 0., 10., 20., 1., 11., 21., 100., 110., 120., 101., 111., 121.
+            ]
+        );
+        let (to_shape, out) = hwio(&values, &shape);
+        assert_eq!(to_shape, [1, 2, 3, 2]);
+        assert_eq!(
+            out,
+            [
+                0., 100., 10., 110., 20., 120., 1., 101., 11., 111., 21., 121.
             ]
         );
     }

@@ -16,7 +16,7 @@
 
 use burn::tensor::{DType, Tensor as BurnTensor};
 use burn_cubecl::Cube;
-use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::ir::FloatKind;
 use cubecl::{calculate_cube_count_elemwise, prelude::*};
@@ -148,6 +148,7 @@ pub fn conv3x3_pool_relu(
         && bias.dtype == dtype
         && [kh, kw, w_in] == [3, 3, channels]
         && bias.meta.shape().dims::<1>() == [out]
+        && batch > 0
         && height % 2 == 0
         && width % 2 == 0
         && [&input, &weight, &bias].iter().all(|t| contiguous(t));
@@ -160,7 +161,7 @@ pub fn conv3x3_pool_relu(
     } else {
         1
     };
-    let output = empty_device_dtype(
+    let output = empty_device_contiguous_dtype(
         input.client.clone(),
         input.device.clone(),
         [batch, height / 2, width / 2, out].into(),
@@ -191,8 +192,12 @@ pub fn conv3x3_pool_relu(
     Some(BurnTensor::from_primitive::<Cube>(output))
 }
 
-/// Row-major with nothing between rows.
+/// Row-major with nothing between rows (and not in storage tiles, which
+/// only burn's matrix product reads).
 fn contiguous(t: &CubeTensor) -> bool {
+    if t.meta.is_tiled() {
+        return false;
+    }
     let shape = t.meta.shape();
     let strides = t.meta.strides();
     let mut expected = 1;
