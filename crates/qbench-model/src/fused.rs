@@ -155,8 +155,8 @@ pub fn conv3x3_pool_relu(
     if !readable {
         return None;
     }
-    let vector = if out % 4 == 0 { 4 } else { 1 };
-    let block = if (out / vector) % BLOCK == 0 {
+    let vector = if out.is_multiple_of(4) { 4 } else { 1 };
+    let block = if (out / vector).is_multiple_of(BLOCK) {
         BLOCK
     } else {
         1
