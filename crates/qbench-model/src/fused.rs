@@ -195,17 +195,5 @@ pub fn conv3x3_pool_relu(
 /// Row-major with nothing between rows (and not in storage tiles, which
 /// only burn's matrix product reads).
 fn contiguous(t: &CubeTensor) -> bool {
-    if t.meta.is_tiled() {
-        return false;
-    }
-    let shape = t.meta.shape();
-    let strides = t.meta.strides();
-    let mut expected = 1;
-    for dim in (0..shape.num_dims()).rev() {
-        if shape[dim] != 1 && strides[dim] != expected {
-            return false;
-        }
-        expected *= shape[dim];
-    }
-    true
+    !t.meta.is_tiled() && t.is_contiguous()
 }
