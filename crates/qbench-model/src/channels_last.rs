@@ -1,45 +1,46 @@
 //! The same network as WebGPU's kernels want it: how WebGPU cells run it.
 //!
-//! conv1 and conv2, each with its pool, bias and ReLU, run as one dispatch of
-//! qbench's own kernel (`fused.rs`) on burn's cubecl backend, their
-//! weights stored `[kh, kw, in, out]` for it. burn's direct convolution,
-//! which they ran on before, folded every product into its output lane one
-//! component at a time and left the pool and ReLU to two more dispatches;
-//! where the kernel is not compiled in (natively, burn's fusion) the same
-//! layers run those kernels on a permuted view of the same weights.
+//! Every layer is one dispatch of qbench's own kernels (`fused.rs`) on burn's
+//! cubecl backend:
+//! - conv1 and conv2, each with its pool, bias and ReLU, their weights stored
+//!   `[kh, kw, in, out]`. burn's direct convolution, which they ran on
+//!   before, folded every product into its output lane one component at a
+//!   time and left the pool and ReLU to two more dispatches.
+//! - fc1 with its bias and ReLU, its weight `[3136, 128]` with rows in NHWC
+//!   order, so the pooled activations are flattened without a copy; fc2.
+//!   They ran as convolutions on burn's direct kernel before, which reads
+//!   all of fc1's weights once per image.
 //!
-//! burn's direct convolution and its max-pool compute channels-last (NHWC)
-//! and take NCHW tensors as permuted views of it. [`crate::Net`] holds its
-//! conv weights `[out, in, kh, kw]` and flattens NCHW activations, so every
-//! forward pass would copy the weights, the input and the flattened
-//! activations into other layouts, each copy a dispatch of its own. Here the
-//! activations stay NHWC (seen as NCHW where burn's API wants it) and the
-//! weights are stored in the layouts their kernels read (fc1's rows in NHWC
-//! order), so nothing is copied. ReLU runs after each pool on a quarter of the
-//! values: the max-pool commutes with adding a bias per channel and with a
-//! monotonic function, so this is [`crate::Net`]'s network exactly.
+//! The activations stay NHWC (seen as NCHW where burn's API wants it) and the
+//! weights are stored in the layouts the kernels read, so nothing is copied.
+//! ReLU runs after each pool on a quarter of the values: the max-pool commutes
+//! with adding a bias per channel and with a monotonic function, so this is
+//! [`crate::Net`]'s network exactly.
 //!
-//! The dense layers run on burn's direct convolution kernel: fc1 is a 7×7
-//! convolution without padding over the pooled `[batch, 7, 7, 64]`
-//! activations, fc2 a 1×1 convolution over its `[batch, 1, 1, 128]` output.
-//! burn's default matrix product on WebGPU (without cooperative matrices)
-//! costs a fixed few hundred milliseconds on software adapters as soon as a
-//! product has more than one row; the convolution kernel does not.
+//! Where the kernels are not compiled in (natively, the CPU module, burn's
+//! fusion) the same layers run burn's convolution, pool and clamp on a
+//! permuted view of the same weights, and burn's matrix products. In the
+//! kernels build nothing else is compiled, so burn's convolution and matrix
+//! product kernels stay out of the WebGPU module.
 //!
-//! `int8-native` ([`ChannelsLast::int8_native`]) holds every weight as burn's
-//! packed int8 with its one scale. Its dense layers stay matrix products,
-//! which read the packed weights in the kernel; its two convolutions
-//! dequantize their weights (4.4% of the parameters) into a float32
-//! temporary on every forward pass, because neither kernel reads packed
-//! int8.
+//! `int8-native` ([`ChannelsLast::int8_native`]) holds every weight with one
+//! scale as burn's packed int8. The dense kernel reads fc1's packed words
+//! itself; conv1 and conv2 dequantize their weights (4.4% of the parameters)
+//! into a float32 temporary on every forward pass, because the convolution
+//! kernel reads float weights only.
 
 use burn::tensor::activation::softmax;
+#[cfg(not(webgpu_kernels))]
 use burn::tensor::module::{conv2d, max_pool2d};
+#[cfg(not(webgpu_kernels))]
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use qbench_core::profile::Stage;
 
-use crate::lowered::{DenseHead, conv_position, head_cut, tensor_data};
+use crate::lowered::{
+    HostMatrix, conv_position, dense as dense_layout, head_cut, nhwc_rows, tensor_data,
+    weight_matrix,
+};
 use crate::network::IMAGE_SIDE;
 use crate::weights::{QuantizedWeights, Weights};
 
@@ -48,6 +49,7 @@ const NCHW_OF_NHWC: [isize; 4] = [0, 3, 1, 2];
 /// An NCHW view of NHWC back to NHWC.
 const NHWC_OF_NCHW: [isize; 4] = [0, 2, 3, 1];
 /// A `[kh, kw, in, out]` weight seen as `[out, in, kh, kw]`.
+#[cfg(not(webgpu_kernels))]
 const OIHW_OF_HWIO: [isize; 4] = [3, 2, 0, 1];
 
 /// A convolution's weight on the device, in its layer's layout.
@@ -92,77 +94,105 @@ impl ConvWeight {
     }
 }
 
-/// A stride-1 convolution for NCHW views of NHWC tensors in and out, its
-/// weight laid out by its constructor for the kernel that reads it:
-/// `[out, kh, kw, in]` for burn's ([`Conv::forward`], the dense layers),
-/// `[kh, kw, in, out]` for qbench's ([`conv_pool`], conv1 and conv2).
+/// A 3×3, padding 1 convolution for NCHW views of NHWC tensors, its weight
+/// stored `[kh, kw, in, out]` ([`conv_pool`]).
 #[derive(Debug, Clone)]
 struct Conv {
     weight: ConvWeight,
     bias: Tensor<1>,
-    padding: usize,
 }
 
 impl Conv {
+    /// Layer `name` of `weights` on `device`; its weight held as packed
+    /// int8 when `scale` is given.
+    fn new(weights: &Weights, name: &str, scale: Option<f32>, device: &Device) -> Self {
+        let (shape, values) = weights.tensor(&format!("{name}.weight"));
+        let (shape, values) = hwio(values, shape);
+        Self {
+            weight: ConvWeight::new(shape, values, scale, device),
+            bias: bias(weights, name, device),
+        }
+    }
+}
+
+/// Bias `{name}.bias` of `weights`, `[n]`, on `device`.
+fn bias(weights: &Weights, name: &str, device: &Device) -> Tensor<1> {
+    let (_, values) = weights.tensor(&format!("{name}.bias"));
+    Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
+}
+
+/// A dense layer for `[batch, in]` rows: weight `[in, out]` (float, or burn's
+/// packed int8 with one scale), bias `[out]`, ReLU after it or not.
+#[derive(Debug, Clone)]
+struct Dense {
+    weight: Tensor<2>,
+    bias: Tensor<1>,
+    relu: bool,
+}
+
+impl Dense {
     /// Layer `name` of `weights`, its weight laid out by `layout`, on
     /// `device`; held as packed int8 when `scale` is given.
     fn new(
         weights: &Weights,
         name: &str,
-        layout: impl FnOnce(&[f32], &[usize]) -> ([usize; 4], Vec<f32>),
+        layout: fn(&[f32], &[usize]) -> HostMatrix,
         scale: Option<f32>,
-        padding: usize,
+        relu: bool,
         device: &Device,
     ) -> Self {
-        let (shape, values) = weights.tensor(&format!("{name}.weight"));
-        let (shape, values) = layout(values, shape);
-        let (_, bias) = weights.tensor(&format!("{name}.bias"));
+        let weight_name = format!("{name}.weight");
         Self {
-            weight: ConvWeight::new(shape, values, scale, device),
-            bias: Tensor::from_data(TensorData::new(bias.to_vec(), [bias.len()]), device),
-            padding,
+            weight: weight_matrix(weights, &weight_name, layout, scale, device),
+            bias: bias(weights, name, device),
+            relu,
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let p = self.padding;
-        conv2d(
-            x,
-            self.weight.float().permute(NCHW_OF_NHWC),
-            Some(self.bias.clone()),
-            ConvOptions::new([1, 1], [p, p], [1, 1], 1),
-        )
+    /// qbench's dense kernel on burn's cubecl backend (one dispatch), burn's
+    /// matrix product, bias and clamp where it is not compiled in.
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        match crate::fused::dense(&x, &self.weight, &self.bias, self.relu) {
+            Ok(y) => y,
+            #[cfg(webgpu_kernels)]
+            Err(refused) => panic!("qbench's dense kernel refused a layer: {refused}"),
+            #[cfg(not(webgpu_kernels))]
+            Err(_) => {
+                let y = x.matmul(self.weight.clone()) + self.bias.clone().unsqueeze();
+                if self.relu { y.clamp_min(0.0) } else { y }
+            }
+        }
     }
 }
 
 /// A 3×3, padding 1 convolution whose weight is stored `[kh, kw, in, out]`, a
 /// 2×2 max-pool, then ReLU, on an NCHW view of NHWC: qbench's fused kernel on
 /// burn's cubecl backend (one dispatch), burn's convolution, pool and clamp
-/// elsewhere.
+/// where it is not compiled in.
 fn conv_pool(conv: &Conv, x: Tensor<4>) -> Tensor<4> {
     let weight = conv.weight.float();
-    let p = conv.padding;
     let nhwc = x.clone().permute(NHWC_OF_NCHW);
-    if p == 1
-        && let Some(y) = crate::fused::conv3x3_pool_relu(&nhwc, &weight, &conv.bias)
-    {
-        return y.permute(NCHW_OF_NHWC);
+    match crate::fused::conv3x3_pool_relu(&nhwc, &weight, &conv.bias) {
+        Ok(y) => y.permute(NCHW_OF_NHWC),
+        #[cfg(webgpu_kernels)]
+        Err(refused) => panic!("qbench's convolution kernel refused a layer: {refused}"),
+        #[cfg(not(webgpu_kernels))]
+        Err(_) => max_pool2d(
+            conv2d(
+                x,
+                weight.permute(OIHW_OF_HWIO),
+                Some(conv.bias.clone()),
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            ),
+            MaxPoolOptions::new([2, 2]).with_stride([2, 2]),
+        )
+        .clamp_min(0.0),
     }
-    max_pool2d(
-        conv2d(
-            x,
-            weight.permute(OIHW_OF_HWIO),
-            Some(conv.bias.clone()),
-            ConvOptions::new([1, 1], [p, p], [1, 1], 1),
-        ),
-        MaxPoolOptions::new([2, 2]).with_stride([2, 2]),
-    )
-    .clamp_min(0.0)
 }
 
-/// A conv weight `[out, in, kh, kw]` with its axes in `order` (positions in
-/// `[out, in, kh, kw]`): the new shape and its values, row-major.
-fn conv_layout(values: &[f32], shape: &[usize], order: [usize; 4]) -> ([usize; 4], Vec<f32>) {
+/// A conv weight `[out, in, kh, kw]` as `[kh, kw, in, out]` values.
+fn hwio(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
+    let order = [2, 3, 1, 0];
     let mut out = vec![0.0; values.len()];
     for (i, v) in values.iter().enumerate() {
         let at = conv_position(i, shape);
@@ -172,68 +202,11 @@ fn conv_layout(values: &[f32], shape: &[usize], order: [usize; 4]) -> ([usize; 4
     (order.map(|a| shape[a]), out)
 }
 
-/// A conv weight `[out, in, kh, kw]` as `[kh, kw, in, out]` values.
-fn hwio(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
-    conv_layout(values, shape, [2, 3, 1, 0])
-}
-
-/// A conv weight `[out, in, kh, kw]` as `[out, kh, kw, in]` values.
-fn ohwi(values: &[f32], shape: &[usize]) -> ([usize; 4], Vec<f32>) {
-    conv_layout(values, shape, [0, 2, 3, 1])
-}
-
-/// A dense weight `[in, out]` whose inputs are a flattened NCHW
-/// `[channels, height, width]` as the `[out, height, width, channels]`
-/// values of the convolution that computes the same sums: transposed, it is
-/// that convolution's weight `[out, channels, height, width]`.
-fn dense_ohwi(values: &[f32], shape: &[usize], [c_in, h, w]: [usize; 3]) -> ([usize; 4], Vec<f32>) {
-    let [inputs, c_out] = [shape[0], shape[1]];
-    assert_eq!(inputs, c_in * h * w, "dense input is not {c_in}×{h}×{w}");
-    let transposed: Vec<f32> = (0..values.len())
-        .map(|i| values[(i % inputs) * c_out + i / inputs])
-        .collect();
-    ohwi(&transposed, &[c_out, c_in, h, w])
-}
-
-/// The layers after the second pool.
-#[derive(Debug, Clone)]
-enum Head {
-    /// fc1 and fc2 on the direct convolution kernel.
-    Conv { fc1: Box<Conv>, fc2: Box<Conv> },
-    /// burn's matrix products over packed int8 weights (`int8-native`).
-    Int8(Box<DenseHead>),
-}
-
-impl Head {
-    /// fc1 and its ReLU, `[batch, 128]`, from the pooled NCHW view of NHWC
-    /// `[batch, 7, 7, 64]`.
-    fn hidden(&self, x: Tensor<4>) -> Tensor<2> {
-        match self {
-            Head::Conv { fc1, .. } => flat(fc1.forward(x).clamp_min(0.0)),
-            Head::Int8(dense) => dense.hidden(x.permute(NHWC_OF_NCHW)),
-        }
-    }
-
-    /// fc2: the logits `[batch, 10]`.
-    fn logits(&self, hidden: Tensor<2>) -> Tensor<2> {
-        match self {
-            Head::Conv { fc2, .. } => {
-                let [batch, features] = hidden.dims();
-                let x = hidden
-                    .reshape([batch, 1, 1, features])
-                    .permute(NCHW_OF_NHWC);
-                flat(fc2.forward(x))
-            }
-            Head::Int8(dense) => dense.output(hidden),
-        }
-    }
-}
-
-/// The NCHW view `[batch, c, 1, 1]` of NHWC `[batch, 1, 1, c]` as `[batch, c]`:
-/// back to NHWC, which is contiguous, so no copy.
+/// The pooled NCHW view `[batch, c, h, w]` of NHWC as NHWC rows
+/// `[batch, h × w × c]`: contiguous, so no copy.
 fn flat(x: Tensor<4>) -> Tensor<2> {
-    let [batch, c, ..] = x.dims();
-    x.permute(NHWC_OF_NCHW).reshape([batch, c])
+    let [batch, c, h, w] = x.dims();
+    x.permute(NHWC_OF_NCHW).reshape([batch, h * w * c])
 }
 
 /// The network laid out for burn's WebGPU kernels, its weights on one device.
@@ -241,55 +214,52 @@ fn flat(x: Tensor<4>) -> Tensor<2> {
 pub struct ChannelsLast {
     conv1: Conv,
     conv2: Conv,
-    head: Head,
+    fc1: Dense,
+    fc2: Dense,
 }
 
 impl ChannelsLast {
     /// The weights laid out once for the kernels that read them, on `device`.
     pub fn new(weights: &Weights, device: &Device) -> Self {
-        Self {
-            conv1: Conv::new(weights, "conv1", hwio, None, 1, device),
-            conv2: Conv::new(weights, "conv2", hwio, None, 1, device),
-            head: Head::Conv {
-                fc1: Box::new(Conv::new(
-                    weights,
-                    "fc1",
-                    |v, s| dense_ohwi(v, s, POOLED),
-                    None,
-                    0,
-                    device,
-                )),
-                fc2: Box::new(Conv::new(
-                    weights,
-                    "fc2",
-                    |v, s| dense_ohwi(v, s, [HIDDEN, 1, 1]),
-                    None,
-                    0,
-                    device,
-                )),
-            },
-        }
+        Self::with_scales(weights, |_| None, device)
     }
 
     /// `int8-native`: every weight with one int8 scale held as burn's packed
-    /// int8 (the others float), the dense layers as matrix products over the
-    /// packed weights (see the module's documentation).
+    /// int8, the others float (see the module's documentation).
     pub fn int8_native(weights: &QuantizedWeights, device: &Device) -> Self {
-        let w = &weights.weights;
-        let scale = |name: &str| weights.int8_scale(name);
-        let conv =
-            |name: &str| Conv::new(w, name, hwio, scale(&format!("{name}.weight")), 1, device);
+        Self::with_scales(&weights.weights, |name| weights.int8_scale(name), device)
+    }
+
+    /// The network on `device`, each weight as packed int8 when `scale`
+    /// gives it one scale.
+    fn with_scales(
+        weights: &Weights,
+        scale: impl Fn(&str) -> Option<f32>,
+        device: &Device,
+    ) -> Self {
+        let conv = |name: &str| Conv::new(weights, name, scale(&format!("{name}.weight")), device);
+        let dense = |name: &str, layout, relu| {
+            Dense::new(
+                weights,
+                name,
+                layout,
+                scale(&format!("{name}.weight")),
+                relu,
+                device,
+            )
+        };
         Self {
             conv1: conv("conv1"),
             conv2: conv("conv2"),
-            head: Head::Int8(Box::new(DenseHead::new(w, scale, device))),
+            fc1: dense("fc1", nhwc_rows, true),
+            fc2: dense("fc2", dense_layout, false),
         }
     }
 
     /// Logits `[batch, 10]` for images `[batch, 1, 28, 28]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.features(images, Stage::Conv2);
-        self.head.logits(self.head.hidden(x))
+        self.fc2.forward(self.fc1.forward(flat(x)))
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.
@@ -303,7 +273,7 @@ impl ChannelsLast {
         if last <= Stage::Conv2 {
             return x.sum();
         }
-        head_cut(self.head.hidden(x), last, |h| self.head.logits(h))
+        head_cut(self.fc1.forward(flat(x)), last, |h| self.fc2.forward(h))
     }
 
     /// The stages up to and including `last` (at most conv2), NCHW views of
@@ -327,11 +297,6 @@ impl ChannelsLast {
             })
     }
 }
-
-/// The second pool's output, `[channels, height, width]`.
-const POOLED: [usize; 3] = [64, 7, 7];
-/// fc1's outputs.
-const HIDDEN: usize = 128;
 
 #[cfg(test)]
 mod tests {
@@ -373,7 +338,9 @@ mod tests {
             );
             assert_eq!(packed.dims(), [words, 4], "{name}");
         }
-        assert!(matches!(net.head, Head::Int8(_)));
+        assert!(matches!(net.fc1.weight.dtype(), DType::QFloat(_)));
+        // Ten outputs do not pack four to a word: fc2 stays float.
+        assert_eq!(net.fc2.weight.dtype(), DType::F32);
         let reference = Net::from_weights(&weights.weights, &device);
         let worst = worst_difference_from(&reference, |images| net.probabilities(images), &device);
         assert!(worst < 1e-6, "max |Δp| = {worst:e}");
@@ -396,7 +363,7 @@ mod tests {
         ] {
             let upload = sum(net.cut(images(), Stage::Upload));
             assert!(close(upload, pixels.iter().sum()), "{upload}");
-            let hidden = net.head.hidden(net.features(images(), Stage::Conv2));
+            let hidden = net.fc1.forward(flat(net.features(images(), Stage::Conv2)));
             let fc1 = sum(net.cut(images(), Stage::Fc1));
             assert!(close(fc1, sum(hidden.sum())), "{fc1}");
             let logits = sum(net.forward(images()).sum());
@@ -411,33 +378,12 @@ mod tests {
     }
 
     #[test]
-    fn dense_weights_become_the_convolution_over_their_input() {
-        // in (c 2, h 1, w 2) = 4 rows, out 3: value = row·10 + o.
-        let values: Vec<f32> = (0..12).map(|i| ((i / 3) * 10 + i % 3) as f32).collect();
-        let (shape, out) = dense_ohwi(&values, &[4, 3], [2, 1, 2]);
-        assert_eq!(shape, [3, 1, 2, 2]);
-        // Output o reads (x 0: c 0, c 1), (x 1: c 0, c 1) = rows 0, 2, 1, 3.
-        assert_eq!(
-            out,
-            [0., 20., 10., 30., 1., 21., 11., 31., 2., 22., 12., 32.]
-        );
-    }
-
-    #[test]
-    fn conv_weights_move_to_their_place_in_each_kernels_layout() {
+    fn conv_weights_move_to_their_place_in_the_kernels_layout() {
         // out 2, in 3, 1×2: value = o*100 + c*10 + kx.
         let shape = [2, 3, 1, 2];
         let values: Vec<f32> = (0..12)
             .map(|i| ((i / 6) * 100 + (i / 2 % 3) * 10 + i % 2) as f32)
             .collect();
-        let (to_shape, out) = ohwi(&values, &shape);
-        assert_eq!(to_shape, [2, 1, 2, 3]);
-        assert_eq!(
-            out,
-            [
-                0., 10., 20., 1., 11., 21., 100., 110., 120., 101., 111., 121.
-            ]
-        );
         let (to_shape, out) = hwio(&values, &shape);
         assert_eq!(to_shape, [1, 2, 3, 2]);
         assert_eq!(

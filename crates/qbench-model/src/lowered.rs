@@ -1,7 +1,7 @@
 //! The same network lowered to matrix products: how CPU cells run it, with
 //! `int8-native`'s weights as matrices burn holds as packed int8. WebGPU
-//! cells run [`crate::channels_last`], whose `int8-native` shares the dense
-//! layers here ([`DenseHead`]).
+//! cells run [`crate::channels_last`], whose dense layers take their weights
+//! in the layouts here ([`nhwc_rows`], [`dense`]).
 //!
 //! burn-flex's `conv2d` re-lays its weights and converts the input to NHWC on
 //! every call, and its `max_pool2d` computes argmax indices nobody reads; at
@@ -172,13 +172,13 @@ fn matrix((shape, values): HostMatrix, scale: Option<f32>, device: &Device) -> T
 }
 
 /// A dense weight `[in, out]` as it is.
-fn dense(values: &[f32], shape: &[usize]) -> HostMatrix {
+pub(crate) fn dense(values: &[f32], shape: &[usize]) -> HostMatrix {
     ([shape[0], shape[1]], values.to_vec())
 }
 
 /// Weight `name` laid out by `layout` on `device`, as packed int8 when
 /// `scale` is given.
-fn weight_matrix(
+pub(crate) fn weight_matrix(
     weights: &Weights,
     name: &str,
     layout: fn(&[f32], &[usize]) -> HostMatrix,
@@ -197,7 +197,7 @@ fn bias_row(weights: &Weights, name: &str, device: &Device) -> Tensor<2> {
 
 /// The dense layers after the second pool, for NHWC activations.
 #[derive(Debug, Clone)]
-pub(crate) struct DenseHead {
+struct DenseHead {
     /// `[3136, 128]`, rows in the NHWC flattening order (y, x, c).
     fc1_weight: Tensor<2>,
     /// `[1, 128]`.
@@ -211,11 +211,7 @@ pub(crate) struct DenseHead {
 impl DenseHead {
     /// The dense weights on `device`, each as packed int8 when `scale` gives
     /// it one scale.
-    pub(crate) fn new(
-        weights: &Weights,
-        scale: impl Fn(&str) -> Option<f32>,
-        device: &Device,
-    ) -> Self {
+    fn new(weights: &Weights, scale: impl Fn(&str) -> Option<f32>, device: &Device) -> Self {
         let weight = |name: &str, layout| weight_matrix(weights, name, layout, scale(name), device);
         Self {
             fc1_weight: weight("fc1.weight", nhwc_rows),
@@ -232,14 +228,14 @@ impl DenseHead {
     }
 
     /// fc1 and its ReLU: `[batch, 128]`.
-    pub(crate) fn hidden(&self, x: Tensor<4>) -> Tensor<2> {
+    fn hidden(&self, x: Tensor<4>) -> Tensor<2> {
         let [batch, ..] = x.dims();
         let x = x.reshape([batch, FLAT_FEATURES]);
         (x.matmul(self.fc1_weight.clone()) + self.fc1_bias.clone()).clamp_min(0.0)
     }
 
     /// fc2: the logits `[batch, 10]`.
-    pub(crate) fn output(&self, hidden: Tensor<2>) -> Tensor<2> {
+    fn output(&self, hidden: Tensor<2>) -> Tensor<2> {
         let logits = hidden.matmul(self.fc2_weight.clone()) + self.fc2_bias.clone();
         debug_assert_eq!(logits.dims()[1], CLASSES);
         logits

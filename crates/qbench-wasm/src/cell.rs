@@ -10,6 +10,7 @@ use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
 #[cfg(all(target_family = "wasm", feature = "webgpu"))]
 use qbench_model::ChannelsLast;
+#[cfg(feature = "cpu")]
 use qbench_model::Lowered;
 use qbench_model::digits::Digits;
 use qbench_model::weights::QuantizedWeights;
@@ -387,16 +388,17 @@ fn cpu_device() -> Device {
     Device::flex()
 }
 
-/// The network as the backend runs it fastest: laid out for burn's direct
-/// convolution and pooling kernels on WebGPU ([`ChannelsLast`]), lowered to
-/// matrix products on the CPU ([`Lowered`]; README, "CPU backend").
-/// `int8-native` holds its weights as packed int8 on both (on WebGPU, its
-/// dense layers stay matrix products; see [`ChannelsLast::int8_native`]).
-/// Only the WebGPU build has the channels-last path: without it, burn's
-/// convolution and pooling kernels stay out of the CPU-only module.
+/// The network as the backend runs it fastest: on qbench's own kernels on
+/// WebGPU ([`ChannelsLast`]), lowered to matrix products on the CPU
+/// ([`Lowered`]; README, "CPU backend"). `int8-native` holds its weights as
+/// packed int8 on both. Each module has only its own backend's network: the
+/// CPU-only module has no channels-last path and so none of burn's WebGPU
+/// kernels, the WebGPU module no lowered one and so none of burn's matrix
+/// products.
 enum Model {
     #[cfg(all(target_family = "wasm", feature = "webgpu"))]
     ChannelsLast(Box<ChannelsLast>),
+    #[cfg(feature = "cpu")]
     Lowered(Box<Lowered>),
 }
 
@@ -415,7 +417,10 @@ impl Model {
             } else {
                 ChannelsLast::new(&weights.weights, device)
             })),
-            _ => Model::Lowered(Box::new(Lowered::new(weights, int8, device))),
+            #[cfg(feature = "cpu")]
+            Backend::Cpu => Model::Lowered(Box::new(Lowered::new(weights, int8, device))),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("open_device refuses {backend:?} in this build"),
         }
     }
 
@@ -427,6 +432,7 @@ impl Model {
             Model::ChannelsLast(net) => {
                 net.forward(qbench_model::network::images_tensor(pixels, device))
             }
+            #[cfg(feature = "cpu")]
             Model::Lowered(net) => net.logits_of_pixels(pixels, device),
         }
     }
@@ -438,6 +444,7 @@ impl Model {
             Model::ChannelsLast(net) => {
                 net.cut(qbench_model::network::images_tensor(pixels, device), last)
             }
+            #[cfg(feature = "cpu")]
             Model::Lowered(net) => net.cut_of_pixels(pixels, device, last),
         }
     }

@@ -49,7 +49,9 @@ fn request(backend: Backend, precision: Precision) -> CellRequest {
             ci_target: 0.0,
         },
         quality_inputs: INPUTS,
-        quality_batch: 4,
+        // Batches of 5 and 3: the WebGPU dense kernel's blocks of four rows,
+        // one of them partly past the batch, and its one-row path.
+        quality_batch: 5,
         power_preference: PowerPreference::default(),
         profile: false,
     }
@@ -257,11 +259,13 @@ async fn every_stored_precision_uploads_and_runs_on_both_backends() {
 }
 
 #[wasm_bindgen_test]
-async fn int8_native_holds_its_weights_as_int8_on_both_backends() {
+async fn int8_native_holds_int8_and_computes_alike_on_both_backends() {
     let estimate = qbench_model::weights::memory(Precision::Int8Native);
+    let mut probabilities = Vec::new();
     for backend in [Backend::Webgpu, Backend::Cpu] {
         let r = run(&request(backend, Precision::Int8Native)).await;
         assert_eq!(r.status, Status::Ok, "{backend}: {:?}", r.reason);
+        probabilities.push(r.probabilities.clone());
         let agree = agreeing(&r.probabilities);
         assert!(
             agree >= INPUTS - 1,
@@ -284,6 +288,13 @@ async fn int8_native_holds_its_weights_as_int8_on_both_backends() {
             Backend::Cpu => assert_eq!(r.measured_bytes, None),
         }
     }
+    // WebGPU's kernels read the packed words themselves; the CPU's matrix
+    // products go through burn: the same network of int8 values.
+    let diff = max_abs_diff(&probabilities[0], &probabilities[1]);
+    assert!(
+        diff <= 1e-5,
+        "int8-native differs by {diff} between backends"
+    );
 }
 
 #[wasm_bindgen_test]
