@@ -41,6 +41,9 @@ pub enum Fault {
     Hang,
     /// The page answers something that is not a cell response.
     Garble,
+    /// The module panics where no promise of the cell's sees it (as in a
+    /// WebGPU callback): the hook records the message, the cell never settles.
+    Panic,
 }
 
 /// Where sessions are opened.
@@ -326,11 +329,18 @@ impl Session {
     /// Calls an async page function that resolves to a JSON string: `Ok(Ok(text))`,
     /// or `Ok(Err(message))` when the page rejected; `Err` when WebDriver failed.
     async fn call(&self, body: &str, arg: Value) -> Result<Result<String, String>, CmdError> {
+        // A wasm panic inside a task the call does not await (a WebGPU
+        // callback, a spawned future) aborts the module without settling the
+        // call's promise: the panic hook's message ends the call instead of
+        // the cell's timeout.
         let script = format!(
             "const arg = arguments[0]; const done = arguments[arguments.length - 1];
+             const panicked = setInterval(() => {{
+               if (globalThis.qbenchPanic) {{ clearInterval(panicked); done({{ err: 'the module panicked: ' + globalThis.qbenchPanic }}); }}
+             }}, 50);
              (async () => {{ {body} }})().then(
-               (value) => done({{ ok: value }}),
-               (e) => done({{ err: String(e && e.stack || e) + (globalThis.qbenchPanic ? ' | panic: ' + globalThis.qbenchPanic : '') }}));"
+               (value) => {{ clearInterval(panicked); done({{ ok: value }}); }},
+               (e) => {{ clearInterval(panicked); done({{ err: String(e && e.stack || e) + (globalThis.qbenchPanic ? ' | panic: ' + globalThis.qbenchPanic : '') }}); }});"
         );
         let answer = self.client.execute_async(&script, vec![arg]).await?;
         Ok(
