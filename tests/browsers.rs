@@ -1277,23 +1277,6 @@ mod firefox {
         check_full_matrix("firefox", true);
     }
 
-    /// The panic ends the cell as an error naming it, long before the
-    /// 120 s timeout would.
-    #[test]
-    fn a_panic_that_settles_nothing_is_an_error_naming_it_not_a_timeout() {
-        let (_, report) = faulty_run("chromium", "panic", &["--timeout-per-cell", "120"]);
-        let int8 = cell(&report, "chromium", "cpu", "int8", 1);
-        assert_eq!(int8["status"], "error", "{int8}");
-        assert!(
-            int8["reason"]
-                .as_str()
-                .unwrap()
-                .contains("the module panicked: injected fault"),
-            "{int8}"
-        );
-        assert_eq!(cell(&report, "chromium", "cpu", "f32", 1)["status"], "ok");
-    }
-
     #[test]
     fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
         let (_, report) = faulty_run("firefox", "hang", &["--timeout-per-cell", "20"]);

@@ -216,35 +216,16 @@ fn dense_kernel<E: Float, N: Size>(
     #[define(E)] _dtype: ElemType,
 ) {
     let vectors = output.shape(1) / output.vector_size();
-    let groups = vectors / block;
-    let batch = output.shape(0);
-    if ABSOLUTE_POS >= batch.div_ceil(rows) * groups {
-        terminate!();
-    }
-    let first = (ABSOLUTE_POS % groups) * block;
-    let first_row = ABSOLUTE_POS / groups * rows;
-    let inputs = input.shape(1);
-
-    let mut acc = Array::<Vector<E, N>>::new(comptime![rows * block]);
-    #[unroll]
-    for i in 0..comptime![rows * block] {
-        acc[i] = Vector::new(E::from_int(0));
-    }
+    let (first, first_row) = dense_origin(output.shape(0), vectors, block, rows);
+    let mut acc = zeroed::<E, N>(comptime![rows * block]);
     let mut weights = Array::<Vector<E, N>>::new(block);
-    for k in 0..inputs {
+    for k in 0..input.shape(1) {
         let w_at = k * vectors + first;
         #[unroll]
         for j in 0..block {
             weights[j] = weight[w_at + j];
         }
-        #[unroll]
-        for r in 0..rows {
-            let v = Vector::new(input[min(first_row + r, batch - 1) * inputs + k]);
-            #[unroll]
-            for j in 0..block {
-                acc[r * block + j] += v * weights[j];
-            }
-        }
+        add_rows_times(&mut acc, &weights, input, first_row, k, block, rows);
     }
     store_rows(&acc, bias, output, first_row, first, block, rows, relu);
 }
@@ -265,35 +246,16 @@ fn dense_int8_kernel<E: Float, N: Size>(
     #[define(E)] _dtype: ElemType,
 ) {
     let vectors = output.shape(1) / output.vector_size();
-    let groups = vectors / block;
-    let batch = output.shape(0);
-    if ABSOLUTE_POS >= batch.div_ceil(rows) * groups {
-        terminate!();
-    }
-    let first = (ABSOLUTE_POS % groups) * block;
-    let first_row = ABSOLUTE_POS / groups * rows;
-    let inputs = input.shape(1);
-
-    let mut acc = Array::<Vector<E, N>>::new(comptime![rows * block]);
-    #[unroll]
-    for i in 0..comptime![rows * block] {
-        acc[i] = Vector::new(E::from_int(0));
-    }
+    let (first, first_row) = dense_origin(output.shape(0), vectors, block, rows);
+    let mut acc = zeroed::<E, N>(comptime![rows * block]);
     let mut weights = Array::<Vector<E, N>>::new(block);
-    for k in 0..inputs {
+    for k in 0..input.shape(1) {
         let w_at = k * vectors + first;
         #[unroll]
         for j in 0..block {
             weights[j] = int8_codes::<E, N>(weight[w_at + j]);
         }
-        #[unroll]
-        for r in 0..rows {
-            let v = Vector::new(input[min(first_row + r, batch - 1) * inputs + k]);
-            #[unroll]
-            for j in 0..block {
-                acc[r * block + j] += v * weights[j];
-            }
-        }
+        add_rows_times(&mut acc, &weights, input, first_row, k, block, rows);
     }
     let scale = Vector::new(E::cast_from(scale[0]));
     #[unroll]
@@ -301,6 +263,61 @@ fn dense_int8_kernel<E: Float, N: Size>(
         acc[i] *= scale;
     }
     store_rows(&acc, bias, output, first_row, first, block, rows, relu);
+}
+
+/// The first output vector and the first row of this invocation of a dense
+/// kernel (`block` vectors, `rows` rows of an output `[batch, vectors]`);
+/// invocations past the last stop.
+#[cube]
+fn dense_origin(
+    batch: usize,
+    vectors: usize,
+    #[comptime] block: usize,
+    #[comptime] rows: usize,
+) -> (usize, usize) {
+    let groups = vectors / block;
+    if ABSOLUTE_POS >= batch.div_ceil(rows) * groups {
+        terminate!();
+    }
+    (
+        (ABSOLUTE_POS % groups) * block,
+        ABSOLUTE_POS / groups * rows,
+    )
+}
+
+/// `len` zero vectors.
+#[cube]
+fn zeroed<E: Float, N: Size>(#[comptime] len: usize) -> Array<Vector<E, N>> {
+    let mut acc = Array::<Vector<E, N>>::new(len);
+    #[unroll]
+    for i in 0..len {
+        acc[i] = Vector::new(E::from_int(0));
+    }
+    acc
+}
+
+/// Adds input column `k` of rows `first_row..first_row + rows` (the last row
+/// for those past the batch) times the `block` weight vectors to `acc`.
+#[cube]
+fn add_rows_times<E: Float, N: Size>(
+    acc: &mut Array<Vector<E, N>>,
+    weights: &Array<Vector<E, N>>,
+    input: &Tensor<E>,
+    first_row: usize,
+    k: usize,
+    #[comptime] block: usize,
+    #[comptime] rows: usize,
+) {
+    let last = input.shape(0) - 1;
+    let inputs = input.shape(1);
+    #[unroll]
+    for r in 0..rows {
+        let v = Vector::new(input[min(first_row + r, last) * inputs + k]);
+        #[unroll]
+        for j in 0..block {
+            acc[r * block + j] += v * weights[j];
+        }
+    }
 }
 
 /// The four int8 codes of a packed word (the first in the lowest byte) as
