@@ -339,8 +339,9 @@ impl Session {
                if (globalThis.qbenchPanic) {{ clearInterval(panicked); done({{ err: 'the module panicked: ' + globalThis.qbenchPanic }}); }}
              }}, 50);
              (async () => {{ {body} }})().then(
-               (value) => {{ clearInterval(panicked); done({{ ok: value }}); }},
-               (e) => {{ clearInterval(panicked); done({{ err: String(e && e.stack || e) + (globalThis.qbenchPanic ? ' | panic: ' + globalThis.qbenchPanic : '') }}); }});"
+               (value) => done({{ ok: value }}),
+               (e) => done({{ err: String(e && e.stack || e) + (globalThis.qbenchPanic ? ' | panic: ' + globalThis.qbenchPanic : '') }}))
+               .finally(() => clearInterval(panicked));"
         );
         let answer = self.client.execute_async(&script, vec![arg]).await?;
         Ok(

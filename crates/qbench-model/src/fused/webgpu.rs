@@ -16,7 +16,7 @@
 //! (`max(x + b) = max(x) + b`, ReLU is monotonic), so this is the same network
 //! summed in the same order per output.
 
-use burn::tensor::quantization::{QuantMode, QuantStore, QuantValue, ScaleDtype};
+use burn::tensor::quantization::{QuantMode, QuantScheme, QuantStore, QuantValue, ScaleDtype};
 use burn::tensor::{DType, Tensor as BurnTensor};
 use burn_cubecl::Cube;
 use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
@@ -65,11 +65,7 @@ fn conv3x3_pool_relu_kernel<E: Float, N: Size>(
 
     // The pool window's four convolution outputs (top left, top right,
     // bottom left, bottom right), `block` vectors each.
-    let mut acc = Array::<Vector<E, N>>::new(comptime![4 * block]);
-    #[unroll]
-    for i in 0..comptime![4 * block] {
-        acc[i] = Vector::new(E::from_int(0));
-    }
+    let mut acc = zeroed::<E, N>(comptime![4 * block]);
 
     // Row and column `y + ky`, `x + kx` are padded coordinates (one more than
     // the input's): 0 and `height + 1` are the padding, read as zero.
@@ -157,22 +153,18 @@ pub fn conv3x3_pool_relu(
         return Err(Refused::Shape);
     }
     contiguous(&[&input, &weight, &bias])?;
-    let vector = if out.is_multiple_of(4) { 4 } else { 1 };
-    let block = if (out / vector).is_multiple_of(BLOCK) {
-        BLOCK
-    } else {
-        1
-    };
+    let (vector, block) = output_blocks(out);
     let output = empty_device_contiguous_dtype(
         input.client.clone(),
         input.device.clone(),
         [batch, height / 2, width / 2, out].into(),
         dtype,
     );
-    let units = batch * (height / 2) * (width / 2) * (out / vector / block);
     let client = output.client.clone();
-    let cube_dim = CubeDim::new(&client, units);
-    let cube_count = calculate_cube_count_elemwise(&client, units, cube_dim);
+    let (cube_count, cube_dim) = grid(
+        &output,
+        batch * (height / 2) * (width / 2) * (out / vector / block),
+    );
     // SAFETY: every index the kernel reads or writes is inside its tensor:
     // the shapes were checked above, input offsets are clamped
     // into the image, and invocations past the last output stop first.
@@ -378,35 +370,29 @@ pub fn dense(
     relu: bool,
 ) -> Result<BurnTensor<2>, Refused> {
     let input = cube(x.clone())?;
-    let weight = match weight.dtype() {
-        DType::QFloat(_) => cube_quantized(weight.clone())?,
-        _ => cube(weight.clone())?,
-    };
     let bias = cube(bias.clone())?;
     let dtype = input.dtype;
     let elem = float_elem(dtype)?;
-    let [batch, inputs] = input.meta.shape().dims();
-    let [w_in, out] = weight.meta.shape().dims();
-    let int8 = match weight.dtype {
-        DType::QFloat(_) => Some(int8_words(&weight)?),
-        other if other == dtype => None,
-        _ => return Err(Refused::DType),
+    let (weight, int8) = match weight.dtype() {
+        DType::QFloat(scheme) => {
+            let weight = cube_quantized(weight.clone())?;
+            let words = int8_words(&weight, scheme)?;
+            (weight, Some(words))
+        }
+        _ => (cube(weight.clone())?, None),
     };
-    if bias.dtype != dtype {
+    if bias.dtype != dtype || (int8.is_none() && weight.dtype != dtype) {
         return Err(Refused::DType);
     }
+    let [batch, inputs] = input.meta.shape().dims();
+    let [w_in, out] = weight.meta.shape().dims();
     let packs = int8.is_none() || out.is_multiple_of(4);
     if w_in != inputs || bias.meta.shape().dims::<1>() != [out] || batch == 0 || !packs {
         return Err(Refused::Shape);
     }
     let stored = int8.as_ref().map_or(&weight, |(words, _)| words);
     contiguous(&[&input, stored, &bias])?;
-    let vector = if out.is_multiple_of(4) { 4 } else { 1 };
-    let block = if (out / vector).is_multiple_of(BLOCK) {
-        BLOCK
-    } else {
-        1
-    };
+    let (vector, block) = output_blocks(out);
     let rows = if batch >= ROWS { ROWS } else { 1 };
     let output = empty_device_contiguous_dtype(
         input.client.clone(),
@@ -414,10 +400,8 @@ pub fn dense(
         [batch, out].into(),
         dtype,
     );
-    let units = batch.div_ceil(rows) * (out / vector / block);
     let client = output.client.clone();
-    let cube_dim = CubeDim::new(&client, units);
-    let cube_count = calculate_cube_count_elemwise(&client, units, cube_dim);
+    let (cube_count, cube_dim) = grid(&output, batch.div_ceil(rows) * (out / vector / block));
     // SAFETY: every index the kernels read or write is inside its tensor:
     // the shapes were checked above (and `out` a multiple of 4
     // for the packed words), rows past the batch read the last row and are
@@ -459,13 +443,13 @@ pub fn dense(
     Ok(BurnTensor::from_primitive::<Cube>(output))
 }
 
-/// The packed words `[.., out / 4]` and the scale of `weight`, burn's packed
-/// per-tensor symmetric int8 with a float32 scale; refused in any other
-/// scheme.
-fn int8_words(weight: &CubeTensor) -> Result<(CubeTensor, CubeTensor), Refused> {
-    let DType::QFloat(scheme) = weight.dtype else {
-        return Err(Refused::DType);
-    };
+/// The packed words `[.., out / 4]` and the scale of `weight`, quantized in
+/// `scheme`: burn's packed per-tensor symmetric int8 with a float32 scale;
+/// refused in any other scheme.
+fn int8_words(
+    weight: &CubeTensor,
+    scheme: QuantScheme,
+) -> Result<(CubeTensor, CubeTensor), Refused> {
     let per_tensor_int8 = matches!(scheme.value, QuantValue::Q8S | QuantValue::Q8F)
         && scheme.store == QuantStore::PackedU32(0)
         && scheme.block_scale().is_none()
@@ -475,6 +459,28 @@ fn int8_words(weight: &CubeTensor) -> Result<(CubeTensor, CubeTensor), Refused> 
         Some((words, scale)) if per_tensor_int8 && scale.dtype == DType::F32 => Ok((words, scale)),
         _ => Err(Refused::DType),
     }
+}
+
+/// How an invocation covers `out` output channels: vectors of 4 where `out`
+/// allows, `BLOCK` of them where they divide it.
+fn output_blocks(out: usize) -> (usize, usize) {
+    let vector = if out.is_multiple_of(4) { 4 } else { 1 };
+    let block = if (out / vector).is_multiple_of(BLOCK) {
+        BLOCK
+    } else {
+        1
+    };
+    (vector, block)
+}
+
+/// The cube count and cube dimension for `units` invocations on `output`'s
+/// device, one unit each.
+fn grid(output: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new(&output.client, units);
+    (
+        calculate_cube_count_elemwise(&output.client, units, cube_dim),
+        cube_dim,
+    )
 }
 
 /// `t` as burn's cubecl backend's own tensor.
