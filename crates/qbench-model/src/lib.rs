@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod channels_last;
 pub mod digits;
+pub mod direct;
 mod fused;
 pub mod lowered;
 pub mod network;

@@ -16,9 +16,10 @@
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::ops::PadMode;
 use burn::tensor::quantization::{QuantScheme, QuantValue};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 use qbench_core::profile::Stage;
 
+use crate::direct;
 use crate::network::{CLASSES, FLAT_FEATURES, IMAGE_PIXELS, IMAGE_SIDE};
 use crate::weights::{QuantizedWeights, Weights};
 
@@ -242,40 +243,71 @@ impl DenseHead {
     }
 }
 
+/// The two convolutions with their pools: qbench's own kernel on the host
+/// for float32 weights ([`crate::direct`]), burn's matrix products where burn
+/// holds the weights (`int8-native`'s packed int8) or computes in half
+/// precision (`f16-native`).
+#[derive(Debug, Clone)]
+enum Convs {
+    Direct(Box<[direct::ConvPool; 2]>),
+    Burn(Box<[ConvPool; 2]>),
+}
+
 /// The network lowered for matrix products, its weights on one device.
 #[derive(Debug, Clone)]
 pub struct Lowered {
-    conv1: ConvPool,
-    conv2: ConvPool,
+    convs: Convs,
     head: DenseHead,
 }
 
 impl Lowered {
     /// The (dequantized) weights laid out once for the products here, on
     /// `device`. With `int8`, every weight tensor that has one int8 scale is
-    /// held as burn's packed int8 (`int8-native`); the others stay float.
+    /// held as burn's packed int8 (`int8-native`); the others stay float. On
+    /// a float32 device without `int8` the convolutions run on the host
+    /// ([`crate::direct`]).
     pub fn new(weights: &QuantizedWeights, int8: bool, device: &Device) -> Self {
         let w = &weights.weights;
         let scale = |name: &str| int8.then(|| weights.int8_scale(name)).flatten();
-        let weight = |name: &str| weight_matrix(w, name, conv_matrix, scale(name), device);
+        let convs = if !int8 && device.settings().float_dtype == FloatDType::F32 {
+            let layer = |name: &str| {
+                let (shape, values) = w.tensor(&format!("{name}.weight"));
+                direct::ConvPool::new(values, shape, w.tensor(&format!("{name}.bias")).1)
+            };
+            Convs::Direct(Box::new([layer("conv1"), layer("conv2")]))
+        } else {
+            let layer = |name: &str| ConvPool {
+                weight: weight_matrix(
+                    w,
+                    &format!("{name}.weight"),
+                    conv_matrix,
+                    scale(&format!("{name}.weight")),
+                    device,
+                ),
+                bias: bias_row(w, &format!("{name}.bias"), device),
+            };
+            Convs::Burn(Box::new([layer("conv1"), layer("conv2")]))
+        };
         Self {
-            conv1: ConvPool {
-                weight: weight("conv1.weight"),
-                bias: bias_row(w, "conv1.bias", device),
-            },
-            conv2: ConvPool {
-                weight: weight("conv2.weight"),
-                bias: bias_row(w, "conv2.bias", device),
-            },
+            convs,
             head: DenseHead::new(w, scale, device),
         }
     }
 
     /// Logits `[batch, 10]` for images `[batch, 1, 28, 28]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let [batch, ..] = images.dims();
-        let x = images.reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1]);
-        self.head.logits(self.conv2.forward(self.conv1.forward(x)))
+        match &self.convs {
+            Convs::Direct(_) => {
+                let device = images.device();
+                let pixels = images.into_data().convert::<f32>().try_to_vec::<f32>();
+                self.logits_of_pixels(&pixels.expect("float images"), &device)
+            }
+            Convs::Burn(convs) => {
+                let [batch, ..] = images.dims();
+                let x = images.reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1]);
+                self.head.logits(convs[1].forward(convs[0].forward(x)))
+            }
+        }
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.
@@ -294,26 +326,52 @@ impl Lowered {
     /// Logits `[batch, 10]` for the images `pixels` on the host, as
     /// [`Self::probabilities_of_pixels`] computes them.
     pub fn logits_of_pixels(&self, pixels: &[f32], device: &Device) -> Tensor<2> {
+        self.head.logits(self.pooled(pixels, device, Stage::Conv2))
+    }
+
+    /// conv2's pooled output `[batch, 7, 7, 64]` on `device` for the images
+    /// `pixels`; or, for a `last` before conv2, that stage's output.
+    fn pooled(&self, pixels: &[f32], device: &Device, last: Stage) -> Tensor<4> {
         let batch = pixels.len() / IMAGE_PIXELS;
-        let patches = matrix(conv1_patches(pixels), None, device);
-        let x = self.conv1.pool(patches, [batch, IMAGE_SIDE, IMAGE_SIDE]);
-        self.head.logits(self.conv2.forward(x))
+        let half = IMAGE_SIDE / 2;
+        match &self.convs {
+            Convs::Direct(convs) => {
+                let upload = |values: Vec<f32>, side: usize| {
+                    let channels = values.len() / (batch * side * side);
+                    Tensor::from_data(
+                        TensorData::new(values, [batch, side, side, channels]),
+                        device,
+                    )
+                };
+                if last == Stage::Upload {
+                    return upload(pixels.to_vec(), IMAGE_SIDE);
+                }
+                let x = convs[0].forward(pixels, [batch, IMAGE_SIDE, IMAGE_SIDE]);
+                if last == Stage::Conv1 {
+                    return upload(x, half);
+                }
+                upload(convs[1].forward(&x, [batch, half, half]), half / 2)
+            }
+            Convs::Burn(convs) => {
+                let patches = matrix(conv1_patches(pixels), None, device);
+                if last == Stage::Upload {
+                    let [rows, cols] = patches.dims();
+                    return patches.reshape([1, 1, rows, cols]);
+                }
+                let x = convs[0].pool(patches, [batch, IMAGE_SIDE, IMAGE_SIDE]);
+                if last == Stage::Conv1 {
+                    return x;
+                }
+                convs[1].forward(x)
+            }
+        }
     }
 
     /// The network of [`Self::probabilities_of_pixels`] cut after `last`, its
     /// output summed (`run --profile`).
     pub fn cut_of_pixels(&self, pixels: &[f32], device: &Device, last: Stage) -> Tensor<1> {
-        let batch = pixels.len() / IMAGE_PIXELS;
-        let patches = matrix(conv1_patches(pixels), None, device);
-        if last == Stage::Upload {
-            return patches.sum();
-        }
-        let x = self.conv1.pool(patches, [batch, IMAGE_SIDE, IMAGE_SIDE]);
-        if last == Stage::Conv1 {
-            return x.sum();
-        }
-        let x = self.conv2.forward(x);
-        if last == Stage::Conv2 {
+        let x = self.pooled(pixels, device, last.min(Stage::Conv2));
+        if last <= Stage::Conv2 {
             return x.sum();
         }
         head_cut(self.head.hidden(x), last, |h| self.head.output(h))
@@ -407,8 +465,13 @@ mod tests {
         let sum = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
         let cut = |stage| sum(lowered.cut_of_pixels(&pixels, &device, stage));
         let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
-        // Each pixel is in 9 patches, minus the padding's: more than once.
-        assert!(cut(Stage::Upload) > pixels.iter().sum::<f32>());
+        // On a float32 device the images are uploaded as they are.
+        let pixel_sum = pixels.iter().sum::<f32>();
+        assert!(
+            close(cut(Stage::Upload), pixel_sum),
+            "{}",
+            cut(Stage::Upload)
+        );
         let images = crate::network::images_tensor(&pixels, &device);
         let logits = sum(lowered.forward(images).sum());
         assert!(
