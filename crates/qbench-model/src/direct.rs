@@ -56,7 +56,29 @@ impl ConvPool {
 
     /// `[n, h, w, c_in]` (NHWC, row-major, `h` and `w` even) →
     /// `[n, h / 2, w / 2, c_out]`.
-    pub fn forward(&self, input: &[f32], [n, h, w]: [usize; 3]) -> Vec<f32> {
+    pub fn forward(&self, input: &[f32], dims: [usize; 3]) -> Vec<f32> {
+        let c_in = self.c_in;
+        if c_in == 1 {
+            self.forward_with(input, dims, |padded, corner, row, weight| {
+                window_sums_one_channel(padded, corner, row, weight)
+            })
+        } else {
+            self.forward_with(input, dims, |padded, corner, row, weight| {
+                window_sums(padded, corner, row, c_in, weight)
+            })
+        }
+    }
+
+    /// [`Self::forward`] with `sums` computing a window's pre-pool sums. One
+    /// function per window kernel: with both inlined into one loop, Firefox
+    /// ran conv2 at 1.7× its time.
+    #[inline(never)]
+    fn forward_with(
+        &self,
+        input: &[f32],
+        [n, h, w]: [usize; 3],
+        sums: impl Fn(&[f32], usize, usize, &[f32]) -> [[F4; 2]; 4],
+    ) -> Vec<f32> {
         let (c_in, c_out) = (self.c_in, self.c_out);
         assert_eq!(
             input.len(),
@@ -81,8 +103,7 @@ impl ConvPool {
                 let bias = [F4::load(&bias[..4]), F4::load(&bias[4..])];
                 for oy in 0..oh {
                     for ox in 0..ow {
-                        let corner = 2 * oy * row + 2 * ox * c_in;
-                        let sums = window_sums(&padded, corner, row, c_in, weight);
+                        let sums = sums(&padded, 2 * oy * row + 2 * ox * c_in, row, weight);
                         let at = (oy * ow + ox) * c_out + block * BLOCK;
                         for (half, bias) in bias.iter().enumerate() {
                             let max = sums[0][half]
@@ -129,6 +150,34 @@ fn window_sums(
                 sum[0] = sum[0].mul_add(x, w[0]);
                 sum[1] = sum[1].mul_add(x, w[1]);
             }
+        }
+    }
+    sums
+}
+
+/// [`window_sums`] for a one-channel input (conv1): the window's 4×4 input
+/// values read once, the nine taps unrolled (the general loop would run one
+/// input channel per tap).
+#[inline(always)]
+fn window_sums_one_channel(
+    padded: &[f32],
+    corner: usize,
+    row: usize,
+    weight: &[f32],
+) -> [[F4; 2]; 4] {
+    let patch: [[f32; 4]; 4] = std::array::from_fn(|r| {
+        padded[corner + r * row..][..4]
+            .try_into()
+            .expect("four columns")
+    });
+    let mut sums = [[F4::zero(); 2]; 4];
+    for (tap, weight) in weight.chunks_exact(BLOCK).enumerate() {
+        let (ky, kx) = (tap / 3, tap % 3);
+        let w = [F4::load(&weight[..4]), F4::load(&weight[4..])];
+        for (p, sum) in sums.iter_mut().enumerate() {
+            let x = F4::splat(patch[ky + p / 2][kx + p % 2]);
+            sum[0] = sum[0].mul_add(x, w[0]);
+            sum[1] = sum[1].mul_add(x, w[1]);
         }
     }
     sums
@@ -284,26 +333,29 @@ mod tests {
 
     #[test]
     fn direct_layer_is_the_convolution_pool_and_relu_it_replaces() {
-        // Three channels in (no multiple of anything), two blocks out, two
-        // images of 6×8: the padding on every side and the second block.
-        let [n, h, w, c_in, c_out] = [2, 6, 8, 3, 16];
-        let input = values(n * h * w * c_in, 1);
-        let weight = values(c_out * c_in * 9, 2);
-        let bias = values(c_out, 3);
-        let layer = ConvPool::new(&weight, &[c_out, c_in, 3, 3], &bias);
-        let got = layer.forward(&input, [n, h, w]);
-        let want = reference(&input, [n, h, w, c_in], &weight, &bias);
-        assert_eq!(got.len(), want.len());
-        let worst = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        assert!(worst < 1e-5, "max |Δ| = {worst:e}");
-        assert!(
-            got.contains(&0.0) && got.iter().any(|&v| v > 0.5),
-            "ReLU cut some, not all"
-        );
+        // One input channel (conv1's unrolled path) and three (the general
+        // one), two blocks out, two images of 6×8: the padding on every side
+        // and the second block.
+        for c_in in [1, 3] {
+            let [n, h, w, c_out] = [2, 6, 8, 16];
+            let input = values(n * h * w * c_in, 1);
+            let weight = values(c_out * c_in * 9, 2);
+            let bias = values(c_out, 3);
+            let layer = ConvPool::new(&weight, &[c_out, c_in, 3, 3], &bias);
+            let got = layer.forward(&input, [n, h, w]);
+            let want = reference(&input, [n, h, w, c_in], &weight, &bias);
+            assert_eq!(got.len(), want.len());
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "{c_in} channels in: max |Δ| = {worst:e}");
+            assert!(
+                got.contains(&0.0) && got.iter().any(|&v| v > 0.5),
+                "{c_in} channels in: ReLU cut some, not all"
+            );
+        }
     }
 
     #[test]
