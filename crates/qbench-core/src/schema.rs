@@ -164,12 +164,24 @@ impl Report {
         self.upsert_cell(cell);
     }
 
-    /// Replaces the cell with the same id, or appends it.
+    /// Replaces the cell with the same id, or adds it in the planned order
+    /// (whatever order the cells ran in; a cell not planned goes last).
     pub fn upsert_cell(&mut self, cell: Cell) {
-        match self.cells.iter_mut().find(|c| c.id() == cell.id()) {
-            Some(slot) => *slot = cell,
-            None => self.cells.push(cell),
+        let id = cell.id();
+        if let Some(slot) = self.cells.iter_mut().find(|c| c.id() == id) {
+            *slot = cell;
+            return;
         }
+        let rank = |id: &CellId| self.planned.iter().position(|p| p == id);
+        let at = match rank(&id) {
+            Some(mine) => self
+                .cells
+                .iter()
+                .position(|c| rank(&c.id()).is_none_or(|theirs| theirs > mine))
+                .unwrap_or(self.cells.len()),
+            None => self.cells.len(),
+        };
+        self.cells.insert(at, cell);
     }
 
     /// Whether the run ended and measured every planned cell.
@@ -712,6 +724,18 @@ mod tests {
             serde_json::to_value(&r).unwrap()["schema_version"],
             SCHEMA_VERSION
         );
+    }
+
+    #[test]
+    fn cells_take_their_planned_places_whatever_order_they_ran_in() {
+        let mut r = Report::new("0.1.0", "2026-11-28T00:00:00Z", settings());
+        let at = |batch| Cell { batch, ..cell() };
+        r.planned = [1, 4, 32].map(|b| at(b).id()).to_vec();
+        for batch in [32, 7, 1, 4] {
+            r.upsert_cell(at(batch));
+        }
+        let order: Vec<u32> = r.cells.iter().map(|c| c.batch).collect();
+        assert_eq!(order, [1, 4, 32, 7], "batch 7 was not planned: last");
     }
 
     #[test]

@@ -57,6 +57,14 @@ pub struct Session {
     net: Model,
     digits: Digits,
     pixels: Vec<f32>,
+    /// The timed samples' inputs in turn: the quality digits in whole
+    /// batches (when the cell measures quality on a batch of them at least),
+    /// else `pixels` alone.
+    inputs: Vec<Vec<f32>>,
+    /// How many of `inputs` are batches of quality digits.
+    quality_batches: usize,
+    /// Probabilities of the quality digits the samples have covered so far.
+    sampled_probabilities: Vec<f32>,
     first_ms: f64,
     device_init_ms: f64,
     model_load_ms: f64,
@@ -96,6 +104,14 @@ impl Session {
 
         let batch = (req.batch as usize).clamp(1, digits.len());
         let pixels = digits.pixels(0, batch);
+        let quality_batches = req.quality_inputs.min(digits.len()) / batch;
+        let inputs = if quality_batches == 0 {
+            vec![pixels.clone()]
+        } else {
+            (0..quality_batches)
+                .map(|b| digits.pixels(b * batch, (b + 1) * batch))
+                .collect()
+        };
         let first_ms = timed(&net, &pixels, &device).await?;
         Ok(Session {
             request: req.clone(),
@@ -103,6 +119,9 @@ impl Session {
             net,
             digits,
             pixels,
+            inputs,
+            quality_batches,
+            sampled_probabilities: Vec::new(),
             first_ms,
             device_init_ms,
             model_load_ms,
@@ -140,14 +159,21 @@ impl Session {
     }
 
     /// Times one warm inference (nothing once the cell failed); then whether
-    /// the plan is met.
+    /// the plan is met. The samples take the quality digits in turn, batch by
+    /// batch, and keep their probabilities the first time round: the quality
+    /// pass then runs only on the digits the samples did not reach.
     pub async fn sample(&mut self) -> bool {
         if self.failure.is_none() {
-            match split(&self.net, &self.pixels, &self.device).await {
-                Ok((ms, enqueued)) => {
+            let turn = self.samples_ms.len();
+            let pixels = &self.inputs[turn % self.inputs.len()];
+            match split(&self.net, pixels, &self.device).await {
+                Ok((ms, enqueued, probabilities)) => {
                     self.spent += ms;
                     self.samples_ms.push(ms);
                     self.enqueue_ms.push(enqueued);
+                    if turn < self.quality_batches {
+                        self.sampled_probabilities.extend(probabilities);
+                    }
                 }
                 Err(failure) => self.failure = Some(failure),
             }
@@ -225,13 +251,15 @@ impl Session {
         Ok(cuts)
     }
 
-    /// Probabilities of the first `quality_inputs` held-out digits.
-    async fn quality(&self) -> Result<Vec<f32>, Failure> {
+    /// Probabilities of the first `quality_inputs` held-out digits: those the
+    /// samples computed, then the rest in batches of `quality_batch`.
+    async fn quality(&mut self) -> Result<Vec<f32>, Failure> {
         let digits = &self.digits;
         let n = self.request.quality_inputs.min(digits.len());
         let step = self.request.quality_batch.max(1);
-        let mut probabilities = Vec::with_capacity(n * 10);
-        for start in (0..n).step_by(step) {
+        let mut probabilities = std::mem::take(&mut self.sampled_probabilities);
+        probabilities.reserve(n * 10 - probabilities.len());
+        for start in (probabilities.len() / 10..n).step_by(step) {
             let end = (start + step).min(n);
             probabilities.extend(infer(&self.net, &digits.pixels(start, end), &self.device).await?);
         }
@@ -455,13 +483,17 @@ async fn timed(net: &Model, pixels: &[f32], device: &Device) -> Result<f64, Fail
 }
 
 /// One inference timed whole and up to the moment the forward call returned
-/// (host-side work), milliseconds.
-async fn split(net: &Model, pixels: &[f32], device: &Device) -> Result<(f64, f64), Failure> {
+/// (host-side work), milliseconds; and its probabilities.
+async fn split(
+    net: &Model,
+    pixels: &[f32],
+    device: &Device,
+) -> Result<(f64, f64, Vec<f32>), Failure> {
     let t = now_ms();
     let logits = net.logits(pixels, device);
     let enqueued = now_ms() - t;
-    read_probabilities(logits).await?;
-    Ok((now_ms() - t, enqueued))
+    let probabilities = read_probabilities(logits).await?;
+    Ok((now_ms() - t, enqueued, probabilities))
 }
 
 /// Upload, forward, read back, softmax: one inference.
@@ -570,6 +602,49 @@ mod tests {
         assert_eq!(stages, want);
         assert!(r.cuts.iter().flat_map(|c| &c.samples_ms).all(|t| *t >= 0.0));
         assert_eq!(r.probabilities.len(), 70, "quality still measured");
+    }
+
+    /// Samples run on the quality digits two by two (batch 2): five samples
+    /// cover the three whole batches of the seven digits and go round again;
+    /// the quality pass adds the seventh. With one sample the pass adds five.
+    /// Either way the probabilities are the same digits' in order.
+    #[test]
+    fn samples_take_the_quality_digits_in_turn_and_the_pass_does_the_rest() {
+        let mut req = request(Precision::F32);
+        let mut with_samples = |n: u32| {
+            req.plan.min_samples = n;
+            req.plan.max_samples = n;
+            let r = pollster::block_on(run(&req));
+            assert_eq!(r.status, Status::Ok, "{:?}", r.reason);
+            assert_eq!(r.samples_ms.len(), n as usize);
+            r.probabilities
+        };
+        let (five, one) = (with_samples(5), with_samples(1));
+        let mut session = pollster::block_on(Session::open(&req)).unwrap();
+        for _ in 0..5 {
+            pollster::block_on(session.sample());
+        }
+        assert_eq!(
+            session.sampled_probabilities.len(),
+            60,
+            "three batches of two digits, kept once"
+        );
+        assert_eq!((five.len(), one.len()), (70, 70));
+        let worst = five
+            .iter()
+            .zip(&one)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-6, "max |Δp| = {worst:e}");
+        let mut fewer = request(Precision::F32);
+        fewer.batch = 32;
+        assert_eq!(
+            pollster::block_on(run(&fewer)).probabilities.len(),
+            70,
+            "seven digits, a batch of 32: the pass alone"
+        );
+        fewer.quality_inputs = 0;
+        assert!(pollster::block_on(run(&fewer)).probabilities.is_empty());
     }
 
     #[test]

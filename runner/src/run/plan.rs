@@ -95,7 +95,10 @@ pub fn browsers(browsers: &[Browser]) -> Vec<Agent> {
 /// The order of a run: for each agent in turn, `rounds` passes over its cells.
 /// With several rounds each pass is shuffled with a generator seeded by `seed`,
 /// the round and the agent, so drift spreads over all cells; a single round
-/// keeps the planned order. Returns `(round, cell)` pairs, rounds counted from 1.
+/// keeps the planned order, except that each backend × precision runs its
+/// largest batch first: that cell measures quality on its samples' digits
+/// (see `schedule`), and should it fail, a smaller batch still can. Returns
+/// `(round, cell)` pairs, rounds counted from 1.
 pub fn order(cells: &[PlannedCell], rounds: u32, seed: u64) -> Vec<(u32, PlannedCell)> {
     let agents = dedup(&cells.iter().map(|c| c.agent).collect::<Vec<_>>());
     let mut out = Vec::new();
@@ -110,6 +113,13 @@ pub fn order(cells: &[PlannedCell], rounds: u32, seed: u64) -> Vec<(u32, Planned
             if rounds > 1 {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (u64::from(round) << 32) ^ a as u64);
                 pass.shuffle(&mut rng);
+            } else {
+                // Stable: the groups keep their planned order.
+                let group = |c: &PlannedCell| {
+                    mine.iter()
+                        .position(|m| (m.backend, m.precision) == (c.backend, c.precision))
+                };
+                pass.sort_by_key(|c| (group(c), std::cmp::Reverse(c.batch)));
             }
             out.extend(pass.into_iter().map(|c| (round, c)));
         }
@@ -195,10 +205,12 @@ mod tests {
         );
         assert_eq!(o, order(&c, 3, 7));
         assert_ne!(o, order(&c, 3, 8));
-        // One round: the planned order.
-        assert_eq!(
-            order(&c, 1, 7).into_iter().map(|x| x.1).collect::<Vec<_>>(),
-            c
-        );
+        // One round: the planned order, each backend × precision's largest
+        // batch first.
+        let single: Vec<PlannedCell> = order(&c, 1, 7).into_iter().map(|x| x.1).collect();
+        assert_eq!(single.len(), c.len());
+        for (pair, planned) in single.chunks(2).zip(c.chunks(2)) {
+            assert_eq!(pair, [planned[1], planned[0]]);
+        }
     }
 }

@@ -284,6 +284,82 @@ async fn every_cell_runs_and_quality_is_measured_once_per_precision_against_its_
     }
 }
 
+/// The cells asked for quality, as the mock logged them.
+fn asked_quality(mock: &Mock) -> Vec<&str> {
+    mock.log
+        .iter()
+        .filter(|l| l.starts_with("run") && !l.ends_with("q=0"))
+        .map(String::as_str)
+        .collect()
+}
+
+#[tokio::test]
+async fn quality_goes_with_the_largest_batch_and_falls_back_when_it_fails() {
+    let s = schedule(&[CHROMIUM], &[Precision::Int8, Precision::F32], &[1, 4, 32]);
+    let mut mock = Mock::default();
+    go(&s, &mut mock, &Cancel::new()).await;
+    let runs: Vec<&str> = mock
+        .log
+        .iter()
+        .filter(|l| l.starts_with("run"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            "run cpu int8 32 q=4",
+            "run cpu int8 4 q=0",
+            "run cpu int8 1 q=0",
+            "run cpu f32 32 q=4",
+            "run cpu f32 4 q=0",
+            "run cpu f32 1 q=0"
+        ],
+        "one round: largest batch first, and it alone measures quality"
+    );
+
+    // The largest batch fails: the next one measures quality, every row that
+    // ran shows it.
+    let mut mock = Mock::default();
+    mock.script.insert(
+        (CHROMIUM, Precision::Int8, 32),
+        VecDeque::from([Act::Throw]),
+    );
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    assert_eq!(
+        asked_quality(&mock),
+        [
+            "run cpu int8 32 q=4",
+            "run cpu int8 4 q=4",
+            "run cpu f32 32 q=4"
+        ]
+    );
+    let cells = final_cells(&events);
+    assert!(
+        find(&cells, "chromium", Precision::Int8, 32)
+            .quality
+            .is_none()
+    );
+    for batch in [1, 4] {
+        let q = find(&cells, "chromium", Precision::Int8, batch).quality;
+        assert!((q.expect("quality").drift_max - 0.2).abs() < 1e-6);
+    }
+
+    // Shuffled rounds: in each round only the largest batch or a cell after
+    // it is asked, until one delivered.
+    let mut s = s;
+    s.rounds = 3;
+    let mut mock = Mock::default();
+    go(&s, &mut mock, &Cancel::new()).await;
+    let mut asked = asked_quality(&mock);
+    asked.sort_unstable();
+    assert_eq!(
+        asked,
+        ["run cpu f32 32 q=4", "run cpu int8 32 q=4"],
+        "{:?}",
+        mock.log
+    );
+}
+
 #[tokio::test]
 async fn a_hang_is_a_timeout_and_the_agent_restarts_for_the_next_cell() {
     let s = schedule(

@@ -9,7 +9,10 @@
 //! - a failed cell is retried `retries` times on a fresh agent, and a pass on
 //!   retry is marked flaky;
 //! - quality is measured once per agent × backend × precision, against that
-//!   backend's float32, and shown on every batch row;
+//!   backend's float32, and shown on every batch row; the cell asked for it is
+//!   the round's largest batch of it (its samples run on the quality digits,
+//!   so the page's quality pass does only the rest), or any later one while
+//!   none has delivered;
 //! - cancellation stops at once: the running cell is dropped, its agent killed.
 
 pub mod executor;
@@ -177,7 +180,12 @@ impl Schedule {
             paired_quality: QualityStore::default(),
         };
         let mut session_round = 1;
-        for (round, planned) in plan::order(&self.cells, self.rounds, self.seed) {
+        let order = plan::order(&self.cells, self.rounds, self.seed);
+        for (at, &(round, planned)) in order.iter().enumerate() {
+            let key = (planned.agent, planned.backend, planned.precision);
+            let larger_later = order[at + 1..].iter().any(|(r, c)| {
+                *r == round && (c.agent, c.backend, c.precision) == key && c.batch > planned.batch
+            });
             if cancel.is_cancelled() {
                 exec.discard();
                 return Ended::Cancelled;
@@ -197,7 +205,7 @@ impl Schedule {
                 attempts += 1;
                 let started = Instant::now();
                 let Some((outcome, response)) = self
-                    .attempt(exec, &mut state, &planned, events, cancel)
+                    .attempt(exec, &mut state, &planned, larger_later, events, cancel)
                     .await
                 else {
                     exec.discard();
@@ -237,7 +245,6 @@ impl Schedule {
                 .filter(|b| b.status == qbench_core::schema::Status::Ok)
                 .map(|b| b.probabilities.clone());
             state.runs.entry(planned).or_default().push(result);
-            let key = (planned.agent, planned.backend, planned.precision);
             let mut keys = Vec::new();
             if let Some(probs) = probabilities.filter(|p| !p.is_empty()) {
                 keys.extend(state.quality.learn(key, probs, refs));
@@ -268,12 +275,15 @@ impl Schedule {
     }
 
     /// One attempt at a cell: the agent started if needed, the cell run within its
-    /// limit. `None` when cancelled.
+    /// limit; it measures quality unless that is known or a larger batch of the
+    /// same precision comes later in the round (`larger_later`). `None` when
+    /// cancelled.
     async fn attempt<E: Executor>(
         &self,
         exec: &mut E,
         state: &mut State,
         planned: &PlannedCell,
+        larger_later: bool,
         events: &UnboundedSender<Event>,
         cancel: &Cancel,
     ) -> Option<(Outcome, Option<qbench_core::protocol::CellResponse>)> {
@@ -357,9 +367,10 @@ impl Schedule {
             precision: planned.precision,
             batch: planned.batch,
             plan: self.plan,
-            quality_inputs: if state.quality.probabilities.contains_key(&key)
-                && (state.paired_quality.probabilities.is_empty()
-                    || state.paired_quality.probabilities.contains_key(&key))
+            quality_inputs: if larger_later
+                || state.quality.probabilities.contains_key(&key)
+                    && (state.paired_quality.probabilities.is_empty()
+                        || state.paired_quality.probabilities.contains_key(&key))
             {
                 0
             } else {
