@@ -874,6 +874,56 @@ mod chromium {
         assert_eq!(parsed.test_suites[0].failures, 1);
     }
 
+    /// Without `--baseline` a run measures the native baseline and keeps it;
+    /// the next run of the same binary with the same settings reuses it and
+    /// says so; `--fresh-native` measures it again.
+    #[test]
+    fn the_native_baseline_is_kept_per_binary_and_settings() {
+        let _guard = one_at_a_time();
+        let cache = tempfile::tempdir().unwrap();
+        let run = |extra: &[&str]| {
+            let out = tempfile::tempdir().unwrap();
+            let tag = unique_tag();
+            let output = Command::new(env!("CARGO_BIN_EXE_qbench"))
+                .arg("run")
+                .args(QUICK)
+                .args(ONE_CHROMIUM_CPU_CELL)
+                .arg("--pkg")
+                .arg(package())
+                .arg("--out")
+                .arg(out.path())
+                .args(extra)
+                .env("XDG_CACHE_HOME", cache.path())
+                .env("QBENCH_TEST_TAG", &tag)
+                .env_remove("GITHUB_STEP_SUMMARY")
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+            assert_eq!(processes_tagged(&tag), Vec::<String>::new());
+            let report: Value =
+                serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap())
+                    .unwrap();
+            assert_eq!(report["baseline"].as_array().unwrap().len(), 1);
+            (stderr(&output), report)
+        };
+        let (said, first) = run(&[]);
+        assert!(said.contains("measuring the native baseline"), "{said}");
+        assert_eq!(first["baseline_kept"], Value::Null);
+        let measured = first["baseline_measured"].as_str().unwrap();
+        assert!(measured[..10] == first["started"].as_str().unwrap()[..10]);
+
+        let (said, second) = run(&[]);
+        assert!(said.contains("native baseline: kept from"), "{said}");
+        assert_eq!(second["baseline_kept"], true);
+        assert_eq!(second["baseline_measured"], measured);
+        assert_eq!(second["baseline"], first["baseline"]);
+
+        let (said, third) = run(&["--fresh-native"]);
+        assert!(said.contains("measuring the native baseline"), "{said}");
+        assert_eq!(third["baseline_kept"], Value::Null);
+        assert_ne!(third["baseline_measured"], measured);
+    }
+
     #[test]
     fn a_throwing_cell_is_an_error_and_the_run_goes_on() {
         let (output, report) = faulty_run("chromium", "throw", &[]);

@@ -128,6 +128,8 @@ pub struct RunConfig {
     pub require_hardware_gpu: bool,
     /// After each cell's samples, time the network cut after each stage.
     pub profile: bool,
+    /// Measure the native baseline even when this binary kept one for these settings.
+    pub fresh_native: bool,
     /// WebDriver endpoints whose cells run in parallel, one task each.
     pub endpoint: Vec<EndpointConfig>,
 }
@@ -170,6 +172,7 @@ impl Default for RunConfig {
             gpu: PowerPreference::HighPerformance,
             require_hardware_gpu: false,
             profile: false,
+            fresh_native: false,
             endpoint: Vec::new(),
         }
     }
@@ -323,6 +326,10 @@ pub struct RunFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "is_false")]
     pub profile: bool,
+    /// Measure the native baseline even when this qbench binary kept one measured with the same settings on this host.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub fresh_native: bool,
     /// The config file [default: ./qbench.toml when present].
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]

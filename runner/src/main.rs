@@ -1,6 +1,7 @@
 //! `qbench`: measure one CNN at several numeric precisions natively and in
 //! headless browsers, and report speed, memory, quality and compatibility.
 
+mod baseline_cache;
 mod cancel;
 mod cli;
 mod collect;

@@ -57,6 +57,13 @@ pub struct Report {
     /// The native reference cells (`qbench native`) a browser run is compared with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub baseline: Vec<Cell>,
+    /// When the native reference cells were measured (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_measured: Option<String>,
+    /// The native reference cells were kept from an earlier run of the same
+    /// qbench binary with the same settings, not measured by this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline_kept: bool,
     /// The wasm module the browsers ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<Bundle>,
@@ -139,6 +146,8 @@ impl Report {
             environments: Vec::new(),
             cells: Vec::new(),
             baseline: Vec::new(),
+            baseline_measured: None,
+            baseline_kept: false,
             bundle: None,
             paired_bundle: None,
             paired_with: None,

@@ -214,6 +214,9 @@ fn header(page: &mut Page, report: &Report) {
                 esc(e)
             )),
     );
+    if let Some(native) = super::markdown::native_rows(report) {
+        let _ = write!(page.body, "<p class=\"meta\">{}</p>", esc(&native));
+    }
     if let Some(b) = &report.bundle {
         let _ = write!(
             page.body,

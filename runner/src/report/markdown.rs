@@ -38,6 +38,25 @@ pub fn sampling(s: &RunSettings) -> String {
     )
 }
 
+/// When the native reference rows were measured, and whether this run kept
+/// them from an earlier one; `None` without native rows.
+pub fn native_rows(report: &Report) -> Option<String> {
+    if report.baseline.is_empty() {
+        return None;
+    }
+    let when = report
+        .baseline_measured
+        .as_deref()
+        .unwrap_or("at an unknown time");
+    Some(if report.baseline_kept {
+        format!(
+            "Native reference rows measured {when} by an earlier run of this qbench binary with the same settings on this host (kept; `--fresh-native` measures them again)."
+        )
+    } else {
+        format!("Native reference rows measured {when}.")
+    })
+}
+
 /// Renders the whole report.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -66,6 +85,9 @@ pub fn render(report: &Report) -> String {
             out,
             "Cells judged against the expectations in `{e}`: ✗ marks an unexpected outcome.\n"
         );
+    }
+    if let Some(native) = native_rows(report) {
+        let _ = writeln!(out, "{native}\n");
     }
     if let Some(b) = &report.bundle {
         let _ = writeln!(
@@ -480,6 +502,27 @@ mod tests {
     use qbench_core::stats::Summary;
 
     use super::*;
+
+    #[test]
+    fn the_header_says_when_the_native_rows_were_measured_and_if_kept() {
+        let mut report = Report::new("0", "2026-12-01T08:00:00Z", crate::run::tests_settings());
+        assert_eq!(native_rows(&report), None, "no native rows");
+        let memory = qbench_model::weights::memory(Precision::F32);
+        report
+            .baseline
+            .push(Cell::new("native", Backend::Cpu, Precision::F32, 1, memory));
+        report.baseline_measured = Some("2026-11-30T22:00:00Z".into());
+        assert_eq!(
+            native_rows(&report).as_deref(),
+            Some("Native reference rows measured 2026-11-30T22:00:00Z.")
+        );
+        report.baseline_kept = true;
+        let text = render(&report);
+        assert!(
+            text.contains("measured 2026-11-30T22:00:00Z by an earlier run of this qbench binary"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn the_split_table_lists_timed_cells_beside_their_webgpu_floor() {

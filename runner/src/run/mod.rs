@@ -20,7 +20,9 @@ use qbench_core::expect::Expectations;
 use qbench_core::schema::{PairedWith, Report, RunSettings};
 use serde_json::{Map, Value};
 
+use crate::baseline_cache;
 use crate::cancel::Cancel;
+use crate::collect::References;
 use crate::config::{self, RunConfig, RunFlags};
 use crate::exit::{Ended, ResultExt, could_not_run};
 use crate::native::{self, NativeArgs};
@@ -153,6 +155,41 @@ fn settings(config: &RunConfig, seed: u64) -> RunSettings {
         seed,
         retries: config.retries,
     }
+}
+
+/// The native baseline for the run's settings: the one this binary kept for
+/// them on this host (`baseline_kept` in the report), else measured now and
+/// kept when whole. `None` when cancelled while measuring.
+async fn native_baseline(
+    config: &RunConfig,
+    host: &str,
+    refs: &References,
+    cancel: &Cancel,
+    sink: &mut Sink,
+) -> anyhow::Result<Option<Report>> {
+    let args = native_args(config);
+    let entry = baseline_cache::Entry::for_run(&args, host);
+    if let Some(kept) = entry
+        .as_ref()
+        .filter(|_| !config.fresh_native)
+        .and_then(|e| e.load())
+    {
+        sink.message(&format!(
+            "native baseline: kept from {} (this qbench binary, these settings; --fresh-native measures it again)",
+            kept.started
+        ));
+        sink.report.baseline_kept = true;
+        return Ok(Some(kept));
+    }
+    sink.message("measuring the native baseline");
+    let measured = native::measure(&args, refs, cancel, observe::for_stderr()).await?;
+    if cancel.is_cancelled() {
+        return Ok(None);
+    }
+    if let Some(Err(e)) = entry.map(|e| e.store(&measured)) {
+        sink.message(&format!("could not keep the native baseline: {e:#}"));
+    }
+    Ok(Some(measured))
 }
 
 /// The native baseline measured with the run's sampling settings.
@@ -293,15 +330,10 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     let refs = Arc::new(native::references(config.quality_inputs)?);
     let baseline = match baseline_file {
         Some(file) => Some(file),
-        None => {
-            sink.message("measuring the native baseline");
-            let measured =
-                native::measure(&native_args(config), &refs, &cancel, observe::for_stderr())
-                    .await?;
-            (!cancel.is_cancelled()).then_some(measured)
-        }
+        None => native_baseline(config, &host, &refs, &cancel, &mut sink).await?,
     };
     if let Some(b) = baseline {
+        sink.report.baseline_measured = Some(b.started.clone());
         // The native rows belong to this machine.
         sink.report.baseline = b
             .cells
