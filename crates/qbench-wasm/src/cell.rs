@@ -56,10 +56,10 @@ pub struct Session {
     device: Device,
     net: Model,
     digits: Digits,
-    pixels: Vec<f32>,
     /// The timed samples' inputs in turn: the quality digits in whole
     /// batches (when the cell measures quality on a batch of them at least),
-    /// else `pixels` alone.
+    /// else the first batch alone. The first batch is also what the first
+    /// inference, the warm-up and the profile run on ([`Self::first_batch`]).
     inputs: Vec<Vec<f32>>,
     /// How many of `inputs` are batches of quality digits.
     quality_batches: usize,
@@ -103,22 +103,16 @@ impl Session {
         };
 
         let batch = (req.batch as usize).clamp(1, digits.len());
-        let pixels = digits.pixels(0, batch);
         let quality_batches = req.quality_inputs.min(digits.len()) / batch;
-        let inputs = if quality_batches == 0 {
-            vec![pixels.clone()]
-        } else {
-            (0..quality_batches)
-                .map(|b| digits.pixels(b * batch, (b + 1) * batch))
-                .collect()
-        };
-        let first_ms = timed(&net, &pixels, &device).await?;
+        let inputs: Vec<Vec<f32>> = (0..quality_batches.max(1))
+            .map(|b| digits.pixels(b * batch, (b + 1) * batch))
+            .collect();
+        let first_ms = timed(&net, &inputs[0], &device).await?;
         Ok(Session {
             request: req.clone(),
             device,
             net,
             digits,
-            pixels,
             inputs,
             quality_batches,
             sampled_probabilities: Vec::new(),
@@ -141,11 +135,17 @@ impl Session {
         if self.failure.is_some() || !self.warming.wants_more() {
             return false;
         }
-        match timed(&self.net, &self.pixels, &self.device).await {
+        match timed(&self.net, self.first_batch(), &self.device).await {
             Ok(ms) => self.warming.record(ms),
             Err(failure) => self.failure = Some(failure),
         }
         self.failure.is_none() && self.warming.wants_more()
+    }
+
+    /// The first batch of digits: the first inference's, the warm-up's and
+    /// the profile's input.
+    fn first_batch(&self) -> &[f32] {
+        &self.inputs[0]
     }
 
     /// Whether the sampling plan is met (or the cell failed): then sampling may
@@ -238,10 +238,12 @@ impl Session {
             for cut in &mut cuts {
                 let t = now_ms();
                 match cut.stage {
-                    Stage::Softmax => drop(infer(&self.net, &self.pixels, &self.device).await?),
-                    stage => {
-                        drop(read_back(self.net.cut(&self.pixels, &self.device, stage)).await?)
+                    Stage::Softmax => {
+                        drop(infer(&self.net, self.first_batch(), &self.device).await?)
                     }
+                    stage => drop(
+                        read_back(self.net.cut(self.first_batch(), &self.device, stage)).await?,
+                    ),
                 }
                 if round > 0 {
                     cut.samples_ms.push(now_ms() - t);
