@@ -269,24 +269,20 @@ impl Lowered {
     pub fn new(weights: &QuantizedWeights, int8: bool, device: &Device) -> Self {
         let w = &weights.weights;
         let scale = |name: &str| int8.then(|| weights.int8_scale(name)).flatten();
+        const CONVS: [(&str, &str); 2] = [
+            ("conv1.weight", "conv1.bias"),
+            ("conv2.weight", "conv2.bias"),
+        ];
         let convs = if !int8 && device.settings().float_dtype == FloatDType::F32 {
-            let layer = |name: &str| {
-                let (shape, values) = w.tensor(&format!("{name}.weight"));
-                direct::ConvPool::new(values, shape, w.tensor(&format!("{name}.bias")).1)
-            };
-            Convs::Direct(Box::new([layer("conv1"), layer("conv2")]))
+            Convs::Direct(Box::new(CONVS.map(|(weight, bias)| {
+                let (shape, values) = w.tensor(weight);
+                direct::ConvPool::new(values, shape, w.tensor(bias).1)
+            })))
         } else {
-            let layer = |name: &str| ConvPool {
-                weight: weight_matrix(
-                    w,
-                    &format!("{name}.weight"),
-                    conv_matrix,
-                    scale(&format!("{name}.weight")),
-                    device,
-                ),
-                bias: bias_row(w, &format!("{name}.bias"), device),
-            };
-            Convs::Burn(Box::new([layer("conv1"), layer("conv2")]))
+            Convs::Burn(Box::new(CONVS.map(|(weight, bias)| ConvPool {
+                weight: weight_matrix(w, weight, conv_matrix, scale(weight), device),
+                bias: bias_row(w, bias, device),
+            })))
         };
         Self {
             convs,
@@ -460,26 +456,35 @@ mod tests {
     fn cuts_of_pixels_sum_the_networks_output() {
         let device = Device::flex();
         let weights = crate::assets::weights().unwrap();
-        let lowered = Lowered::new(&weights.quantized(Precision::F32).unwrap(), false, &device);
         let pixels = crate::assets::digits().unwrap().pixels(0, 2);
-        let sum = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
-        let cut = |stage| sum(lowered.cut_of_pixels(&pixels, &device, stage));
-        let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
-        // On a float32 device the images are uploaded as they are.
         let pixel_sum = pixels.iter().sum::<f32>();
-        assert!(
-            close(cut(Stage::Upload), pixel_sum),
-            "{}",
-            cut(Stage::Upload)
-        );
-        let images = crate::network::images_tensor(&pixels, &device);
-        let logits = sum(lowered.forward(images).sum());
-        assert!(
-            close(cut(Stage::Fc2), logits),
-            "{} vs {logits}",
-            cut(Stage::Fc2)
-        );
-        assert!(close(cut(Stage::Softmax), 2.0), "{}", cut(Stage::Softmax));
+        // Float32 on qbench's kernel, `int8-native` on burn's products.
+        for (precision, int8) in [(Precision::F32, false), (Precision::Int8Native, true)] {
+            let lowered = Lowered::new(&weights.quantized(precision).unwrap(), int8, &device);
+            let sum = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
+            let cut = |stage| sum(lowered.cut_of_pixels(&pixels, &device, stage));
+            let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
+            let upload = cut(Stage::Upload);
+            if int8 {
+                // conv1's patches: each pixel in 9, minus the padding's.
+                assert!(upload > pixel_sum, "{precision}: {upload}");
+            } else {
+                // The images as they are.
+                assert!(close(upload, pixel_sum), "{precision}: {upload}");
+            }
+            let images = crate::network::images_tensor(&pixels, &device);
+            let logits = sum(lowered.forward(images).sum());
+            assert!(
+                close(cut(Stage::Fc2), logits),
+                "{precision}: {} vs {logits}",
+                cut(Stage::Fc2)
+            );
+            assert!(
+                close(cut(Stage::Softmax), 2.0),
+                "{precision}: {}",
+                cut(Stage::Softmax)
+            );
+        }
     }
 
     #[test]
