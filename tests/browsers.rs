@@ -468,6 +468,15 @@ fn faulty_run(browser: &str, fault: &str, extra: &[&str]) -> (Output, Value) {
     qbench_run(dir.path(), &args)
 }
 
+/// The failing precision's cell of a [`faulty_run`], checked to be an error
+/// whose reason says `says`.
+fn faulted_error<'a>(report: &'a Value, browser: &str, says: &str) -> &'a Value {
+    let int8 = cell(report, browser, "cpu", "int8", 1);
+    assert_eq!(int8["status"], "error", "{int8}");
+    assert!(int8["reason"].as_str().unwrap().contains(says), "{int8}");
+    int8
+}
+
 /// A `qbench run` in the background. Dropped while it still runs (a failed
 /// assertion), it gets a SIGTERM, then a SIGKILL: no test leaves a run behind.
 struct Running {
@@ -933,9 +942,7 @@ mod chromium {
             "an error cell fails the run: {}",
             stderr(&output)
         );
-        let int8 = cell(&report, "chromium", "cpu", "int8", 1);
-        assert_eq!(int8["status"], "error");
-        assert!(int8["reason"].as_str().unwrap().contains("injected fault"));
+        faulted_error(&report, "chromium", "injected fault");
         assert_eq!(cell(&report, "chromium", "cpu", "f32", 1)["status"], "ok");
         assert_eq!(cell(&report, "chromium", "cpu", "f16", 1)["status"], "ok");
         assert!(
@@ -950,15 +957,7 @@ mod chromium {
         // The fault repeats on every attempt, so the cell stays an error after two.
         let (output, report) = faulty_run("chromium", "garble", &["--retries", "1"]);
         assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-        let int8 = cell(&report, "chromium", "cpu", "int8", 1);
-        assert_eq!(int8["status"], "error", "{int8}");
-        assert!(
-            int8["reason"]
-                .as_str()
-                .unwrap()
-                .contains("not a cell response"),
-            "{int8}"
-        );
+        let int8 = faulted_error(&report, "chromium", "not a cell response");
         assert_eq!(int8["attempts"], 2, "{int8}");
         assert!(
             int8["latency_ms"]["samples"].as_u64().unwrap() >= 5,
@@ -971,15 +970,7 @@ mod chromium {
     #[test]
     fn a_panic_that_settles_nothing_is_an_error_naming_it_not_a_timeout() {
         let (_, report) = faulty_run("chromium", "panic", &["--timeout-per-cell", "120"]);
-        let int8 = cell(&report, "chromium", "cpu", "int8", 1);
-        assert_eq!(int8["status"], "error", "{int8}");
-        assert!(
-            int8["reason"]
-                .as_str()
-                .unwrap()
-                .contains("the module panicked: injected fault"),
-            "{int8}"
-        );
+        faulted_error(&report, "chromium", "the module panicked: injected fault");
         assert_eq!(cell(&report, "chromium", "cpu", "f32", 1)["status"], "ok");
     }
 
