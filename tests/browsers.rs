@@ -447,9 +447,47 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     );
 }
 
-/// Runs a small matrix in `browser` with one precision failing as `fault`; returns the report.
+/// A page folder for `--root`: a copy of `www/` whose page also loads
+/// `tests/page/fault.js`, which makes the cells of `precision` fail as `fault`
+/// (`throw`, `hang`, `panic`, `garble`). The page users are served has no
+/// such code: faults exist only in the folders tests build.
+fn faulty_root(at: &Path, precision: &str, fault: &str) -> PathBuf {
+    let root = at.join("page");
+    let www = root.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for entry in std::fs::read_dir(repo.join("www")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, www.join(path.file_name().unwrap())).unwrap();
+    }
+    let index = std::fs::read_to_string(www.join("index.html")).unwrap();
+    let loads_ui = "<script type=\"module\" src=\"/ui.js\"></script>";
+    assert!(index.contains(loads_ui), "www/index.html loads ui.js");
+    std::fs::write(
+        www.join("index.html"),
+        index.replace(
+            loads_ui,
+            &format!("{loads_ui}\n  <script type=\"module\" src=\"/fault.js\"></script>"),
+        ),
+    )
+    .unwrap();
+    let script = std::fs::read_to_string(repo.join("tests/page/fault.js")).unwrap();
+    std::fs::write(
+        www.join("fault.js"),
+        script
+            .replace("@PRECISION@", precision)
+            .replace("@FAULT@", fault),
+    )
+    .unwrap();
+    root
+}
+
+/// Runs a small matrix in `browser` with one precision (int8) failing as
+/// `fault`; returns the report.
 fn faulty_run(browser: &str, fault: &str, extra: &[&str]) -> (Output, Value) {
     let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let root_arg = faulty_root(dir.path(), "int8", fault).display().to_string();
     let mut args = vec![
         "--browsers",
         browser,
@@ -459,13 +497,11 @@ fn faulty_run(browser: &str, fault: &str, extra: &[&str]) -> (Output, Value) {
         "f32,int8,f16",
         "--batch",
         "1",
-        "--fault-precision",
-        "int8",
-        "--fault",
-        fault,
+        "--root",
+        &root_arg,
     ];
     args.extend_from_slice(extra);
-    qbench_run(dir.path(), &args)
+    qbench_run(&out, &args)
 }
 
 /// The failing precision's cell of a [`faulty_run`], checked to be an error
@@ -533,9 +569,19 @@ impl Drop for Running {
 
 /// Starts `qbench run` in the background with a tag; stderr goes to a file
 /// beside the out folder (a pipe nobody reads could fill and stall the run).
-fn spawn_run(browser: &str, extra: &[&str]) -> (Running, String, tempfile::TempDir) {
+/// With `hang`, the cells of that precision hang ([`faulty_root`]).
+fn spawn_run(
+    browser: &str,
+    hang: Option<&str>,
+    extra: &[&str],
+) -> (Running, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let tag = unique_tag();
+    let root_arg = hang.map(|precision| {
+        faulty_root(dir.path(), precision, "hang")
+            .display()
+            .to_string()
+    });
     let mut args = vec![
         "--browsers",
         browser,
@@ -546,6 +592,9 @@ fn spawn_run(browser: &str, extra: &[&str]) -> (Running, String, tempfile::TempD
         "--batch",
         "1",
     ];
+    if let Some(r) = &root_arg {
+        args.extend(["--root", r.as_str()]);
+    }
     args.extend_from_slice(extra);
     let log = dir.path().join("stderr.log");
     let out = dir.path().join("out");
@@ -587,17 +636,7 @@ fn wait_for_report(out: &Path, limit: Duration, ready: impl Fn(&Value) -> bool) 
 /// finished cell in a valid report.json, and no process behind.
 fn signal_during_a_cell(browser: &str, sig: nix::sys::signal::Signal, code: i32) {
     let _guard = one_at_a_time();
-    let (child, tag, dir) = spawn_run(
-        browser,
-        &[
-            "--fault-precision",
-            "f16",
-            "--fault",
-            "hang",
-            "--timeout-per-cell",
-            "120",
-        ],
-    );
+    let (child, tag, dir) = spawn_run(browser, Some("f16"), &["--timeout-per-cell", "120"]);
     // f32 and int8 finish; f16 hangs: the signal comes while it runs.
     let report = wait_for_report(&dir.path().join("out"), Duration::from_secs(180), |r| {
         r["cells"].as_array().is_some_and(|c| c.len() == 2)
@@ -639,7 +678,7 @@ fn signal_during_a_cell(browser: &str, sig: nix::sys::signal::Signal, code: i32)
 /// A signal before the first cell: exit 128 + n, a valid report with no cells, no process behind.
 fn signal_before_the_first_cell(browser: &str, sig: nix::sys::signal::Signal, code: i32) {
     let _guard = one_at_a_time();
-    let (child, tag, dir) = spawn_run(browser, &[]);
+    let (child, tag, dir) = spawn_run(browser, None, &[]);
     wait_for_report(&dir.path().join("out"), Duration::from_secs(120), |r| {
         r["cells"].as_array().is_some_and(Vec::is_empty)
     });
@@ -662,17 +701,7 @@ fn signal_before_the_first_cell(browser: &str, sig: nix::sys::signal::Signal, co
 /// hangs: that cell fails, the next gets a new session.
 fn killed_mid_cell(browser: &str, victim: &str) {
     let _guard = one_at_a_time();
-    let (child, tag, dir) = spawn_run(
-        browser,
-        &[
-            "--fault-precision",
-            "int8",
-            "--fault",
-            "hang",
-            "--timeout-per-cell",
-            "120",
-        ],
-    );
+    let (child, tag, dir) = spawn_run(browser, Some("int8"), &["--timeout-per-cell", "120"]);
     wait_for_report(&dir.path().join("out"), Duration::from_secs(180), |r| {
         r["cells"]
             .as_array()

@@ -132,36 +132,17 @@ function warmupJudge(q, plan) {
   };
 }
 
-// Runs one cell. `requestJson` is a qbench CellRequest with two optional
-// fields: `paired` ("package": run it against the baseline package at /base/;
-// "tfjs": against TF.js, served at /base/) and
-// `fault` ("throw" | "hang" | "garble" | "panic"), a testing aid that fails the cell on
-// purpose (`qbench run --fault-precision P --fault F`, used by the tests). The
-// answer names the module that ran it.
+// Runs one cell. `requestJson` is a qbench CellRequest; its optional `paired`
+// ("package": run it against the baseline package at /base/; "tfjs": against
+// TF.js, served at /base/) pairs it. The answer names the module that ran it.
 async function runCell(requestJson) {
   const request = JSON.parse(requestJson);
-  if (request.fault === "throw") {
-    throw new Error("injected fault: the cell threw");
-  }
-  if (request.fault === "hang") {
-    for (;;) { /* injected fault: the main thread never yields */ }
-  }
-  if (request.fault === "panic") {
-    // What a wasm panic in a WebGPU callback leaves: the hook's message, and
-    // a cell that never settles.
-    globalThis.qbenchPanic = "injected fault: the module panicked";
-    return new Promise(() => {});
-  }
   const answer = request.paired
     ? await runPaired(request, requestJson)
     : await runAlone(request, requestJson);
   answer.module = moduleName(request);
   if (answer.baseline) {
     answer.baseline.module ??= answer.module;
-  }
-  if (request.fault === "garble") {
-    // Keeps what was measured but breaks the protocol: an unknown status.
-    answer.status = "garbled";
   }
   return JSON.stringify(answer);
 }

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::exit::{ResultExt, bad_input};
-use crate::run::browser::Fault;
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "qbench.toml";
@@ -342,14 +341,6 @@ pub struct RunFlags {
     #[arg(long, value_name = "DIR")]
     #[serde(skip)]
     pub pkg: Option<PathBuf>,
-    /// Testing aid: make the page fail the cells of this precision.
-    #[arg(long, hide = true, value_name = "PRECISION")]
-    #[serde(skip)]
-    pub fault_precision: Option<Precision>,
-    /// Testing aid: how the page fails (with --fault-precision).
-    #[arg(long, hide = true, value_enum, default_value = "throw")]
-    #[serde(skip)]
-    pub fault: Fault,
 }
 
 /// Reads a config file; an unknown key or a bad value names itself and its line.
@@ -404,9 +395,17 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<RunConfig> {
 pub const PAIRED_ROUNDS: u32 = 3;
 
 impl RunConfig {
-    /// Refuses values that make no sense, naming the key.
+    /// Refuses values that make no sense, naming the key (exit 2).
     pub fn validate(&self) -> anyhow::Result<()> {
-        let bad = |key: &str, why: String| Err(bad_input(anyhow::anyhow!("{key}: {why}")));
+        self.check_matrix()
+            .and_then(|()| self.check_sampling())
+            .and_then(|()| self.check_comparison())
+            .and_then(|()| self.check_endpoints())
+            .map_err(|(key, why)| bad_input(anyhow::anyhow!("{key}: {why}")))
+    }
+
+    /// The matrix: nothing empty, batches the digits can fill.
+    fn check_matrix(&self) -> Result<(), Refusal> {
         if self.browsers.is_empty()
             || self.backends.is_empty()
             || self.precisions.is_empty()
@@ -423,6 +422,11 @@ impl RunConfig {
                 format!("{b} is not between 1 and 2,000 (the held-out digits)"),
             );
         }
+        Ok(())
+    }
+
+    /// Sampling: enough samples for an interval, targets that are percentages.
+    fn check_sampling(&self) -> Result<(), Refusal> {
         if self.samples < 5 {
             return bad(
                 "samples",
@@ -444,12 +448,6 @@ impl RunConfig {
                 format!("{} is not a percentage in [0, 100)", self.ci_target),
             );
         }
-        if !(self.threshold > 0.0 && self.threshold < 100.0) {
-            return bad(
-                "threshold",
-                format!("{} is not a percentage in (0, 100)", self.threshold),
-            );
-        }
         if self.quality_inputs > 2000 {
             return bad(
                 "quality-inputs",
@@ -463,6 +461,18 @@ impl RunConfig {
             return bad(
                 "timeout-per-cell, timeout-session",
                 "must be at least 1 s".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// What the run is compared with: one thing at most, and one there is
+    /// when a gate asks for it.
+    fn check_comparison(&self) -> Result<(), Refusal> {
+        if !(self.threshold > 0.0 && self.threshold < 100.0) {
+            return bad(
+                "threshold",
+                format!("{} is not a percentage in (0, 100)", self.threshold),
             );
         }
         let against = [
@@ -494,6 +504,11 @@ impl RunConfig {
                 ),
             );
         }
+        Ok(())
+    }
+
+    /// Where pages are served and browsers run.
+    fn check_endpoints(&self) -> Result<(), Refusal> {
         if !self.serve_addr.ip().is_loopback() && self.serve_host.is_empty() {
             return bad(
                 "serve-addr",
@@ -524,6 +539,14 @@ impl RunConfig {
         }
         Ok(())
     }
+}
+
+/// A refused value: the key, and why.
+type Refusal = (&'static str, String);
+
+/// Refuses `key` for `why`.
+fn bad(key: &'static str, why: String) -> Result<(), Refusal> {
+    Err((key, why))
 }
 
 /// This machine's host name (for the default host label).

@@ -1,29 +1,9 @@
 //! `qbench`: measure one CNN at several numeric precisions natively and in
 //! headless browsers, and report speed, memory, quality and compatibility.
 
-mod baseline_cache;
-mod cancel;
-mod cli;
-mod collect;
-mod config;
-mod dataset;
-mod exit;
-mod history;
-mod inspect;
-mod native;
-mod npy;
-mod report;
-mod run;
-mod schedule;
-mod train;
-
 use clap::Parser;
-use exit::Ended;
-
-/// Now, RFC 3339 (UTC).
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().to_string()
-}
+use qbench::cli;
+use qbench::exit::{self, Ended};
 
 fn main() -> std::process::ExitCode {
     // Usage errors exit 2 (clap's own convention, and ours).

@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use serde::de::{self, IntoDeserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::matrix::{Backend, Browser};
+use crate::matrix::{Agent, Backend, Browser};
 use crate::precision::Precision;
 use crate::schema::Status;
 
@@ -92,8 +92,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
 /// What an entry is matched against.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
-    /// `chromium` or `firefox` (`native` matches only entries without `browser`).
-    pub browser: &'a str,
+    /// Where the cell ran (`native` matches only entries without `browser`).
+    pub browser: Agent,
     /// Backend.
     pub backend: Backend,
     /// Precision.
@@ -107,25 +107,11 @@ pub struct Facts<'a> {
 }
 
 impl Entry {
-    /// An entry that matches every cell and expects `status`.
-    pub fn for_every_cell(status: &[Status]) -> Self {
-        Entry {
-            browser: None,
-            backend: None,
-            precision: None,
-            batch: None,
-            adapter: None,
-            host: None,
-            status: OneOrMany(status.to_vec()),
-            reason: None,
-        }
-    }
-
     fn matches(&self, f: &Facts) -> bool {
         let browser = self
             .browser
             .as_ref()
-            .is_none_or(|b| b.0.iter().any(|b| b.name() == f.browser));
+            .is_none_or(|b| b.0.iter().any(|b| Agent::Browser(*b) == f.browser));
         let adapter = self.adapter.as_ref().is_none_or(|a| {
             f.adapter
                 .is_some_and(|have| a.0.iter().any(|want| want.eq_ignore_ascii_case(have)))
@@ -225,7 +211,7 @@ mod tests {
         adapter: Option<&'static str>,
     ) -> Facts<'static> {
         Facts {
-            browser,
+            browser: browser.parse().unwrap(),
             backend,
             precision,
             batch,
@@ -235,7 +221,16 @@ mod tests {
     }
 
     fn entry(status: &[Status]) -> Entry {
-        Entry::for_every_cell(status)
+        Entry {
+            browser: None,
+            backend: None,
+            precision: None,
+            batch: None,
+            adapter: None,
+            host: None,
+            status: OneOrMany(status.to_vec()),
+            reason: None,
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! and is tested with plain `cargo test`.
 
 pub mod adapter;
+pub mod comparison;
 pub mod expect;
 pub mod matrix;
 pub mod memory;
@@ -18,6 +19,6 @@ pub mod schema;
 pub mod stats;
 pub mod verdict;
 
-pub use matrix::{Backend, Browser, ParseNameError};
+pub use matrix::{Agent, Backend, Browser, ParseNameError};
 pub use precision::Precision;
 pub use quantize::{ParamRole, QuantError, Quantized};

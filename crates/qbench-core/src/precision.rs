@@ -1,11 +1,6 @@
 //! The numeric precisions qbench compares, and what each costs per weight.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-use crate::matrix::{ParseNameError, named_enum};
+use crate::matrix::named_enum;
 use crate::quantize::{self, ParamRole, QuantError, Quantized};
 
 named_enum!(

@@ -9,10 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::matrix::{ParseNameError, named_enum};
+use crate::matrix::named_enum;
 use crate::stats::median;
 
 named_enum!(

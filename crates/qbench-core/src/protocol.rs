@@ -3,10 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::matrix::{Backend, ParseNameError, named_enum};
+use crate::matrix::{Backend, named_enum};
 use crate::precision::Precision;
 use crate::profile::CutSamples;
 use crate::sampling::{SamplePlan, Stop, Warmup};
@@ -27,6 +24,64 @@ named_enum!(
 impl Default for PowerPreference {
     fn default() -> Self {
         PowerPreference::HighPerformance
+    }
+}
+
+/// The module that ran a cell, as the page names it: one of the package's
+/// (`qbench_wasm`, `qbench_cpu`), or TF.js with one of its backends
+/// (`tfjs-backend-wasm`, `tfjs-backend-webgpu`) in a `--baseline-tfjs` run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum Module {
+    /// The package's module with both backends (WebGPU and CPU).
+    QbenchWasm,
+    /// The package's CPU-only module.
+    QbenchCpu,
+    /// TF.js with the named backend (`wasm`, `webgpu`).
+    Tfjs(String),
+    /// A name this qbench does not know (from a report of another build), kept as it was.
+    Other(String),
+}
+
+impl Module {
+    /// The name the page gives it.
+    pub fn name(&self) -> String {
+        match self {
+            Module::QbenchWasm => "qbench_wasm".into(),
+            Module::QbenchCpu => "qbench_cpu".into(),
+            Module::Tfjs(backend) => format!("tfjs-backend-{backend}"),
+            Module::Other(name) => name.clone(),
+        }
+    }
+
+    /// Whether TF.js ran the cell (the engine qbench is measured against).
+    pub fn is_tfjs(&self) -> bool {
+        matches!(self, Module::Tfjs(_))
+    }
+}
+
+impl From<String> for Module {
+    fn from(name: String) -> Self {
+        match name.as_str() {
+            "qbench_wasm" => Module::QbenchWasm,
+            "qbench_cpu" => Module::QbenchCpu,
+            other => match other.strip_prefix("tfjs-backend-") {
+                Some(backend) => Module::Tfjs(backend.to_string()),
+                None => Module::Other(name),
+            },
+        }
+    }
+}
+
+impl From<Module> for String {
+    fn from(m: Module) -> Self {
+        m.name()
+    }
+}
+
+impl std::fmt::Display for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
     }
 }
 
@@ -52,6 +107,10 @@ pub struct CellRequest {
     /// (`run --profile`; see [`crate::profile`]).
     #[serde(default)]
     pub profile: bool,
+    /// Run it paired: its warm samples alternating with those of what the page
+    /// has at `/base/` (another package, or TF.js). Set by the browser executor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<crate::schema::PairedWith>,
 }
 
 /// What a cell measured in the page, raw: statistics are computed by the runner.
@@ -89,10 +148,9 @@ pub struct CellResponse {
     /// from the same page, its warm samples taken alternately with these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Box<CellResponse>>,
-    /// The package's module that ran the cell (`qbench_wasm`, `qbench_cpu`),
-    /// as the page names it.
+    /// The module that ran the cell, as the page names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub module: Option<String>,
+    pub module: Option<Module>,
     /// The network cut after each stage, timed (`profile` in the request).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cuts: Vec<CutSamples>,
@@ -142,4 +200,32 @@ pub struct Probe {
     /// floats, one dispatch, read back), milliseconds: the adapter's floor.
     #[serde(default)]
     pub readback_floor_ms: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_round_trip_and_unknown_ones_are_kept() {
+        for name in [
+            "qbench_wasm",
+            "qbench_cpu",
+            "tfjs-backend-wasm",
+            "tfjs-backend-webgpu",
+            "qbench_gpu_v9",
+        ] {
+            let m = Module::from(name.to_string());
+            assert_eq!(m.name(), name);
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<Module>(&json).unwrap(), m);
+        }
+        assert!(Module::from("tfjs-backend-wasm".to_string()).is_tfjs());
+        assert!(!Module::QbenchCpu.is_tfjs());
+        assert_eq!(
+            Module::from("qbench_gpu_v9".to_string()),
+            Module::Other("qbench_gpu_v9".into())
+        );
+    }
 }

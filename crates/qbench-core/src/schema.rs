@@ -8,10 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapter::AdapterClass;
 use crate::expect::Judgement;
-use std::fmt;
-use std::str::FromStr;
 
-use crate::matrix::{Backend, ParseNameError, named_enum};
+use crate::matrix::{Agent, Backend, named_enum};
 use crate::memory::WeightMemory;
 use crate::precision::Precision;
 use crate::profile::StageTime;
@@ -154,23 +152,17 @@ impl Report {
         }
     }
 
-    /// Like [`Report::upsert_cell`], but an `ok` cell without quality takes the quality of
-    /// a cell with the same browser, backend and precision: quality does not depend on
-    /// the batch, so it is measured once per precision and shown on every batch's row.
-    pub fn upsert_cell_sharing_quality(&mut self, mut cell: Cell) {
-        if cell.quality.is_none() && cell.outcome == Outcome::Ok {
-            cell.quality = self
-                .cells
-                .iter()
-                .find(|c| {
-                    c.host == cell.host
-                        && c.browser == cell.browser
-                        && c.backend == cell.backend
-                        && c.precision == cell.precision
-                })
-                .and_then(|c| c.quality);
-        }
-        self.upsert_cell(cell);
+    /// Cells that did not go as expected, a line each: against the
+    /// expectations when given, else every cell that errored or timed out.
+    pub fn unexpected(&self) -> Vec<String> {
+        self.cells
+            .iter()
+            .filter(|c| c.is_unexpected())
+            .map(|c| match &c.expectation {
+                Some(j) => format!("{}: {} ({})", c.id(), c.outcome.status(), j.verdict.name()),
+                None => format!("{}: {}", c.id(), c.outcome.status()),
+            })
+            .collect()
     }
 
     /// Replaces the cell with the same id, or adds it in the planned order
@@ -277,7 +269,7 @@ pub struct Environment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// `chromium`, `firefox` or `native`.
-    pub browser: String,
+    pub browser: Agent,
     /// Why the browser could not be started, when it could not (its cells are errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_error: Option<String>,
@@ -303,7 +295,7 @@ pub struct Environment {
     pub readback_floor_ms: Option<f64>,
     /// The `powerPreference` the adapter was requested with, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub power_preference: Option<String>,
+    pub power_preference: Option<crate::protocol::PowerPreference>,
     /// Anything else measured about the environment (driver versions, hardware threads).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
@@ -374,12 +366,7 @@ pub enum Outcome {
 impl Outcome {
     /// The status word: `ok`, `unsupported`, `error` or `timeout`.
     pub fn status(&self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Unsupported { .. } => "unsupported",
-            Outcome::Error { .. } => "error",
-            Outcome::Timeout { .. } => "timeout",
-        }
+        self.kind().name()
     }
 
     /// The status without the reason.
@@ -443,7 +430,7 @@ pub struct Cell {
     #[serde(default)]
     pub host: Option<String>,
     /// `chromium`, `firefox` or `native`.
-    pub browser: String,
+    pub browser: Agent,
     /// Where the arithmetic ran.
     pub backend: Backend,
     /// Weight precision.
@@ -484,10 +471,9 @@ pub struct Cell {
     /// cell's: `latency_ms.raw[i]` here and there ran back to back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<Box<Cell>>,
-    /// The package's module the page ran the cell with (`qbench_wasm`: WebGPU
-    /// and CPU; `qbench_cpu`: CPU only), when the page named it.
+    /// The module the page ran the cell with, when the page named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub module: Option<String>,
+    pub module: Option<crate::protocol::Module>,
 }
 
 /// How a cell's latency samples were taken.
@@ -542,7 +528,7 @@ pub struct CellId {
     #[serde(default)]
     pub host: Option<String>,
     /// `chromium`, `firefox` or `native`.
-    pub browser: String,
+    pub browser: Agent,
     /// Backend.
     pub backend: Backend,
     /// Precision.
@@ -567,7 +553,7 @@ impl std::fmt::Display for CellId {
 impl Cell {
     /// A cell with nothing measured yet.
     pub fn new(
-        browser: &str,
+        browser: Agent,
         backend: Backend,
         precision: Precision,
         batch: u32,
@@ -575,7 +561,7 @@ impl Cell {
     ) -> Self {
         Self {
             host: None,
-            browser: browser.to_string(),
+            browser,
             backend,
             precision,
             batch,
@@ -595,11 +581,20 @@ impl Cell {
         }
     }
 
+    /// Whether its outcome was unexpected: against its expectation when it has
+    /// one, else when it errored or timed out.
+    pub fn is_unexpected(&self) -> bool {
+        match &self.expectation {
+            Some(j) => j.verdict.is_unexpected(),
+            None => matches!(self.outcome.kind(), Status::Error | Status::Timeout),
+        }
+    }
+
     /// Host, browser, backend, precision and batch.
     pub fn id(&self) -> CellId {
         CellId {
             host: self.host.clone(),
-            browser: self.browser.clone(),
+            browser: self.browser,
             backend: self.backend,
             precision: self.precision,
             batch: self.batch,
@@ -672,7 +667,13 @@ mod tests {
 
     fn cell() -> Cell {
         let mem = estimate([(ParamRole::Bias, &[10usize][..])], Precision::Int8);
-        Cell::new("chromium", Backend::Webgpu, Precision::F16Native, 32, mem)
+        Cell::new(
+            Agent::Browser(crate::Browser::Chromium),
+            Backend::Webgpu,
+            Precision::F16Native,
+            32,
+            mem,
+        )
     }
 
     #[test]
@@ -745,41 +746,5 @@ mod tests {
         }
         let order: Vec<u32> = r.cells.iter().map(|c| c.batch).collect();
         assert_eq!(order, [1, 4, 32, 7], "batch 7 was not planned: last");
-    }
-
-    #[test]
-    fn quality_is_shared_across_batches_of_a_precision() {
-        let mut r = Report::new("0.1.0", "2026-11-28T00:00:00Z", settings());
-        let q = Quality {
-            n: 5,
-            top1_agreement_pct: 100.0,
-            drift_mean: 0.0,
-            drift_max: 0.0,
-            accuracy_pct: 80.0,
-            max_abs_diff_vs_native: None,
-        };
-        r.upsert_cell(Cell {
-            quality: Some(q),
-            ..cell()
-        });
-        r.upsert_cell_sharing_quality(Cell { batch: 1, ..cell() });
-        assert_eq!(r.cells[1].quality, Some(q));
-        r.upsert_cell_sharing_quality(Cell {
-            batch: 2,
-            outcome: Outcome::Error {
-                message: "x".into(),
-            },
-            ..cell()
-        });
-        assert_eq!(r.cells[2].quality, None, "a failed cell shows no quality");
-        r.upsert_cell_sharing_quality(Cell {
-            batch: 3,
-            precision: Precision::F16,
-            ..cell()
-        });
-        assert_eq!(
-            r.cells[3].quality, None,
-            "another precision's quality is not borrowed"
-        );
     }
 }

@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::matrix::named_enum;
 use crate::stats::{median, quantile};
 
 /// Bootstrap resamples behind every interval: enough that the 2.5% and 97.5%
@@ -18,66 +19,40 @@ pub const RESAMPLES: usize = 2000;
 /// give the same verdicts.
 pub const DEFAULT_SEED: u64 = 20_261_128;
 
-/// What the samples say about a latency change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The whole interval lies above 1 + threshold.
-    Slower,
-    /// The whole interval lies below 1 − threshold.
-    Faster,
-    /// The whole interval lies within 1 ± threshold.
-    Same,
-    /// The interval straddles a threshold: the data cannot tell. Never fails a gate.
-    Unsure,
-}
-
-impl Verdict {
-    /// `slower`, `faster`, `same` or `unsure`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Slower => "slower",
-            Verdict::Faster => "faster",
-            Verdict::Same => "same",
-            Verdict::Unsure => "unsure",
-        }
+named_enum!(
+    /// What the samples say about a latency change.
+    Verdict, "verdict", {
+        /// The whole interval lies above 1 + threshold.
+        Slower => "slower",
+        /// The whole interval lies below 1 − threshold.
+        Faster => "faster",
+        /// The whole interval lies within 1 ± threshold.
+        Same => "same",
+        /// The interval straddles a threshold: the data cannot tell. Never fails a gate.
+        Unsure => "unsure",
     }
-}
+);
 
-/// What a ratio's interval was drawn from: what a reader should know before
-/// trusting its width.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Basis {
-    /// A bootstrap of one page's samples on each side.
-    Samples,
-    /// A t interval over the rounds' (pages') medians.
-    Rounds,
-    /// A bootstrap of one page's pairs of alternating samples.
-    Pairs,
-    /// One page a side, widened by how far the peers' pages lie apart.
-    Peers,
-    /// One page a side, widened by the largest swing of level inside a page.
-    Swing,
-    /// One page a side and fewer than two peers on either: nothing in the
-    /// reports bounds how far a page lands from the next, so the interval is
-    /// unbounded and the verdict `unsure`.
-    Unbounded,
-}
-
-impl Basis {
-    /// `samples`, `rounds`, `pairs`, `peers`, `swing` or `unbounded`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Basis::Samples => "samples",
-            Basis::Rounds => "rounds",
-            Basis::Pairs => "pairs",
-            Basis::Peers => "peers",
-            Basis::Swing => "swing",
-            Basis::Unbounded => "unbounded",
-        }
+named_enum!(
+    /// What a ratio's interval was drawn from: what a reader should know before
+    /// trusting its width.
+    Basis, "basis", {
+        /// A bootstrap of one page's samples on each side.
+        Samples => "samples",
+        /// A t interval over the rounds' (pages') medians.
+        Rounds => "rounds",
+        /// A bootstrap of one page's pairs of alternating samples.
+        Pairs => "pairs",
+        /// One page a side, widened by how far the peers' pages lie apart.
+        Peers => "peers",
+        /// One page a side, widened by the largest swing of level inside a page.
+        Swing => "swing",
+        /// One page a side and fewer than two peers on either: nothing in the
+        /// reports bounds how far a page lands from the next, so the interval is
+        /// unbounded and the verdict `unsure`.
+        Unbounded => "unbounded",
     }
-}
+);
 
 /// The ratio new/old of median latencies, its 95% interval and the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -552,6 +552,7 @@ mod tests {
             quality_batch: 4,
             power_preference: PowerPreference::default(),
             profile: false,
+            paired: None,
         }
     }
 

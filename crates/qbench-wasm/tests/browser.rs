@@ -55,6 +55,7 @@ fn request(backend: Backend, precision: Precision) -> CellRequest {
         quality_batch: 5,
         power_preference: PowerPreference::default(),
         profile: false,
+        paired: None,
     }
 }
 

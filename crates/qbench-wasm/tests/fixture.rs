@@ -36,6 +36,7 @@ fn the_fixture_is_what_native_float32_computes() {
         quality_batch: INPUTS,
         power_preference: PowerPreference::default(),
         profile: false,
+        paired: None,
     };
     let response = pollster::block_on(qbench_wasm::cell::run(&request));
     assert_eq!(response.status, Status::Ok, "{:?}", response.reason);

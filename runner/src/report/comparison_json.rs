@@ -8,7 +8,9 @@ use serde::Serialize;
 use qbench_core::schema::{PairedWith, Status};
 use qbench_core::verdict::{Basis, RatioEstimate, Verdict};
 
-use super::compare::{CellChange, Comparison, Counts, LatencyChange, QualityChange, Transition};
+use qbench_core::comparison::{
+    CellChange, Comparison, Counts, LatencyChange, QualityChange, Transition,
+};
 
 /// The format's version; bumped when a field changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -29,7 +31,7 @@ struct Document<'c> {
 #[derive(Serialize)]
 struct CellEntry<'c> {
     host: Option<&'c str>,
-    browser: &'c str,
+    browser: qbench_core::Agent,
     backend: qbench_core::Backend,
     precision: qbench_core::Precision,
     batch: u32,
@@ -91,7 +93,7 @@ fn entry(ch: &CellChange) -> CellEntry<'_> {
     };
     CellEntry {
         host: ch.id.host.as_deref(),
-        browser: &ch.id.browser,
+        browser: ch.id.browser,
         backend: ch.id.backend,
         precision: ch.id.precision,
         batch: ch.id.batch,
@@ -140,7 +142,7 @@ mod tests {
         CellChange {
             id: CellId {
                 host: None,
-                browser: "chromium".into(),
+                browser: "chromium".parse().unwrap(),
                 backend: Backend::Webgpu,
                 precision,
                 batch: 1,

@@ -32,7 +32,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// Host, browser, backend, precision: the cells an entry may cover.
-type GroupKey = (Option<String>, String, Backend, Precision);
+type GroupKey = (Option<String>, qbench_core::Agent, Backend, Precision);
 /// Batch, status and reason of one cell.
 type Row = (u32, Status, Option<String>);
 
@@ -49,7 +49,7 @@ pub fn from_report(report: &Report, source: &str) -> String {
     let mut groups: BTreeMap<GroupKey, Vec<Row>> = BTreeMap::new();
     for c in &report.cells {
         groups
-            .entry((c.host.clone(), c.browser.clone(), c.backend, c.precision))
+            .entry((c.host.clone(), c.browser, c.backend, c.precision))
             .or_default()
             .push((
                 c.batch,
@@ -89,7 +89,7 @@ pub fn from_report(report: &Report, source: &str) -> String {
             if multi_host && let Some(h) = &host {
                 let _ = writeln!(out, "host = {}", quoted(h));
             }
-            let _ = writeln!(out, "browser = {}", quoted(&browser));
+            let _ = writeln!(out, "browser = {}", quoted(browser.name()));
             let _ = writeln!(out, "backend = {}", quoted(backend.name()));
             let _ = writeln!(out, "precision = {}", quoted(precision.name()));
             if let Some(b) = batch {
@@ -170,13 +170,9 @@ status = ["ok", "timeout"]
 
     #[test]
     fn a_report_satisfies_the_file_written_from_it() {
-        let mut r = Report::new(
-            "0.1.0",
-            "2026-11-28T00:00:00Z",
-            crate::run::tests_settings(),
-        );
+        let mut r = Report::new("0.1.0", "2026-11-28T00:00:00Z", crate::testing::settings());
         r.environments.push(Environment {
-            browser: "chromium".into(),
+            browser: "chromium".parse().unwrap(),
             webgpu: Some(Adapter {
                 architecture: "swiftshader".into(),
                 ..Adapter::default()
@@ -185,7 +181,7 @@ status = ["ok", "timeout"]
         });
         let mut add = |precision: Precision, batch: u32, outcome: Outcome| {
             let mut c = Cell::new(
-                "chromium",
+                "chromium".parse().unwrap(),
                 Backend::Webgpu,
                 precision,
                 batch,
@@ -220,7 +216,7 @@ status = ["ok", "timeout"]
         assert_eq!(e.cell.len(), 2, "{text}");
         for c in &r.cells {
             let facts = Facts {
-                browser: &c.browser,
+                browser: c.browser,
                 backend: c.backend,
                 precision: c.precision,
                 batch: c.batch,

@@ -1,9 +1,7 @@
-//! The JSON report: written through a unique temporary file that is flushed to
-//! disk and renamed, so a crash never leaves half a file; read back with
-//! version-1 reports converted on the way in.
+//! The JSON report: its bytes, written atomically (`super::export`), and read
+//! back with version-1 reports converted on the way in.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use qbench_core::schema::{Report, SCHEMA_VERSION};
@@ -18,62 +16,9 @@ pub fn to_bytes(report: &Report) -> Vec<u8> {
     bytes
 }
 
-/// Writes `bytes` to `path` atomically: a unique temporary file beside it,
-/// flushed to disk, then renamed over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut builder = tempfile::Builder::new();
-    // Reports are for reading (a web server, a colleague): rw-r--r-- less the umask,
-    // not the temporary file's private 0600.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder
-        .prefix(&format!(
-            ".{}.",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("report")
-        ))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", tmp.path().display()))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("flushing {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(())
-}
-
 /// Writes the report to `path` atomically.
 pub fn write(report: &Report, path: &Path) -> anyhow::Result<()> {
-    write_atomically(path, &to_bytes(report))
-}
-
-/// Moves the files of an earlier run in `out` aside (`report.json` →
-/// `report.prev.json`, and the same for the other reports), so nothing is
-/// replaced silently. Returns what was moved.
-pub fn move_aside(out: &Path, names: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut moved = Vec::new();
-    for name in names {
-        let path = out.join(name);
-        if path.exists() {
-            let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
-            let prev = out.join(format!("{stem}.prev.{ext}"));
-            std::fs::rename(&path, &prev).with_context(|| {
-                format!("moving {} aside to {}", path.display(), prev.display())
-            })?;
-            moved.push(prev);
-        }
-    }
-    Ok(moved)
+    super::export::write_atomically(path, &to_bytes(report))
 }
 
 /// Reads a report written by qbench (schema 1 or 2). Every failure is bad input (exit 2).
@@ -129,11 +74,7 @@ mod tests {
     fn round_trip_and_atomic_replace() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
-        let mut r = Report::new(
-            "0.1.0",
-            "2026-11-28T20:00:00Z",
-            crate::run::tests_settings(),
-        );
+        let mut r = Report::new("0.1.0", "2026-11-28T20:00:00Z", crate::testing::settings());
         write(&r, &path).unwrap();
         r.finished = Some("2026-11-28T20:05:00Z".into());
         write(&r, &path).unwrap();
@@ -188,18 +129,5 @@ mod tests {
         }
         let err = read(&dir.path().join("absent.json")).unwrap_err();
         assert_eq!(code_of(&err), 2);
-    }
-
-    #[test]
-    fn earlier_reports_are_moved_aside() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("report.json"), "old").unwrap();
-        let moved = move_aside(dir.path(), &["report.json", "report.md"]).unwrap();
-        assert_eq!(moved, vec![dir.path().join("report.prev.json")]);
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("report.prev.json")).unwrap(),
-            "old"
-        );
-        assert!(!dir.path().join("report.json").exists());
     }
 }

@@ -7,7 +7,7 @@
 use qbench_core::schema::{Cell, Outcome, Report};
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
-use super::compare::Comparison;
+use qbench_core::comparison::Comparison;
 
 /// What JUnit says of one cell: pass, skip or fail, and why.
 fn status(cell: &Cell, regression: Option<String>) -> TestCaseStatus {
@@ -104,14 +104,14 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> anyhow::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qbench_core::expect::{Entry, Expectations, Facts};
+    use qbench_core::expect::{Expectations, Facts};
     use qbench_core::schema::{Latency, Status};
     use qbench_core::stats::Summary;
     use qbench_core::{Backend, Precision};
 
     fn cell(backend: Backend, precision: Precision, outcome: Outcome) -> Cell {
         let mut c = Cell::new(
-            "chromium",
+            "chromium".parse().unwrap(),
             backend,
             precision,
             1,
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn one_case_per_cell_unsupported_skipped_failures_failed() {
-        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::run::tests_settings());
+        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::testing::settings());
         r.cells = vec![
             cell(Backend::Webgpu, Precision::F32, Outcome::Ok),
             cell(
@@ -183,11 +183,11 @@ mod tests {
     #[test]
     fn expected_failures_skip_and_unexpected_passes_fail() {
         let e = Expectations {
-            cell: vec![Entry::for_every_cell(&[Status::Timeout])],
+            cell: vec![crate::testing::every_cell(&[Status::Timeout])],
         };
         let judge = |mut c: Cell| {
             let facts = Facts {
-                browser: "chromium",
+                browser: "chromium".parse().unwrap(),
                 backend: c.backend,
                 precision: c.precision,
                 batch: 1,
@@ -197,7 +197,7 @@ mod tests {
             c.expectation = Some(e.judge(&facts, c.outcome.kind()));
             c
         };
-        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::run::tests_settings());
+        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::testing::settings());
         r.cells = vec![
             judge(cell(
                 Backend::Cpu,

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use qbench_core::schema::{Cell, Report, Round, RunSettings};
 use qbench_core::{Backend, Precision};
 
-use super::terminal::human_bytes;
+use crate::fmt::{adapter_name, human_bytes};
 
 fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)
@@ -167,31 +167,11 @@ fn environments(out: &mut String, report: &Report) {
     let _ = writeln!(out);
 }
 
-/// An adapter's names, or a note that it reports none.
-pub fn adapter_name(a: &qbench_core::schema::Adapter) -> String {
-    let name = [
-        a.vendor.as_str(),
-        a.architecture.as_str(),
-        a.device.as_str(),
-        a.description.as_str(),
-    ]
-    .iter()
-    .filter(|s| !s.is_empty())
-    .copied()
-    .collect::<Vec<_>>()
-    .join(" / ");
-    if name.is_empty() {
-        "(adapter reports no names)".to_string()
-    } else {
-        name
-    }
-}
-
 /// A cell's entry in the compatibility matrix: its status, bold with ✗ when it
 /// was unexpected (without expectations: an error or a timeout), `(flaky)` when
 /// it passed on a retry.
 pub fn entry(c: &Cell) -> String {
-    let mut s = if super::is_unexpected(c) {
+    let mut s = if c.is_unexpected() {
         format!("**{}** ✗", c.outcome.status())
     } else {
         c.outcome.status().to_string()
@@ -225,9 +205,9 @@ pub fn compatibility(out: &mut String, report: &Report) {
         if multi_host { "---|" } else { "" },
         "---|".repeat(precisions.len())
     );
-    let mut rows: Vec<(Option<String>, String, Backend, u32)> = Vec::new();
+    let mut rows: Vec<(Option<String>, qbench_core::Agent, Backend, u32)> = Vec::new();
     for c in &report.cells {
-        let key = (c.host.clone(), c.browser.clone(), c.backend, c.batch);
+        let key = (c.host.clone(), c.browser, c.backend, c.batch);
         if !rows.contains(&key) {
             rows.push(key);
         }
@@ -260,7 +240,7 @@ pub fn compatibility(out: &mut String, report: &Report) {
 fn who(c: &Cell) -> String {
     c.host
         .as_ref()
-        .map_or_else(|| c.browser.clone(), |h| format!("{h} {}", c.browser))
+        .map_or_else(|| c.browser.to_string(), |h| format!("{h} {}", c.browser))
 }
 
 fn all_cells(report: &Report) -> impl Iterator<Item = &Cell> {
@@ -405,7 +385,7 @@ fn memory(out: &mut String, report: &Report) {
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     let mut seen = Vec::new();
     for c in all_cells(report) {
-        let key = (c.host.clone(), c.browser.clone(), c.backend, c.precision);
+        let key = (c.host.clone(), c.browser, c.backend, c.precision);
         if seen.contains(&key) {
             continue;
         }
@@ -441,7 +421,7 @@ fn quality(out: &mut String, report: &Report) {
     let mut seen = Vec::new();
     for c in all_cells(report) {
         let Some(q) = c.quality else { continue };
-        let key = (c.host.clone(), c.browser.clone(), c.backend, c.precision);
+        let key = (c.host.clone(), c.browser, c.backend, c.precision);
         if seen.contains(&key) {
             continue;
         }
@@ -505,12 +485,16 @@ mod tests {
 
     #[test]
     fn the_header_says_when_the_native_rows_were_measured_and_if_kept() {
-        let mut report = Report::new("0", "2026-12-01T08:00:00Z", crate::run::tests_settings());
+        let mut report = Report::new("0", "2026-12-01T08:00:00Z", crate::testing::settings());
         assert_eq!(native_rows(&report), None, "no native rows");
         let memory = qbench_model::weights::memory(Precision::F32);
-        report
-            .baseline
-            .push(Cell::new("native", Backend::Cpu, Precision::F32, 1, memory));
+        report.baseline.push(Cell::new(
+            "native".parse().unwrap(),
+            Backend::Cpu,
+            Precision::F32,
+            1,
+            memory,
+        ));
         report.baseline_measured = Some("2026-11-30T22:00:00Z".into());
         assert_eq!(
             native_rows(&report).as_deref(),
@@ -526,15 +510,21 @@ mod tests {
 
     #[test]
     fn the_split_table_lists_timed_cells_beside_their_webgpu_floor() {
-        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::run::tests_settings());
+        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::testing::settings());
         report.environments.push(Environment {
-            browser: "chromium".into(),
+            browser: "chromium".parse().unwrap(),
             readback_floor_ms: Some(13.3),
             ..Environment::default()
         });
         let timed = |backend, split| {
             let memory = qbench_model::weights::memory(Precision::F32);
-            let mut c = Cell::new("chromium", backend, Precision::F32, 1, memory);
+            let mut c = Cell::new(
+                "chromium".parse().unwrap(),
+                backend,
+                Precision::F32,
+                1,
+                memory,
+            );
             c.latency_ms = Some(Latency {
                 first: 1.0,
                 summary: Summary::from_samples(&[135.0; 5]).unwrap(),
@@ -573,9 +563,15 @@ mod tests {
     #[test]
     fn the_profile_table_gives_each_stages_cost_and_the_last_cut() {
         use qbench_core::profile::{CutSamples, Stage, stage_times};
-        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::run::tests_settings());
+        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::testing::settings());
         let memory = qbench_model::weights::memory(Precision::F32);
-        let mut c = Cell::new("firefox", Backend::Webgpu, Precision::F32, 2, memory);
+        let mut c = Cell::new(
+            "firefox".parse().unwrap(),
+            Backend::Webgpu,
+            Precision::F32,
+            2,
+            memory,
+        );
         c.latency_ms = Some(Latency {
             first: 1.0,
             summary: Summary::from_samples(&[20.0; 5]).unwrap(),
@@ -614,7 +610,7 @@ mod tests {
 
     #[test]
     fn each_round_shows_what_it_spent_before_its_samples() {
-        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::run::tests_settings());
+        let mut report = Report::new("0", "2026-11-29T00:00:00Z", crate::testing::settings());
         let memory = qbench_model::weights::memory(Precision::F32);
         let round = |warmup: Option<(u32, f64, bool)>, device_init_ms| Round {
             median: 0.5,
@@ -629,7 +625,13 @@ mod tests {
             device_init_ms,
             model_load_ms: Some(3.0),
         };
-        let mut c = Cell::new("chromium", Backend::Cpu, Precision::F32, 1, memory);
+        let mut c = Cell::new(
+            "chromium".parse().unwrap(),
+            Backend::Cpu,
+            Precision::F32,
+            1,
+            memory,
+        );
         c.sampling = Some(qbench_core::schema::Sampling {
             stop: qbench_core::sampling::Stop::Max,
             ci_half_width_pct: 1.0,

@@ -1,26 +1,18 @@
 //! Exporters: turn a computed report into bytes. Statistics are computed
 //! before they get here; exporters only format.
 
-use qbench_core::schema::{Bundle, Cell, Status};
-
-/// Whether a cell's outcome was unexpected: against its expectation when it has
-/// one, else when it errored or timed out.
-pub fn is_unexpected(c: &Cell) -> bool {
-    match &c.expectation {
-        Some(j) => j.verdict.is_unexpected(),
-        None => matches!(c.outcome.kind(), Status::Error | Status::Timeout),
-    }
-}
+use qbench_core::schema::Bundle;
 
 pub mod charts;
 pub mod compare;
 pub mod comparison_json;
 pub mod expect;
+pub mod export;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
-pub mod merge;
+pub mod npy;
 pub mod summary;
 pub mod terminal;
 pub mod time;
@@ -32,7 +24,7 @@ pub mod time;
 /// bytes; empty when the report does not list the files.
 pub fn download_rows(bundle: &Bundle) -> Vec<[String; 4]> {
     use qbench_core::schema::ServedFile;
-    let cell = |b: u64| format!("{} ({b} B)", terminal::human_bytes(b));
+    let cell = |b: u64| format!("{} ({b} B)", crate::fmt::human_bytes(b));
     let row = |name: String, files: &[&ServedFile]| {
         let sum = |g: fn(&ServedFile) -> u64| files.iter().map(|f| g(f)).sum();
         [

@@ -2,16 +2,12 @@
 //! compatibility matrix with unexpected cells marked, regressions and fixes
 //! against the earlier report, and the slowest cells.
 
-use std::fmt::Write;
-use std::io::Write as _;
-use std::path::Path;
-
-use anyhow::Context;
 use qbench_core::schema::{Cell, PairedWith, Report, Status};
+use std::fmt::Write;
 
-use super::compare::Comparison;
 use super::markdown;
-use crate::schedule::observe::significant;
+use crate::fmt::significant;
+use qbench_core::comparison::Comparison;
 
 /// How many of the slowest cells are listed.
 const SLOWEST: usize = 5;
@@ -26,7 +22,7 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> String {
             .filter(|c| c.outcome.kind() == s)
             .count()
     };
-    let unexpected = crate::run::unexpected(report);
+    let unexpected = report.unexpected();
     let _ = writeln!(
         out,
         "{} cells: {} ok, {} unsupported, {} error, {} timeout. {}{}\n",
@@ -83,17 +79,6 @@ fn median(c: &Cell) -> f64 {
     c.latency_ms.as_ref().map_or(0.0, |l| l.summary.median)
 }
 
-/// Appends `text` to `path` (GitHub's `$GITHUB_STEP_SUMMARY`).
-pub fn append(path: &Path, text: &str) -> anyhow::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("appending to {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +88,7 @@ mod tests {
 
     #[test]
     fn summary_counts_marks_and_lists_the_slowest() {
-        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::run::tests_settings());
+        let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::testing::settings());
         for (p, outcome, ms) in [
             (Precision::F32, Outcome::Ok, 5.0),
             (Precision::F16, Outcome::Ok, 50.0),
@@ -116,7 +101,7 @@ mod tests {
             ),
         ] {
             let mut c = Cell::new(
-                "chromium",
+                "chromium".parse().unwrap(),
                 Backend::Cpu,
                 p,
                 1,
@@ -148,10 +133,5 @@ mod tests {
             slowest.find("f16").unwrap() < slowest.find("f32").unwrap(),
             "{md}"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("summary.md");
-        append(&path, "a\n").unwrap();
-        append(&path, "b\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nb\n");
     }
 }

@@ -2,6 +2,8 @@
 
 use qbench_core::schema::Cell;
 
+use crate::fmt::human_bytes;
+
 /// One line per cell: outcome, latency, memory and quality.
 pub fn table(cells: &[Cell]) -> String {
     let mut out = format!(
@@ -60,13 +62,4 @@ pub fn table(cells: &[Cell]) -> String {
         }
     }
     out
-}
-
-/// Bytes in KiB / MiB with one decimal.
-pub fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.2} MiB", b as f64 / f64::from(1 << 20)),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }

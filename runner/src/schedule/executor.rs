@@ -6,7 +6,7 @@ use std::future::Future;
 use qbench_core::protocol::{CellRequest, CellResponse};
 use qbench_core::schema::Environment;
 
-use crate::run::plan::{Agent, PlannedCell};
+use crate::plan::{Agent, PlannedCell};
 
 /// Why an executor call failed: the scheduler decides on the kind, never on the text.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,23 +60,4 @@ pub trait Executor: Send {
 
     /// Ends the agent at once: kills every process it started.
     fn discard(&mut self);
-}
-
-/// Cuts `text` to at most `max` characters, saying how much was left out.
-pub fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((at, _)) => format!("{}… ({} more bytes)", &text[..at], text.len() - at),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncates_on_characters() {
-        assert_eq!(truncate("abc", 5), "abc");
-        assert_eq!(truncate("ééééé", 2), "éé… (6 more bytes)");
-    }
 }

@@ -11,7 +11,7 @@ use qbench_core::{Backend, Browser, Precision};
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::run::plan::cells;
+use crate::plan::cells;
 
 /// What the mock does for one run of a cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,7 +69,7 @@ impl Executor for Mock {
             ..Adapter::default()
         };
         Ok(Environment {
-            browser: agent.name().into(),
+            browser: agent,
             webgpu: Some(webgpu),
             ..Environment::default()
         })
@@ -186,7 +186,7 @@ fn refs() -> References {
 }
 
 /// Runs the schedule; returns how it ended, the events, and the mock's log.
-async fn go(s: &Schedule, mock: &mut Mock, cancel: &Cancel) -> (Ended, Vec<Event>) {
+async fn go(s: &Schedule, mock: &mut Mock, cancel: &Cancel) -> (LoopEnd, Vec<Event>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ended = s.run(mock, &refs(), &tx, cancel).await;
     drop(tx);
@@ -214,7 +214,7 @@ fn final_cells(events: &[Event]) -> Vec<Cell> {
 fn find<'a>(cells: &'a [Cell], browser: &str, precision: Precision, batch: u32) -> &'a Cell {
     cells
         .iter()
-        .find(|c| c.browser == browser && c.precision == precision && c.batch == batch)
+        .find(|c| c.browser.name() == browser && c.precision == precision && c.batch == batch)
         .expect("cell present")
 }
 
@@ -227,7 +227,7 @@ async fn every_cell_runs_and_quality_is_measured_once_per_precision_against_its_
     );
     let mut mock = Mock::default();
     let (ended, events) = go(&s, &mut mock, &Cancel::new()).await;
-    assert_eq!(ended, Ended::Finished);
+    assert_eq!(ended, LoopEnd::Finished);
     let envs: Vec<&Environment> = events
         .iter()
         .filter_map(|e| {
@@ -415,7 +415,7 @@ async fn an_agent_that_cannot_start_fails_its_cells_at_once_and_is_not_retried()
     mock.open_fails
         .insert(FIREFOX, "geckodriver exited with status 1".into());
     let (ended, events) = go(&s, &mut mock, &Cancel::new()).await;
-    assert_eq!(ended, Ended::Finished);
+    assert_eq!(ended, LoopEnd::Finished);
     assert_eq!(
         mock.log.iter().filter(|l| *l == "open firefox").count(),
         1,
@@ -440,7 +440,7 @@ async fn an_agent_that_cannot_start_fails_its_cells_at_once_and_is_not_retried()
         .iter()
         .find_map(|e| {
             if let Event::Environment(e) = e {
-                (e.browser == "firefox").then_some(e)
+                (e.browser.name() == "firefox").then_some(e)
             } else {
                 None
             }
@@ -556,7 +556,7 @@ async fn cancellation_stops_at_once_and_drops_the_running_cell() {
     });
     let started = std::time::Instant::now();
     let (ended, events) = go(&s, &mut mock, &cancel).await;
-    assert_eq!(ended, Ended::Cancelled);
+    assert_eq!(ended, LoopEnd::Cancelled);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(mock.log.last().map(String::as_str), Some("discard"));
     let cells = final_cells(&events);
@@ -663,7 +663,7 @@ async fn a_paired_answer_is_each_cells_baseline_side_with_its_own_quality() {
         ..Mock::default()
     };
     let (ended, events) = go(&s, &mut mock, &Cancel::new()).await;
-    assert_eq!(ended, Ended::Finished);
+    assert_eq!(ended, LoopEnd::Finished);
     // Both sides' quality comes from the first run of each precision.
     let asked = mock.log.iter().filter(|l| l.ends_with("q=4")).count();
     assert_eq!(asked, 2, "{:?}", mock.log);

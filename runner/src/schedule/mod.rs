@@ -16,13 +16,12 @@
 //! - cancellation stops at once: the running cell is dropped, its agent killed.
 
 pub mod executor;
-pub mod observe;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use qbench_core::adapter::{AdapterClass, classify};
-use qbench_core::protocol::{CellRequest, PowerPreference};
+use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
 use qbench_core::quality::Quality;
 use qbench_core::sampling::SamplePlan;
 use qbench_core::schema::{Cell, Environment, Outcome};
@@ -30,27 +29,9 @@ use qbench_core::{Backend, Precision};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cancel::Cancel;
-use crate::collect::{self, References, RunResult, elapsed_ms};
-use crate::run::plan::{self, Agent, PlannedCell};
+use crate::collect::{self, Event, References, RunResult, elapsed_ms};
+use crate::plan::{self, Agent, PlannedCell};
 pub use executor::{ExecError, Executor};
-
-/// What happened, in the order it happened.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// An agent started and was probed (or could not start: then its reason is set).
-    Environment(Environment),
-    /// A run of a cell finished; the cell as it stands with every round so far.
-    Ran {
-        /// The cell.
-        cell: Cell,
-        /// Which round finished, from 1.
-        round: u32,
-    },
-    /// A cell changed without running (its quality reference arrived).
-    Updated(Cell),
-    /// Something a person should read (restarts, failures to start).
-    Message(String),
-}
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -85,7 +66,7 @@ pub struct Schedule {
 
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
+pub enum LoopEnd {
     /// Every cell ran.
     Finished,
     /// Cancelled: the cell running then is not in the report.
@@ -163,6 +144,16 @@ impl QualityStore {
     }
 }
 
+/// A cell's outcome when its agent could not start.
+fn could_not_start(agent: Agent, reason: &str) -> Outcome {
+    Outcome::Error {
+        message: format!("{agent} could not be started: {reason}"),
+    }
+}
+
+/// What an attempt at a cell gave: its outcome and the page's answer, if any.
+type Attempted = (Outcome, Option<CellResponse>);
+
 impl Schedule {
     /// Runs every cell on `exec`, sending events to `events`, until done or cancelled.
     pub async fn run<E: Executor>(
@@ -171,7 +162,7 @@ impl Schedule {
         refs: &References,
         events: &UnboundedSender<Event>,
         cancel: &Cancel,
-    ) -> Ended {
+    ) -> LoopEnd {
         let mut state = State {
             agenda: Agenda::Closed,
             environments: HashMap::new(),
@@ -188,7 +179,7 @@ impl Schedule {
             });
             if cancel.is_cancelled() {
                 exec.discard();
-                return Ended::Cancelled;
+                return LoopEnd::Cancelled;
             }
             // Each round runs in a fresh session (a new browser and page): a page
             // settles into its own state (JIT tiers, allocator, clocks), and pooling
@@ -200,66 +191,14 @@ impl Schedule {
                 }
                 session_round = round;
             }
-            let mut attempts = 0;
-            let result = loop {
-                attempts += 1;
-                let started = Instant::now();
-                let Some((outcome, response)) = self
-                    .attempt(exec, &mut state, &planned, larger_later, events, cancel)
-                    .await
-                else {
-                    exec.discard();
-                    return Ended::Cancelled;
-                };
-                let failed = matches!(outcome, Outcome::Error { .. } | Outcome::Timeout { .. });
-                let can_retry = !matches!(state.agenda, Agenda::Failed(..));
-                if failed && can_retry && attempts <= self.retries {
-                    let _ = events.send(Event::Message(format!(
-                        "{}: {} ({}); retrying on a fresh {} ({attempts}/{})",
-                        planned.id(self.host.as_deref()),
-                        outcome.status(),
-                        outcome.reason().unwrap_or_default(),
-                        planned.agent,
-                        self.retries
-                    )));
-                    exec.discard();
-                    state.agenda = Agenda::Closed;
-                    continue;
-                }
-                break RunResult {
-                    outcome,
-                    response,
-                    attempts,
-                    wall_ms: elapsed_ms(started),
-                };
+            let Some(result) = self
+                .with_retries(exec, &mut state, &planned, larger_later, events, cancel)
+                .await
+            else {
+                exec.discard();
+                return LoopEnd::Cancelled;
             };
-            let probabilities = result
-                .response
-                .as_ref()
-                .filter(|_| result.outcome == Outcome::Ok)
-                .map(|r| r.probabilities.clone());
-            let paired_probabilities = result
-                .response
-                .as_ref()
-                .and_then(|r| r.baseline.as_deref())
-                .filter(|b| b.status == qbench_core::schema::Status::Ok)
-                .map(|b| b.probabilities.clone());
-            state.runs.entry(planned).or_default().push(result);
-            let mut keys = Vec::new();
-            if let Some(probs) = probabilities.filter(|p| !p.is_empty()) {
-                keys.extend(state.quality.learn(key, probs, refs));
-            }
-            if let Some(probs) = paired_probabilities.filter(|p| !p.is_empty()) {
-                keys.extend(state.paired_quality.learn(key, probs, refs));
-            }
-            let updated: Vec<PlannedCell> = self
-                .cells
-                .iter()
-                .filter(|c| {
-                    keys.contains(&(c.agent, c.backend, c.precision)) && state.runs.contains_key(c)
-                })
-                .copied()
-                .collect();
+            let updated = self.record(&mut state, planned, result, refs);
             let _ = events.send(Event::Ran {
                 cell: self.cell_of(&state, &planned),
                 round,
@@ -271,7 +210,87 @@ impl Schedule {
         if state.agenda != Agenda::Closed {
             exec.close().await;
         }
-        Ended::Finished
+        LoopEnd::Finished
+    }
+
+    /// A cell's run: attempted, and retried on a fresh agent while it fails and
+    /// retries are left (not when its agent could not start). `None` when cancelled.
+    async fn with_retries<E: Executor>(
+        &self,
+        exec: &mut E,
+        state: &mut State,
+        planned: &PlannedCell,
+        larger_later: bool,
+        events: &UnboundedSender<Event>,
+        cancel: &Cancel,
+    ) -> Option<RunResult> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let started = Instant::now();
+            let (outcome, response) = self
+                .attempt(exec, state, planned, larger_later, events, cancel)
+                .await?;
+            let failed = matches!(outcome, Outcome::Error { .. } | Outcome::Timeout { .. });
+            let can_retry = !matches!(state.agenda, Agenda::Failed(..));
+            if failed && can_retry && attempts <= self.retries {
+                let _ = events.send(Event::Message(format!(
+                    "{}: {} ({}); retrying on a fresh {} ({attempts}/{})",
+                    planned.id(self.host.as_deref()),
+                    outcome.status(),
+                    outcome.reason().unwrap_or_default(),
+                    planned.agent,
+                    self.retries
+                )));
+                exec.discard();
+                state.agenda = Agenda::Closed;
+                continue;
+            }
+            return Some(RunResult {
+                outcome,
+                response,
+                attempts,
+                wall_ms: elapsed_ms(started),
+            });
+        }
+    }
+
+    /// Keeps a run, learns the probabilities it brought (this build's, and the
+    /// paired side's); returns the cells whose quality that changed.
+    fn record(
+        &self,
+        state: &mut State,
+        planned: PlannedCell,
+        result: RunResult,
+        refs: &References,
+    ) -> Vec<PlannedCell> {
+        let key = (planned.agent, planned.backend, planned.precision);
+        let probabilities = result
+            .response
+            .as_ref()
+            .filter(|_| result.outcome == Outcome::Ok)
+            .map(|r| r.probabilities.clone());
+        let paired_probabilities = result
+            .response
+            .as_ref()
+            .and_then(|r| r.baseline.as_deref())
+            .filter(|b| b.status == qbench_core::schema::Status::Ok)
+            .map(|b| b.probabilities.clone());
+        state.runs.entry(planned).or_default().push(result);
+        let mut keys = Vec::new();
+        if let Some(probs) = probabilities.filter(|p| !p.is_empty()) {
+            keys.extend(state.quality.learn(key, probs, refs));
+        }
+        if let Some(probs) = paired_probabilities.filter(|p| !p.is_empty()) {
+            keys.extend(state.paired_quality.learn(key, probs, refs));
+        }
+        self.cells
+            .iter()
+            .filter(|c| {
+                keys.contains(&(c.agent, c.backend, c.precision)) && state.runs.contains_key(c)
+            })
+            .copied()
+            .collect()
     }
 
     /// One attempt at a cell: the agent started if needed, the cell run within its
@@ -286,100 +305,23 @@ impl Schedule {
         larger_later: bool,
         events: &UnboundedSender<Event>,
         cancel: &Cancel,
-    ) -> Option<(Outcome, Option<qbench_core::protocol::CellResponse>)> {
+    ) -> Option<Attempted> {
         let agent = planned.agent;
         match &state.agenda {
             Agenda::Open(a) if *a == agent => {}
             Agenda::Failed(a, reason) if *a == agent => {
-                return Some((
-                    Outcome::Error {
-                        message: format!("{agent} could not be started: {reason}"),
-                    },
-                    None,
-                ));
+                return Some((could_not_start(agent, reason), None));
             }
             _ => {
-                if matches!(state.agenda, Agenda::Open(_)) {
-                    exec.close().await;
-                }
-                let opened = tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => return None,
-                    r = tokio::time::timeout(self.open_timeout, exec.open(agent)) => r,
-                };
-                let failure = match opened {
-                    Ok(Ok(mut env)) => {
-                        if let std::collections::hash_map::Entry::Vacant(e) =
-                            state.environments.entry(agent)
-                        {
-                            env.host = self.host.clone();
-                            env.endpoint = Some(exec.endpoint());
-                            if let Some(adapter) = env.webgpu.as_mut() {
-                                let (class, why) = classify(adapter);
-                                adapter.class = Some(class);
-                                adapter.class_reason = Some(why);
-                            }
-                            let _ = events.send(Event::Environment(env.clone()));
-                            e.insert(env);
-                        }
-                        state.agenda = Agenda::Open(agent);
-                        None
-                    }
-                    Ok(Err(e)) => Some(e.message().to_string()),
-                    Err(_) => Some(format!(
-                        "did not start and answer the probe within {} s",
-                        self.open_timeout.as_secs()
-                    )),
-                };
-                if let Some(reason) = failure {
-                    exec.discard();
-                    let _ = events.send(Event::Message(format!(
-                        "{agent} on {}: {reason}",
-                        exec.endpoint()
-                    )));
-                    state.environments.entry(agent).or_insert_with(|| {
-                        let env = Environment {
-                            host: self.host.clone(),
-                            endpoint: Some(exec.endpoint()),
-                            browser: agent.name().into(),
-                            start_error: Some(reason.clone()),
-                            ..Environment::default()
-                        };
-                        let _ = events.send(Event::Environment(env.clone()));
-                        env
-                    });
-                    state.agenda = Agenda::Failed(agent, reason.clone());
-                    return Some((
-                        Outcome::Error {
-                            message: format!("{agent} could not be started: {reason}"),
-                        },
-                        None,
-                    ));
+                if let Err(reason) = self.open(exec, state, agent, events, cancel).await? {
+                    return Some((could_not_start(agent, &reason), None));
                 }
             }
         }
         if let Some(reason) = self.hardware_required(state, planned) {
             return Some((Outcome::Unsupported { reason }, None));
         }
-        let key = (planned.agent, planned.backend, planned.precision);
-        let request = CellRequest {
-            backend: planned.backend,
-            precision: planned.precision,
-            batch: planned.batch,
-            plan: self.plan,
-            quality_inputs: if larger_later
-                || state.quality.probabilities.contains_key(&key)
-                    && (state.paired_quality.probabilities.is_empty()
-                        || state.paired_quality.probabilities.contains_key(&key))
-            {
-                0
-            } else {
-                self.quality_inputs
-            },
-            quality_batch: self.quality_batch,
-            power_preference: self.power_preference,
-            profile: self.profile,
-        };
+        let request = self.request(state, planned, larger_later);
         let ran = tokio::select! {
             biased;
             () = cancel.cancelled() => return None,
@@ -405,6 +347,100 @@ impl Schedule {
                 )
             }
         })
+    }
+
+    /// Starts `agent` (closing another that is open) and probes it; its
+    /// environment is sent the first time. `Ok(Err(reason))` when it could not
+    /// start: the agent is then failed for the rest of the run. `None` when cancelled.
+    async fn open<E: Executor>(
+        &self,
+        exec: &mut E,
+        state: &mut State,
+        agent: Agent,
+        events: &UnboundedSender<Event>,
+        cancel: &Cancel,
+    ) -> Option<Result<(), String>> {
+        if matches!(state.agenda, Agenda::Open(_)) {
+            exec.close().await;
+        }
+        let opened = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return None,
+            r = tokio::time::timeout(self.open_timeout, exec.open(agent)) => r,
+        };
+        let reason = match opened {
+            Ok(Ok(env)) => {
+                if let std::collections::hash_map::Entry::Vacant(e) =
+                    state.environments.entry(agent)
+                {
+                    let env = self.classified(env, exec.endpoint());
+                    let _ = events.send(Event::Environment(env.clone()));
+                    e.insert(env);
+                }
+                state.agenda = Agenda::Open(agent);
+                return Some(Ok(()));
+            }
+            Ok(Err(e)) => e.message().to_string(),
+            Err(_) => format!(
+                "did not start and answer the probe within {} s",
+                self.open_timeout.as_secs()
+            ),
+        };
+        exec.discard();
+        let _ = events.send(Event::Message(format!(
+            "{agent} on {}: {reason}",
+            exec.endpoint()
+        )));
+        state.environments.entry(agent).or_insert_with(|| {
+            let env = Environment {
+                host: self.host.clone(),
+                endpoint: Some(exec.endpoint()),
+                browser: agent,
+                start_error: Some(reason.clone()),
+                ..Environment::default()
+            };
+            let _ = events.send(Event::Environment(env.clone()));
+            env
+        });
+        state.agenda = Agenda::Failed(agent, reason.clone());
+        Some(Err(reason))
+    }
+
+    /// A probed environment with this run's host, its endpoint, and its
+    /// adapter classified as software or hardware.
+    fn classified(&self, mut env: Environment, endpoint: String) -> Environment {
+        env.host = self.host.clone();
+        env.endpoint = Some(endpoint);
+        if let Some(adapter) = env.webgpu.as_mut() {
+            let (class, why) = classify(adapter);
+            adapter.class = Some(class);
+            adapter.class_reason = Some(why);
+        }
+        env
+    }
+
+    /// What the page is asked for a cell: quality only when it is not known
+    /// yet (for the paired side too) and no larger batch of it comes later.
+    fn request(&self, state: &State, planned: &PlannedCell, larger_later: bool) -> CellRequest {
+        let key = (planned.agent, planned.backend, planned.precision);
+        let known = state.quality.probabilities.contains_key(&key)
+            && (state.paired_quality.probabilities.is_empty()
+                || state.paired_quality.probabilities.contains_key(&key));
+        CellRequest {
+            backend: planned.backend,
+            precision: planned.precision,
+            batch: planned.batch,
+            plan: self.plan,
+            quality_inputs: if larger_later || known {
+                0
+            } else {
+                self.quality_inputs
+            },
+            quality_batch: self.quality_batch,
+            power_preference: self.power_preference,
+            profile: self.profile,
+            paired: None,
+        }
     }
 
     /// Kills the agent after a hang or a lost session; the next cell starts it afresh.

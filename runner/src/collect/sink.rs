@@ -11,6 +11,7 @@ use qbench_core::expect::{Expectations, Facts};
 use qbench_core::schema::{Cell, Outcome, Report};
 
 use super::Event;
+use crate::fmt::significant;
 use crate::report;
 
 /// Told of every event after the report took it in.
@@ -56,9 +57,8 @@ pub fn line(cell: &Cell, round: u32, rounds: u32) -> String {
         }
     }
     if let Some(side) = cell.paired.as_deref() {
-        // TF.js's side names its backend as its module (`tfjs-backend-wasm`).
-        let name = match side.module.as_deref() {
-            Some(m) if m.starts_with("tfjs") => "TF.js",
+        let name = match &side.module {
+            Some(m) if m.is_tfjs() => "TF.js",
             _ => "baseline package",
         };
         match (&side.outcome, &side.latency_ms) {
@@ -89,18 +89,8 @@ pub fn line(cell: &Cell, round: u32, rounds: u32) -> String {
     out
 }
 
-/// A latency with three significant digits (36.5, 1.03, 388).
-pub fn significant(ms: f64) -> String {
-    match ms.abs() {
-        v if v >= 100.0 => format!("{ms:.0}"),
-        v if v >= 10.0 => format!("{ms:.1}"),
-        v if v >= 1.0 => format!("{ms:.2}"),
-        _ => format!("{ms:.3}"),
-    }
-}
-
 fn first_line(text: &str, max: usize) -> String {
-    super::executor::truncate(text.lines().next().unwrap_or_default(), max)
+    crate::fmt::truncate(text.lines().next().unwrap_or_default(), max)
 }
 
 /// The progress bar, for a terminal.
@@ -253,7 +243,7 @@ impl Sink {
                 .and_then(|e| e.webgpu.as_ref())
                 .map(|a| a.architecture.as_str());
             let facts = Facts {
-                browser: &cell.browser,
+                browser: cell.browser,
                 backend: cell.backend,
                 precision: cell.precision,
                 batch: cell.batch,
@@ -290,14 +280,13 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qbench_core::expect::Entry;
     use qbench_core::schema::{Latency, Sampling, Status};
     use qbench_core::stats::Summary;
     use qbench_core::{Backend, Precision};
 
     fn cell(outcome: Outcome) -> Cell {
         let mut c = Cell::new(
-            "chromium",
+            "chromium".parse().unwrap(),
             Backend::Webgpu,
             Precision::F32,
             1,
@@ -352,10 +341,13 @@ mod tests {
             "chromium webgpu f32 batch 1: timeout (no answer within 180 s)"
         );
         let e = Expectations {
-            cell: vec![Entry::for_every_cell(&[Status::Unsupported, Status::Error])],
+            cell: vec![crate::testing::every_cell(&[
+                Status::Unsupported,
+                Status::Error,
+            ])],
         };
         let sink = Sink::new(
-            Report::new("0", "now", crate::run::tests_settings()),
+            Report::new("0", "now", crate::testing::settings()),
             None,
             Some(e),
             vec![],
@@ -381,7 +373,7 @@ mod tests {
         // A file where the folder should be: creating it fails.
         std::fs::write(dir.path().join("missing-folder"), "x").unwrap();
         let mut sink = Sink::new(
-            Report::new("0", "now", crate::run::tests_settings()),
+            Report::new("0", "now", crate::testing::settings()),
             Some(path),
             None,
             vec![],

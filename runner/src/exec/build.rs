@@ -196,43 +196,7 @@ fn bind_module(
         .filter(|f| !f.is_empty())
         .collect::<Vec<_>>()
         .join(",");
-    let target = wasm_target_dir(root, &module);
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo
-        .current_dir(root)
-        .args([
-            "build",
-            "-p",
-            "qbench-wasm",
-            "--target",
-            TARGET,
-            "--profile",
-            module.profile,
-            "--no-default-features",
-            "--features",
-            &features,
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            WASM_RUSTFLAGS,
-        );
-    let status = run_to_end(
-        &mut cargo,
-        &format!("cargo (building the wasm module {})", module.name),
-        cancel,
-    )?;
-    if !status.success() {
-        bail!(
-            "building the wasm module {} failed ({status}); if the target is missing: rustup target add {TARGET}",
-            module.name
-        );
-    }
-    let wasm = target
-        .join(TARGET)
-        .join(module.profile)
-        .join("qbench_wasm.wasm");
+    let wasm = cargo_build(root, &module, &features, cancel)?;
     let glue = pkg.join(format!("{}_bg.wasm", module.name));
     let stamp = |name: &str| pkg.join(format!("{}{name}", module.stamp_prefix));
     let (opt_stamp, build_stamp, source_stamp) = (
@@ -257,20 +221,7 @@ fn bind_module(
         for old in [&opt_stamp, &source_stamp] {
             let _ = std::fs::remove_file(old);
         }
-        let status = run_to_end(
-            Command::new("wasm-bindgen")
-                .args(["--target", "web", "--no-typescript"])
-                .args(BINDGEN_STRIP)
-                .args(["--out-name", module.name])
-                .arg("--out-dir")
-                .arg(pkg)
-                .arg(&wasm),
-            "wasm-bindgen",
-            cancel,
-        )?;
-        if !status.success() {
-            bail!("wasm-bindgen failed on {} ({status})", wasm.display());
-        }
+        wasm_bindgen(&wasm, pkg, &module, cancel)?;
         std::fs::write(&build_stamp, &settings)?;
         std::fs::write(&source_stamp, &source)?;
     }
@@ -279,6 +230,72 @@ fn bind_module(
         glue,
         stamp: opt_stamp,
     }))
+}
+
+/// `cargo build` of one module (cargo decides whether it is stale); returns
+/// the module cargo wrote.
+fn cargo_build(
+    root: &Path,
+    module: &Module,
+    features: &str,
+    cancel: &Cancel,
+) -> anyhow::Result<PathBuf> {
+    let target = wasm_target_dir(root, module);
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(root)
+        .args([
+            "build",
+            "-p",
+            "qbench-wasm",
+            "--target",
+            TARGET,
+            "--profile",
+            module.profile,
+            "--no-default-features",
+            "--features",
+            features,
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            WASM_RUSTFLAGS,
+        );
+    let status = run_to_end(
+        &mut cargo,
+        &format!("cargo (building the wasm module {})", module.name),
+        cancel,
+    )?;
+    if !status.success() {
+        bail!(
+            "building the wasm module {} failed ({status}); if the target is missing: rustup target add {TARGET}",
+            module.name
+        );
+    }
+    Ok(target
+        .join(TARGET)
+        .join(module.profile)
+        .join("qbench_wasm.wasm"))
+}
+
+/// The module's JavaScript glue and its `_bg.wasm`, written into `pkg`.
+fn wasm_bindgen(wasm: &Path, pkg: &Path, module: &Module, cancel: &Cancel) -> anyhow::Result<()> {
+    let status = run_to_end(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript"])
+            .args(BINDGEN_STRIP)
+            .args(["--out-name", module.name])
+            .arg("--out-dir")
+            .arg(pkg)
+            .arg(wasm),
+        "wasm-bindgen",
+        cancel,
+    )?;
+    if !status.success() {
+        bail!("wasm-bindgen failed on {} ({status})", wasm.display());
+    }
+    Ok(())
 }
 
 /// Whether `glue` exists and each stamp holds what it would be written with

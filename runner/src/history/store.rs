@@ -3,7 +3,7 @@
 //! runs; and what broke or got fixed since a date, with the first run, browser
 //! version and adapter where it happened (the way wpt.fyi shows it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use qbench_core::schema::{CellId, Report, Status};
@@ -131,12 +131,12 @@ pub fn insert(conn: &mut Connection, report: &Report, source: &str) -> anyhow::R
             add.execute(params![
                 run,
                 c.host,
-                c.browser,
+                c.browser.name(),
                 c.backend.name(),
                 c.precision.name(),
                 c.batch,
                 env.map(|e| e.version.clone()),
-                adapter.map(crate::report::markdown::adapter_name),
+                adapter.map(crate::fmt::adapter_name),
                 adapter.and_then(|a| a.class).map(|k| k.name()),
                 c.outcome.status(),
                 c.outcome.reason(),
@@ -289,7 +289,7 @@ pub fn trend(conn: &Connection, filter: &Filter, last: usize) -> anyhow::Result<
                 cell: cell_name(host.clone(), &browser, &backend, &precision, batch),
                 id: CellId {
                     host: host.filter(|h| !h.is_empty()),
-                    browser: browser.clone(),
+                    browser: browser.parse().map_err(parse_error)?,
                     backend: backend.parse().map_err(parse_error)?,
                     precision: precision.parse().map_err(parse_error)?,
                     batch,
@@ -431,50 +431,6 @@ pub fn view(conn: &Connection, source: &str, last: usize) -> anyhow::Result<Hist
     })
 }
 
-/// Writes `out/report.html`: the newest run's report with the history of the
-/// last `last` runs, and what changed against the run before it.
-pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Result<PathBuf> {
-    let view = view(conn, &db.display().to_string(), last)?;
-    let Some(newest) = view.runs.last() else {
-        return Err(bad_input(anyhow::anyhow!(
-            "{} holds no runs: nothing to draw",
-            db.display()
-        )));
-    };
-    let report = stored_report(conn, newest.id)?.ok_or_else(|| {
-        bad_input(anyhow::anyhow!(
-            "run {} of {} was stored before qbench kept whole reports (history schema 3); run again, or import its report.json",
-            newest.id,
-            db.display()
-        ))
-    })?;
-    let previous = earlier_report(conn, &view, newest.id)?;
-    let comparison = previous.as_ref().map(|(label, old)| {
-        (
-            label.as_str(),
-            crate::report::compare::compare(
-                old,
-                &report,
-                crate::config::DEFAULT_THRESHOLD_PCT / 100.0,
-                qbench_core::verdict::DEFAULT_SEED,
-            ),
-        )
-    });
-    let page = crate::report::html::render(
-        &report,
-        crate::report::html::Extras {
-            comparison: comparison.as_ref().map(|(l, c)| (*l, c)),
-            history: Some(&view),
-        },
-    )?;
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("creating {}", out.display()))
-        .bad_input()?;
-    let path = out.join("report.html");
-    crate::report::json::write_atomically(&path, page.as_bytes())?;
-    Ok(path)
-}
-
 /// The run before `run` in `view` and its stored report, named for a page
 /// ("run #N of the history (started …)"); `None` when there is none or it was
 /// stored before schema 3.
@@ -522,148 +478,6 @@ pub fn has_run(conn: &Connection, started: &str, hosts: &str) -> anyhow::Result<
         .is_some())
 }
 
-/// `qbench history …`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct HistoryArgs {
-    /// The history database (created when missing).
-    #[arg(long, value_name = "FILE", default_value = "qbench-history.sqlite")]
-    pub db: PathBuf,
-    #[command(subcommand)]
-    pub command: HistoryCommand,
-}
-
-/// What to do with the history.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum HistoryCommand {
-    /// Load earlier report.json files (a run already there is skipped).
-    Import {
-        /// The reports.
-        #[arg(required = true)]
-        reports: Vec<PathBuf>,
-    },
-    /// Every run: when, which version, which hosts, how many cells ok.
-    List,
-    /// One cell's (or the matching cells') median, interval and status over the last runs.
-    Trend {
-        #[command(flatten)]
-        filter: Filter,
-        /// How many recent runs.
-        #[arg(long, default_value_t = 10)]
-        last: usize,
-    },
-    /// Cells that broke or got fixed since a date, with the first run, browser version and adapter.
-    Changes {
-        /// A date (2026-11-01) or an RFC 3339 time.
-        #[arg(long)]
-        since: String,
-    },
-    /// Writes report.html for the newest run, with every cell's trend and status strip.
-    Html {
-        /// The folder for report.html.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// How many recent runs the trends show.
-        #[arg(long, default_value_t = crate::run::HISTORY_RUNS)]
-        last: usize,
-    },
-}
-
-/// Runs `qbench history`.
-pub fn run(args: &HistoryArgs) -> anyhow::Result<crate::exit::Ended> {
-    let mut conn = open(&args.db)?;
-    match &args.command {
-        HistoryCommand::Import { reports } => {
-            for path in reports {
-                let report = crate::report::json::read(path)?;
-                let hosts: Vec<String> = report
-                    .hosts()
-                    .into_iter()
-                    .map(|h| h.unwrap_or_default())
-                    .collect();
-                if has_run(&conn, &report.started, &hosts.join(","))? {
-                    println!("{}: already in {}", path.display(), args.db.display());
-                    continue;
-                }
-                let id = insert(&mut conn, &report, &path.display().to_string())?;
-                println!("{}: run {id}, {} cells", path.display(), report.cells.len());
-            }
-        }
-        HistoryCommand::List => {
-            println!(
-                "{:>4}  {:<32} {:<8} {:<20} {:<24} {:>9}  source",
-                "run", "started", "complete", "qbench", "hosts", "ok/cells"
-            );
-            for r in runs(&conn)? {
-                println!(
-                    "{:>4}  {:<32} {:<8} {:<20} {:<24} {:>9}  {}",
-                    r.id,
-                    r.started,
-                    if r.finished.is_some() {
-                        "yes"
-                    } else {
-                        "partial"
-                    },
-                    r.version,
-                    r.hosts,
-                    format!("{}/{}", r.ok, r.cells),
-                    r.source
-                );
-            }
-        }
-        HistoryCommand::Trend { filter, last } => {
-            let rows = trend(&conn, filter, *last)?;
-            if rows.is_empty() {
-                println!(
-                    "no matching cells in the last {last} runs of {}",
-                    args.db.display()
-                );
-            }
-            let mut current = String::new();
-            for r in rows {
-                if r.cell != current {
-                    println!("{}", r.cell);
-                    current = r.cell.clone();
-                }
-                let latency = r.median.map_or("–".to_string(), |(m, lo, hi)| {
-                    format!("median {m:.3} ms [{lo:.3}, {hi:.3}]")
-                });
-                println!(
-                    "  run {:>4}  {}  {:<11} {latency}  {}",
-                    r.run,
-                    r.started,
-                    r.status,
-                    r.browser_version.unwrap_or_default()
-                );
-            }
-        }
-        HistoryCommand::Html { out, last } => {
-            let path = html(&conn, &args.db, out, *last)?;
-            println!("wrote {}", path.display());
-        }
-        HistoryCommand::Changes { since } => {
-            let rows = changes(&conn, since)?;
-            if rows.is_empty() {
-                println!("nothing broke or got fixed since {since}");
-            }
-            for c in rows {
-                println!(
-                    "{}: {} ({} → {}) in run {} started {}, browser {}, adapter {}{}",
-                    c.cell,
-                    c.change,
-                    c.from,
-                    c.to,
-                    c.run,
-                    c.started,
-                    c.browser_version.as_deref().unwrap_or("?"),
-                    c.adapter.as_deref().unwrap_or("none"),
-                    c.reason.map_or(String::new(), |r| format!(": {r}"))
-                );
-            }
-        }
-    }
-    Ok(crate::exit::Ended::AsExpected)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,16 +486,16 @@ mod tests {
     use qbench_core::{Backend, Precision};
 
     fn report(started: &str, version: &str, f16_status: Outcome, median: f64) -> Report {
-        let mut r = Report::new("0.1.0", started, crate::run::tests_settings());
+        let mut r = Report::new("0.1.0", started, crate::testing::settings());
         r.environments.push(Environment {
             host: Some("ci".into()),
-            browser: "chromium".into(),
+            browser: "chromium".parse().unwrap(),
             version: version.into(),
             ..Environment::default()
         });
         for (precision, outcome) in [(Precision::F32, Outcome::Ok), (Precision::F16, f16_status)] {
             let mut c = Cell::new(
-                "chromium",
+                "chromium".parse().unwrap(),
                 Backend::Webgpu,
                 precision,
                 1,

@@ -2,16 +2,36 @@
 //! a report cell: statistics and quality are computed here, once, from the raw
 //! samples and probabilities of every round.
 
+pub mod sink;
+
 use qbench_core::Precision;
 use qbench_core::profile::{CutSamples, stage_times};
 use qbench_core::protocol::CellResponse;
 use qbench_core::quality::{self, Quality};
-use qbench_core::schema::{Cell, Latency, Outcome, Round, Sampling, Split, Status};
+use qbench_core::schema::{Cell, Environment, Latency, Outcome, Round, Sampling, Split, Status};
 use qbench_core::stats::{Summary, median_ci_half_width};
 use qbench_model::network::CLASSES;
 use qbench_model::weights;
 
-use crate::run::plan::PlannedCell;
+use crate::plan::PlannedCell;
+
+/// What happened, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// An agent started and was probed (or could not start: then its reason is set).
+    Environment(Environment),
+    /// A run of a cell finished; the cell as it stands with every round so far.
+    Ran {
+        /// The cell.
+        cell: Cell,
+        /// Which round finished, from 1.
+        round: u32,
+    },
+    /// A cell changed without running (its quality reference arrived).
+    Updated(Cell),
+    /// Something a person should read (restarts, failures to start).
+    Message(String),
+}
 
 /// Milliseconds since `started`.
 pub fn elapsed_ms(started: std::time::Instant) -> f64 {
@@ -30,7 +50,7 @@ pub struct References {
 /// An empty cell for `plan` on `host` (estimated memory only).
 pub fn blank(plan: &PlannedCell, host: Option<&str>) -> Cell {
     let mut cell = Cell::new(
-        plan.agent.name(),
+        plan.agent,
         plan.backend,
         plan.precision,
         plan.batch,
@@ -205,7 +225,7 @@ pub fn quality(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::plan::Agent;
+    use crate::plan::Agent;
     use qbench_core::sampling::Stop;
     use qbench_core::{Backend, Browser};
 

@@ -7,7 +7,7 @@ use anyhow::Context;
 use qbench_core::Precision;
 use qbench_model::{Weights, assets};
 
-use crate::npy;
+use crate::report::npy;
 
 /// Arguments of `qbench inspect`.
 #[derive(Debug, Clone, clap::Args)]

@@ -62,10 +62,10 @@ mod tests {
         let mut r = Report::new(
             "0.1.0",
             &format!("2026-11-28T0{}:00:00Z", host.len()),
-            crate::run::tests_settings(),
+            crate::testing::settings(),
         );
         let mut c = Cell::new(
-            "chromium",
+            "chromium".parse().unwrap(),
             Backend::Webgpu,
             Precision::F32,
             1,
@@ -76,7 +76,7 @@ mod tests {
         r.cells.push(c);
         r.environments.push(Environment {
             host: Some(host.into()),
-            browser: "chromium".into(),
+            browser: "chromium".parse().unwrap(),
             ..Environment::default()
         });
         r.finished = Some(format!("2026-11-28T1{}:00:00Z", host.len()));

@@ -10,41 +10,15 @@ use anyhow::Context;
 use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
+use qbench_core::Browser;
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
 use qbench_core::schema::{Environment, PairedWith};
-use qbench_core::{Browser, Precision};
 use serde_json::{Map, Value, json};
 
 use super::driver::{self, Driver};
-use super::plan::{Agent, PlannedCell};
-use crate::schedule::executor::truncate;
+use crate::fmt::truncate;
+use crate::plan::{Agent, PlannedCell};
 use crate::schedule::{ExecError, Executor};
-
-/// A fault the page injects instead of running a cell (for testing the runner).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Fault {
-    /// The page's cell function throws.
-    #[default]
-    Throw,
-    /// The page's main thread spins forever.
-    Hang,
-    /// The page answers something that is not a cell response.
-    Garble,
-    /// The module panics where no promise of the cell's sees it (as in a
-    /// WebGPU callback): the hook records the message, the cell never settles.
-    Panic,
-}
 
 /// Where sessions are opened.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,7 +248,7 @@ impl Session {
                 .to_string()
         };
         Ok(Environment {
-            browser: browser.name().into(),
+            browser: browser.into(),
             name: cap("browserName"),
             version: cap("browserVersion"),
             user_agent: probe.user_agent,
@@ -284,7 +258,7 @@ impl Session {
             webgpu: probe.webgpu,
             webgpu_unavailable_reason: probe.webgpu_unavailable_reason,
             readback_floor_ms: probe.readback_floor_ms,
-            power_preference: Some(preference.name().to_string()),
+            power_preference: Some(preference),
             extra: [(
                 "hardware_concurrency".to_string(),
                 probe.hardware_concurrency.to_string(),
@@ -302,19 +276,16 @@ impl Session {
         url: &str,
         request: &CellRequest,
         paired: Option<PairedWith>,
-        fault: Option<Fault>,
         limit: Duration,
     ) -> Result<CellResponse, ExecError> {
         self.load(url, limit)
             .await
             .map_err(|e| lost("loading the page", &e))?;
-        let mut arg = serde_json::to_value(request).expect("requests serialise");
-        if let Some(with) = paired {
-            arg["paired"] = serde_json::to_value(with).expect("paired sides serialise");
-        }
-        if let Some(fault) = fault {
-            arg["fault"] = serde_json::to_value(fault).expect("faults serialise");
-        }
+        let request = CellRequest {
+            paired,
+            ..request.clone()
+        };
+        let arg = serde_json::to_value(&request).expect("requests serialise");
         let text = match self
             .call("return window.qbench.runCell(JSON.stringify(arg))", arg)
             .await
@@ -412,8 +383,6 @@ pub struct BrowserExecutor {
     pub url: String,
     /// Extra capabilities per browser (merged over the defaults).
     pub capabilities: Vec<(Browser, Map<String, Value>)>,
-    /// Testing aid: the page fails the cells of this precision this way.
-    pub fault: Option<(Precision, Fault)>,
     /// Limit for one cell (the page's own limits are set a little longer).
     pub cell_limit: Duration,
     /// The adapter's power preference, for the probe.
@@ -431,7 +400,6 @@ impl BrowserExecutor {
             endpoint,
             url,
             capabilities: Vec::new(),
-            fault: None,
             cell_limit,
             power_preference: PowerPreference::default(),
             paired: None,
@@ -483,19 +451,15 @@ impl Executor for BrowserExecutor {
 
     async fn run(
         &mut self,
-        cell: &PlannedCell,
+        _cell: &PlannedCell,
         request: &CellRequest,
     ) -> Result<CellResponse, ExecError> {
         let session = self
             .session
             .as_ref()
             .ok_or_else(|| ExecError::SessionLost("no session is open".into()))?;
-        let fault = self
-            .fault
-            .filter(|(p, _)| *p == cell.precision)
-            .map(|(_, f)| f);
         session
-            .run_cell(&self.url, request, self.paired, fault, self.cell_limit)
+            .run_cell(&self.url, request, self.paired, self.cell_limit)
             .await
     }
 

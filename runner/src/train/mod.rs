@@ -1,4 +1,4 @@
-//! `qbench train`: trains the network on CPU with a fixed seed and split, and
+//! `qbench-train` (built with `--features train`): trains the network on CPU with a fixed seed and split, and
 //! writes the weights and held-out digits that qbench ships.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use qbench_model::network::images_tensor;
 use qbench_model::{Digits, Net, Weights};
 
-use crate::dataset;
+mod dataset;
 
 /// Training settings (the defaults are what the shipped weights were trained with).
 #[derive(Debug, Clone, clap::Args)]
@@ -91,9 +91,13 @@ fn batch(digits: &Digits, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<
 
 /// Top-1 accuracy of `weights` on `digits`, percent.
 pub fn accuracy(weights: &Weights, digits: &Digits, device: &Device) -> f64 {
-    let probs =
-        crate::native::probabilities(&Net::from_weights(weights, device), digits, 250, device)
-            .expect("reading probabilities on the CPU backend");
+    let probs = crate::exec::native::probabilities(
+        &Net::from_weights(weights, device),
+        digits,
+        250,
+        device,
+    )
+    .expect("reading probabilities on the CPU backend");
     let correct = probs
         .chunks_exact(10)
         .zip(digits.labels())

@@ -2,38 +2,13 @@
 //! grouped by browser (one session at a time), shuffled within each browser
 //! per round so slow drift of the machine spreads over all cells.
 
-use std::fmt;
-
 use qbench_core::schema::CellId;
 use qbench_core::{Backend, Browser, Precision};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-/// What runs a cell: a browser, or the native `qbench cell` process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Agent {
-    /// A headless browser over WebDriver.
-    Browser(Browser),
-    /// burn-flex natively, in a child process.
-    Native,
-}
-
-impl Agent {
-    /// `chromium`, `firefox` or `native`: the report's `browser` field.
-    pub fn name(self) -> &'static str {
-        match self {
-            Agent::Browser(b) => b.name(),
-            Agent::Native => qbench_core::matrix::NATIVE_BROWSER,
-        }
-    }
-}
-
-impl fmt::Display for Agent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use qbench_core::Agent;
 
 /// One cell to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,7 +28,7 @@ impl PlannedCell {
     pub fn id(&self, host: Option<&str>) -> CellId {
         CellId {
             host: host.map(str::to_string),
-            browser: self.agent.name().to_string(),
+            browser: self.agent,
             backend: self.backend,
             precision: self.precision,
             batch: self.batch,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use qbench_core::schema::{Outcome, Report};
 
-use crate::native::NativeArgs;
+use crate::exec::native::NativeArgs;
 use crate::report;
 
 /// Where the baseline of one binary, its settings and host is kept.
@@ -78,7 +78,7 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::plan::{Agent, PlannedCell};
+    use crate::plan::{Agent, PlannedCell};
     use clap::Parser;
     use qbench_core::{Backend, Precision};
 

@@ -20,10 +20,9 @@ use qbench_model::{Digits, Net, assets};
 
 use crate::cancel::Cancel;
 use crate::collect::References;
+use crate::collect::sink::{self, Sink};
 use crate::exit::{Ended, ResultExt};
-use crate::report;
-use crate::run::plan::{self, Agent, PlannedCell};
-use crate::schedule::observe::{self, Sink};
+use crate::plan::{self, Agent, PlannedCell};
 use crate::schedule::{self, ExecError, Executor, Schedule};
 
 /// What `qbench native` measures.
@@ -87,32 +86,6 @@ impl NativeArgs {
     }
 }
 
-/// Runs `qbench native`: measures, prints the table, writes JSON if asked.
-pub fn run(args: &NativeArgs) -> anyhow::Result<Ended> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let cancel = Cancel::on_signals()?;
-        anyhow::ensure!(
-            args.quality_inputs <= 2000,
-            "--quality-inputs is {}; there are 2,000 held-out digits",
-            args.quality_inputs
-        );
-        let refs = references(args.quality_inputs)?;
-        let report = measure(args, &refs, &cancel, observe::for_stderr()).await?;
-        println!("{}", report::terminal::table(&report.cells));
-        if let Some(path) = &args.json {
-            report::json::write(&report, path)?;
-            eprintln!("wrote {}", path.display());
-        }
-        Ok(match cancel.signal() {
-            Some((name, number)) => Ended::Interrupted { name, number },
-            None => Ended::AsExpected,
-        })
-    })
-}
-
 /// The native references every run compares with: float32 probabilities of
 /// the first `n` held-out digits, and their labels.
 pub fn references(n: usize) -> anyhow::Result<References> {
@@ -136,7 +109,7 @@ pub async fn measure(
     args: &NativeArgs,
     refs: &References,
     cancel: &Cancel,
-    observer: Box<dyn observe::Observer>,
+    observer: Box<dyn sink::Observer>,
 ) -> anyhow::Result<Report> {
     let settings = RunSettings {
         warmup: args.warmup,
@@ -172,7 +145,11 @@ pub async fn measure(
         power_preference: qbench_core::protocol::PowerPreference::default(),
         profile: false,
     };
-    let mut report = Report::new(env!("CARGO_PKG_VERSION"), &crate::now_rfc3339(), settings);
+    let mut report = Report::new(
+        env!("CARGO_PKG_VERSION"),
+        &crate::fmt::now_rfc3339(),
+        settings,
+    );
     report.planned = schedule.cells.iter().map(|c| c.id(None)).collect();
     let mut sink = Sink::new(report, None, None, vec![observer]);
     sink.started(schedule.cells.len() as u64);
@@ -199,8 +176,8 @@ pub async fn measure(
             c.batch,
         )
     });
-    report.finished = Some(crate::now_rfc3339());
-    if ended == schedule::Ended::Cancelled {
+    report.finished = Some(crate::fmt::now_rfc3339());
+    if ended == schedule::LoopEnd::Cancelled {
         report.interrupted = cancel.signal().map(|(name, _)| name.to_string());
     }
     Ok(report)
@@ -255,7 +232,7 @@ impl Executor for NativeExecutor {
                 out.status
             )));
         }
-        crate::run::browser::parse_answer(&String::from_utf8_lossy(&out.stdout))
+        crate::exec::browser::parse_answer(&String::from_utf8_lossy(&out.stdout))
     }
 
     async fn close(&mut self) {}
@@ -305,7 +282,7 @@ fn infer(net: &Net, pixels: &[f32], device: &Device) -> anyhow::Result<Vec<f32>>
 fn environment() -> Environment {
     let threads = std::thread::available_parallelism().map_or(0, |n| n.get());
     Environment {
-        browser: qbench_core::matrix::NATIVE_BROWSER.into(),
+        browser: qbench_core::Agent::Native,
         name: "native".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         user_agent: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),

@@ -1,0 +1,125 @@
+//! Text that came from outside qbench, made safe for the formats that show it.
+//!
+//! A cell's reason, a browser's start error, an adapter's names, a version: all
+//! of these are written by the page under test, a driver, or a report read
+//! back, and in a pull-request gate the page is the pull request's own code.
+//! In Markdown (the report, the comparison, the step summary that GitHub
+//! renders) such text must stay text: it cannot open a tag, an image, a link,
+//! a heading, a list, code or a new table cell, and it stays on its line.
+//! JUnit messages are XML-escaped by the writer; they get the same folding and
+//! cutting here.
+
+/// How many characters of outside text a Markdown line or a JUnit message
+/// keeps before it is cut.
+pub const MAX_CHARS: usize = 400;
+
+/// Characters Markdown (CommonMark and GitHub's tables) gives a meaning to
+/// inside a line; each is written with a backslash before it.
+const MARKDOWN_SPECIAL: &[char] = &[
+    '\\', '`', '*', '_', '[', ']', '(', ')', '|', '~', '#', '!', '{', '}', '$',
+];
+
+/// `text` on one line: every line break, tab or other control character is a
+/// space, and runs of spaces are one.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for ch in text.chars() {
+        if ch.is_control() || ch.is_whitespace() {
+            if !space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(ch);
+            space = false;
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// At most `max` characters of `text`, ending with a marker that says how many
+/// were left out.
+pub fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!(
+            "{}… ({} more characters)",
+            &text[..at],
+            text[at..].chars().count()
+        ),
+    }
+}
+
+/// Outside text for a Markdown line or table cell: on one line, cut at
+/// [`MAX_CHARS`], HTML's `&`, `<` and `>` as entities and Markdown's special
+/// characters escaped with a backslash.
+pub fn markdown(text: &str) -> String {
+    let folded = cut(&one_line(text), MAX_CHARS);
+    let mut out = String::with_capacity(folded.len() + 8);
+    for ch in folded.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if MARKDOWN_SPECIAL.contains(&c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Outside text for a JUnit message (the writer escapes XML): on one line,
+/// cut at [`MAX_CHARS`].
+pub fn message(text: &str) -> String {
+    cut(&one_line(text), MAX_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hostile reasons of the tests: markup, a heading and a table break.
+    pub const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>\n## heading\n| a | b |\n![x](http://x/y.png) [link](http://x) `code` **bold**";
+
+    #[test]
+    fn markdown_keeps_outside_text_as_text() {
+        let safe = markdown(HOSTILE);
+        assert!(!safe.contains('\n'), "{safe}");
+        assert!(!safe.contains('<') && !safe.contains('>'), "{safe}");
+        assert!(safe.starts_with("&lt;script&gt;alert\\(1\\)&lt;/script&gt;&lt;img src=x onerror=alert\\(2\\)&gt; \\#\\# heading \\| a \\| b \\|"), "{safe}");
+        assert!(safe.contains("\\!\\[x\\]\\(http://x/y.png\\) \\[link\\]\\(http://x\\) \\`code\\` \\*\\*bold\\*\\*"), "{safe}");
+        // Every special character is escaped: no unescaped one is left.
+        let mut chars = safe.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                assert!(MARKDOWN_SPECIAL.contains(&chars.next().unwrap()), "{safe}");
+            } else {
+                assert!(!MARKDOWN_SPECIAL.contains(&c), "{c} in {safe}");
+            }
+        }
+        assert_eq!(markdown("no answer within 20 s"), "no answer within 20 s");
+    }
+
+    #[test]
+    fn long_text_is_cut_with_a_marker_on_characters() {
+        let long = "é".repeat(MAX_CHARS + 25);
+        let safe = markdown(&long);
+        assert_eq!(
+            safe,
+            format!("{}… (25 more characters)", "é".repeat(MAX_CHARS))
+        );
+        assert_eq!(message(&long), safe);
+        assert_eq!(cut("abc", 3), "abc");
+    }
+
+    #[test]
+    fn lines_fold_into_one() {
+        assert_eq!(one_line("a\r\nb\t\tc \u{7} d\n"), "a b c d");
+        assert_eq!(message("line one\nline two"), "line one line two");
+    }
+}

@@ -1,0 +1,35 @@
+//! Fixtures shared by the unit tests of every layer (compiled for tests only).
+
+use qbench_core::schema::RunSettings;
+
+/// Settings for tests.
+pub fn settings() -> RunSettings {
+    RunSettings {
+        warmup: 1,
+        warmup_ms: 0,
+        settle_ms: 0,
+        samples: 5,
+        time_per_cell_ms: 1,
+        timeout_per_cell_ms: 1,
+        quality_inputs: 1,
+        min_samples: 5,
+        ci_target: 0.02,
+        rounds: 1,
+        seed: 0,
+        retries: 0,
+    }
+}
+
+/// An expectations entry that matches every cell and expects `status`.
+pub fn every_cell(status: &[qbench_core::schema::Status]) -> qbench_core::expect::Entry {
+    qbench_core::expect::Entry {
+        browser: None,
+        backend: None,
+        precision: None,
+        batch: None,
+        adapter: None,
+        host: None,
+        status: qbench_core::expect::OneOrMany(status.to_vec()),
+        reason: None,
+    }
+}
