@@ -7,6 +7,7 @@ use std::fmt::Write;
 use qbench_core::schema::PairedWith;
 use qbench_core::verdict::{Basis, RatioEstimate};
 
+use super::text::markdown as md;
 use crate::fmt::significant;
 use qbench_core::comparison::{CellChange, Comparison, LatencyChange, Transition, status};
 
@@ -85,7 +86,9 @@ pub fn render(c: &Comparison) -> String {
         });
         let (ratio, latency) = match &ch.latency {
             LatencyChange::Judged(e) => (interval(e), e.verdict.name().to_string()),
-            LatencyChange::NotComparable(why) => ("–".into(), format!("not comparable: {why}")),
+            LatencyChange::NotComparable(why) => {
+                ("–".into(), format!("not comparable: {}", md(why)))
+            }
             LatencyChange::Missing => ("–".into(), "–".into()),
         };
         let quality = ch.quality.map_or("–".into(), |q| {
@@ -104,7 +107,7 @@ pub fn render(c: &Comparison) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {medians} | {ratio} | {latency} | {quality} | {flag} |",
-            ch.id,
+            md(&ch.id.to_string()),
             status(ch.before),
             status(ch.after)
         );

@@ -13,12 +13,12 @@ use qbench_core::comparison::Comparison;
 fn status(cell: &Cell, regression: Option<String>) -> TestCaseStatus {
     let failure = |message: String| {
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        s.set_message(message);
+        s.set_message(super::text::message(&message));
         s
     };
     let skipped = |message: String| {
         let mut s = TestCaseStatus::skipped();
-        s.set_message(message);
+        s.set_message(super::text::message(&message));
         s
     };
     let reason = cell.outcome.reason().unwrap_or_default().to_string();

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use qbench_core::schema::{Cell, Report, Round, RunSettings};
 use qbench_core::{Backend, Precision};
 
+use super::text::markdown as md;
 use crate::fmt::{adapter_name, human_bytes};
 
 fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
@@ -65,17 +66,17 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(
         out,
         "qbench {}{} · schema {} · started {} · {} · {}\n",
-        report.qbench_version,
+        md(&report.qbench_version),
         report
             .git_commit
             .as_deref()
-            .map_or(String::new(), |c| format!(" ({c})")),
+            .map_or(String::new(), |c| format!(" ({})", md(c))),
         report.schema_version,
-        report.started,
+        md(&report.started),
         match (&report.finished, &report.interrupted) {
-            (_, Some(signal)) => format!("**interrupted by {signal}: partial**"),
-            (Some(f), None) if report.is_complete() => format!("finished {f}"),
-            (Some(f), None) => format!("finished {f}, **partial: planned cells missing**"),
+            (_, Some(signal)) => format!("**interrupted by {}: partial**", md(signal)),
+            (Some(f), None) if report.is_complete() => format!("finished {}", md(f)),
+            (Some(f), None) => format!("finished {}, **partial: planned cells missing**", md(f)),
             (None, None) => "**still running or cut short: partial**".to_string(),
         },
         sampling(s)
@@ -83,7 +84,8 @@ pub fn render(report: &Report) -> String {
     if let Some(e) = &report.expectations {
         let _ = writeln!(
             out,
-            "Cells judged against the expectations in `{e}`: ✗ marks an unexpected outcome.\n"
+            "Cells judged against the expectations in {}: ✗ marks an unexpected outcome.\n",
+            md(e)
         );
     }
     if let Some(native) = native_rows(report) {
@@ -95,10 +97,15 @@ pub fn render(report: &Report) -> String {
             "wasm module: {} ({} B), built with {}, {}\n",
             human_bytes(b.wasm_bytes),
             b.wasm_bytes,
-            b.build.as_deref().unwrap_or("unknown settings"),
+            b.build
+                .as_deref()
+                .map_or("unknown settings".to_string(), md),
             b.wasm_opt
                 .as_deref()
-                .map_or("no wasm-opt".to_string(), |v| format!("optimised by {v}"))
+                .map_or("no wasm-opt".to_string(), |v| format!(
+                    "optimised by {}",
+                    md(v)
+                ))
         );
         let rows = super::download_rows(b);
         if !rows.is_empty() {
@@ -108,7 +115,7 @@ pub fn render(report: &Report) -> String {
                 "| file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|"
             );
             for [name, raw, gzip, brotli] in rows {
-                let _ = writeln!(out, "| {name} | {raw} | {gzip} | {brotli} |");
+                let _ = writeln!(out, "| {} | {raw} | {gzip} | {brotli} |", md(&name));
             }
             let _ = writeln!(out);
         }
@@ -135,20 +142,23 @@ fn environments(out: &mut String, report: &Report) {
     for e in &report.environments {
         let adapter = match (&e.webgpu, &e.webgpu_unavailable_reason, &e.start_error) {
             (_, _, Some(err)) => {
-                format!("did not start: {}", err.lines().next().unwrap_or_default())
+                format!(
+                    "did not start: {}",
+                    md(err.lines().next().unwrap_or_default())
+                )
             }
-            (Some(a), _, None) => adapter_name(a),
-            (None, Some(reason), None) => format!("none: {reason}"),
+            (Some(a), _, None) => md(&adapter_name(a)),
+            (None, Some(reason), None) => format!("none: {}", md(reason)),
             (None, None, None) => "–".into(),
         };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} | {} |",
-            e.host.as_deref().unwrap_or("–"),
+            e.host.as_deref().map_or("–".to_string(), md),
             e.browser,
-            e.endpoint.as_deref().unwrap_or("–"),
-            e.name,
-            e.version,
+            e.endpoint.as_deref().map_or("–".to_string(), md),
+            md(&e.name),
+            md(&e.version),
             opt(e.cross_origin_isolated, |b| b.to_string()),
             opt(e.timer_resolution_ms, |t| format!("{t:.4} ms")),
             opt(e.wasm_simd, |b| b.to_string()),
@@ -214,7 +224,7 @@ pub fn compatibility(out: &mut String, report: &Report) {
     }
     for (host, browser, backend, batch) in rows {
         if multi_host {
-            let _ = write!(out, "| {} ", host.as_deref().unwrap_or("–"));
+            let _ = write!(out, "| {} ", host.as_deref().map_or("–".to_string(), md));
         }
         let _ = write!(out, "| {browser} | {backend} | {batch} |");
         for p in &precisions {
@@ -238,9 +248,10 @@ pub fn compatibility(out: &mut String, report: &Report) {
 
 /// `host browser`, or the browser alone when the host is unknown.
 fn who(c: &Cell) -> String {
-    c.host
-        .as_ref()
-        .map_or_else(|| c.browser.to_string(), |h| format!("{h} {}", c.browser))
+    c.host.as_ref().map_or_else(
+        || c.browser.to_string(),
+        |h| format!("{} {}", md(h), c.browser),
+    )
 }
 
 fn all_cells(report: &Report) -> impl Iterator<Item = &Cell> {
@@ -462,15 +473,15 @@ fn problems(out: &mut String, report: &Report) {
                 names.join(" or "),
                 j.reason
                     .as_deref()
-                    .map_or(String::new(), |r| format!(": {r}"))
+                    .map_or(String::new(), |r| format!(": {}", md(r)))
             )
         });
         let _ = writeln!(
             out,
             "- {}: **{}**{expected}: {}",
-            c.id(),
+            md(&c.id().to_string()),
             c.outcome.status(),
-            c.outcome.reason().unwrap_or_default()
+            md(c.outcome.reason().unwrap_or_default())
         );
     }
     let _ = writeln!(out);

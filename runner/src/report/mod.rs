@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod npy;
 pub mod summary;
 pub mod terminal;
+pub mod text;
 pub mod time;
 
 /// The download table of a report: one row per served file, then what one

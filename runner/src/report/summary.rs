@@ -6,6 +6,7 @@ use qbench_core::schema::{Cell, PairedWith, Report, Status};
 use std::fmt::Write;
 
 use super::markdown;
+use super::text::markdown as md;
 use crate::fmt::significant;
 use qbench_core::comparison::Comparison;
 
@@ -53,7 +54,7 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> String {
             if !rows.is_empty() {
                 let _ = writeln!(out, "**{title}**\n");
                 for r in rows {
-                    let _ = writeln!(out, "- {}: {}", r.id, r.describe());
+                    let _ = writeln!(out, "- {}: {}", md(&r.id.to_string()), md(&r.describe()));
                 }
                 let _ = writeln!(out);
             }
@@ -68,7 +69,12 @@ pub fn render(report: &Report, comparison: Option<&Comparison>) -> String {
     if !measured.is_empty() {
         let _ = writeln!(out, "### Slowest cells (median ms per inference)\n");
         for c in measured.iter().take(SLOWEST) {
-            let _ = writeln!(out, "- {}: {} ms", c.id(), significant(median(c)));
+            let _ = writeln!(
+                out,
+                "- {}: {} ms",
+                md(&c.id().to_string()),
+                significant(median(c))
+            );
         }
         let _ = writeln!(out);
     }

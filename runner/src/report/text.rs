@@ -109,12 +109,108 @@ mod tests {
     fn long_text_is_cut_with_a_marker_on_characters() {
         let long = "é".repeat(MAX_CHARS + 25);
         let safe = markdown(&long);
-        assert_eq!(
-            safe,
-            format!("{}… (25 more characters)", "é".repeat(MAX_CHARS))
-        );
-        assert_eq!(message(&long), safe);
+        let kept = "é".repeat(MAX_CHARS);
+        assert_eq!(safe, format!("{kept}… \\(25 more characters\\)"));
+        assert_eq!(message(&long), format!("{kept}… (25 more characters)"));
         assert_eq!(cut("abc", 3), "abc");
+    }
+
+    /// A report whose page wrote [`HOSTILE`] everywhere it can: a cell's
+    /// reason, an expectation's reason, a browser's start error, an adapter's
+    /// name, a browser version; and a comparison in which that cell broke.
+    fn hostile_report() -> (
+        qbench_core::schema::Report,
+        qbench_core::comparison::Comparison,
+    ) {
+        use qbench_core::schema::{Adapter, Cell, Environment, Outcome};
+        use qbench_core::{Backend, Precision};
+        let old = qbench_core::schema::Report::new(
+            "0.1.0",
+            "2026-12-01T00:00:00Z",
+            crate::testing::settings(),
+        );
+        let cell = |outcome| Cell {
+            outcome,
+            ..Cell::new(
+                "chromium".parse().unwrap(),
+                Backend::Cpu,
+                Precision::Int8,
+                1,
+                qbench_model::weights::memory(Precision::Int8),
+            )
+        };
+        let mut new = old;
+        new.cells = vec![cell(Outcome::Error {
+            message: HOSTILE.into(),
+        })];
+        new.environments = vec![
+            Environment {
+                browser: "chromium".parse().unwrap(),
+                version: HOSTILE.into(),
+                webgpu: Some(Adapter {
+                    vendor: HOSTILE.into(),
+                    ..Adapter::default()
+                }),
+                ..Environment::default()
+            },
+            Environment {
+                browser: "firefox".parse().unwrap(),
+                start_error: Some(HOSTILE.into()),
+                ..Environment::default()
+            },
+        ];
+        use qbench_core::comparison::{CellChange, Comparison, LatencyChange, Transition};
+        use qbench_core::schema::Status;
+        let comparison = Comparison {
+            cells: vec![CellChange {
+                id: new.cells[0].id(),
+                before: Some(Status::Ok),
+                after: Some(Status::Error),
+                transition: Transition::Breakage,
+                medians: None,
+                latency: LatencyChange::NotComparable(HOSTILE.into()),
+                quality: None,
+            }],
+            threshold: 0.05,
+            partial: false,
+            rounds: 1,
+            paired: None,
+        };
+        (new, comparison)
+    }
+
+    #[test]
+    fn outside_text_stays_text_in_every_markdown_output_and_junit() {
+        let (report, comparison) = hostile_report();
+        let outputs = [
+            ("report.md", super::super::markdown::render(&report)),
+            (
+                "summary",
+                super::super::summary::render(&report, Some(&comparison)),
+            ),
+            ("comparison", super::super::compare::render(&comparison)),
+        ];
+        for (name, text) in &outputs {
+            for bad in ["<script", "<img", "\n## heading", "\n| a", "![x]", "](http"] {
+                assert!(!text.contains(bad), "{name} holds {bad:?}:\n{text}");
+            }
+            // The summary names no reasons; the others show them, escaped.
+            assert!(
+                *name == "summary" || text.contains("&lt;script&gt;alert\\(1\\)&lt;/script&gt;"),
+                "{name} shows the text, escaped:\n{text}"
+            );
+        }
+        // Without the comparison, the failure's message is the cell's reason.
+        let junit = super::super::junit::render(&report, None).unwrap();
+        assert!(
+            !junit.contains("<script") && !junit.contains("<img"),
+            "{junit}"
+        );
+        assert!(
+            junit.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{junit}"
+        );
+        assert!(!junit.contains("\n## heading"), "{junit}");
     }
 
     #[test]
