@@ -447,13 +447,12 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     );
 }
 
-/// A page folder for `--root`: a copy of `www/` whose page also loads
+/// A page folder for `--www`: a copy of `www/` whose page also loads
 /// `tests/page/fault.js`, which makes the cells of `precision` fail as `fault`
 /// (`throw`, `hang`, `panic`, `garble`). The page users are served has no
 /// such code: faults exist only in the folders tests build.
-fn faulty_root(at: &Path, precision: &str, fault: &str) -> PathBuf {
-    let root = at.join("page");
-    let www = root.join("www");
+fn faulty_page(at: &Path, precision: &str, fault: &str) -> PathBuf {
+    let www = at.join("page");
     std::fs::create_dir_all(&www).unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for entry in std::fs::read_dir(repo.join("www")).unwrap() {
@@ -479,7 +478,7 @@ fn faulty_root(at: &Path, precision: &str, fault: &str) -> PathBuf {
             .replace("@FAULT@", fault),
     )
     .unwrap();
-    root
+    www
 }
 
 /// Runs a small matrix in `browser` with one precision (int8) failing as
@@ -487,7 +486,7 @@ fn faulty_root(at: &Path, precision: &str, fault: &str) -> PathBuf {
 fn faulty_run(browser: &str, fault: &str, extra: &[&str]) -> (Output, Value) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let root_arg = faulty_root(dir.path(), "int8", fault).display().to_string();
+    let root_arg = faulty_page(dir.path(), "int8", fault).display().to_string();
     let mut args = vec![
         "--browsers",
         browser,
@@ -497,7 +496,7 @@ fn faulty_run(browser: &str, fault: &str, extra: &[&str]) -> (Output, Value) {
         "f32,int8,f16",
         "--batch",
         "1",
-        "--root",
+        "--www",
         &root_arg,
     ];
     args.extend_from_slice(extra);
@@ -569,7 +568,7 @@ impl Drop for Running {
 
 /// Starts `qbench run` in the background with a tag; stderr goes to a file
 /// beside the out folder (a pipe nobody reads could fill and stall the run).
-/// With `hang`, the cells of that precision hang ([`faulty_root`]).
+/// With `hang`, the cells of that precision hang ([`faulty_page`]).
 fn spawn_run(
     browser: &str,
     hang: Option<&str>,
@@ -578,7 +577,7 @@ fn spawn_run(
     let dir = tempfile::tempdir().unwrap();
     let tag = unique_tag();
     let root_arg = hang.map(|precision| {
-        faulty_root(dir.path(), precision, "hang")
+        faulty_page(dir.path(), precision, "hang")
             .display()
             .to_string()
     });
@@ -593,7 +592,7 @@ fn spawn_run(
         "1",
     ];
     if let Some(r) = &root_arg {
-        args.extend(["--root", r.as_str()]);
+        args.extend(["--www", r.as_str()]);
     }
     args.extend_from_slice(extra);
     let log = dir.path().join("stderr.log");

@@ -519,6 +519,8 @@ fn bad_run_inputs_are_exit_2_before_anything_starts() {
     let out = qbench().args(["run", "--samples", "3"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // A checkout without TF.js installed: what to run, named.
+    std::fs::create_dir_all(dir.path().join("crates/qbench-wasm")).unwrap();
+    std::fs::write(dir.path().join("crates/qbench-wasm/Cargo.toml"), "").unwrap();
     let out = qbench()
         .args(["run", "--baseline-tfjs", "--root"])
         .arg(dir.path())
@@ -601,6 +603,40 @@ fn merge_puts_two_hosts_in_one_report_and_refuses_one_host_twice() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("give each machine its own --host-label"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn outside_a_checkout_a_build_is_refused_naming_what_to_pass() {
+    let empty = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["build"],
+        vec!["run", "--browsers", "chromium", "--out", "out"],
+    ] {
+        let out = qbench()
+            .args(&args)
+            .current_dir(empty.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("no qbench checkout at or above") && err.contains("--pkg DIR"),
+            "{args:?}: {err}"
+        );
+        assert!(!empty.path().join("out").exists(), "nothing was started");
+    }
+    // A --root that is not a checkout is named.
+    let out = qbench()
+        .args(["build", "--root"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a qbench checkout"),
         "{}",
         stderr(&out)
     );
@@ -734,4 +770,82 @@ fn history_imports_reports_and_answers_trend_and_changes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// The golden fixtures: two runs a day apart, the newer with a breakage.
+fn golden(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/golden")
+        .join(name)
+}
+
+#[test]
+fn history_takes_db_anywhere_checks_filters_alerts_on_breakage_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let db = db.to_str().unwrap();
+    run_ok(
+        qbench()
+            .args(["history", "import"])
+            .arg(golden("before.json"))
+            .arg(golden("after.json"))
+            .args(["--db", db]),
+    );
+    // --db after the subcommand, as before it.
+    let listed = run_ok(qbench().args(["history", "list", "--db", db]));
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    // An unknown browser, backend or precision is refused, named, exit 2.
+    for (flag, value) in [
+        ("--browser", "safarii"),
+        ("--backend", "metal"),
+        ("--precision", "int4"),
+    ] {
+        let out = qbench()
+            .args(["history", "--db", db, "trend", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(value), "{}", stderr(&out));
+    }
+    // What changed in the newest run: one breakage, one fix; the alert exits 1.
+    let changed = run_ok(qbench().args(["history", "--db", db, "changes"]));
+    assert!(
+        changed.contains("firefox cpu int8 batch 1: broke"),
+        "{changed}"
+    );
+    assert!(
+        changed.contains("firefox webgpu int8 batch 4: fixed"),
+        "{changed}"
+    );
+    let out = qbench()
+        .args(["history", "--db", db, "changes", "--fail-on-breakage"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 cells broke") && stderr(&out).contains("firefox cpu int8 batch 1"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing broke after a date past both runs: exit 0.
+    run_ok(qbench().args([
+        "history",
+        "--db",
+        db,
+        "changes",
+        "--since",
+        "2027-01-01",
+        "--fail-on-breakage",
+    ]));
+    // Prune needs to be told what; then keeps the newest run.
+    let out = qbench()
+        .args(["history", "--db", db, "prune"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let pruned = run_ok(qbench().args(["history", "--db", db, "prune", "--keep", "1"]));
+    assert!(pruned.starts_with("deleted 1 runs; 1 remain"), "{pruned}");
+    let listed = run_ok(qbench().args(["history", "list", "--db", db]));
+    assert!(listed.contains("2026-12-06T20:00:00Z"), "{listed}");
+    assert_eq!(listed.lines().count(), 2, "{listed}");
 }

@@ -1,7 +1,5 @@
 //! The command line: one subcommand per job, each handing off to its module.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
 use crate::commands::compare::CompareArgs;
@@ -36,11 +34,7 @@ enum Command {
     /// Serve the page for a person to run cells by hand (cross-origin isolated, 127.0.0.1).
     Serve(commands::serve::ServeArgs),
     /// Build the wasm package if it is stale and print its folder (for `run --pkg`, or a CI cache).
-    Build {
-        /// The qbench checkout (holds `www/`, `Cargo.toml`).
-        #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
-        root: PathBuf,
-    },
+    Build(commands::build::BuildArgs),
     /// Compare a report with an earlier one: breakages, fixes, latency verdicts, quality drops.
     Compare(CompareArgs),
     /// Write the expectations file a report satisfies, for a person to review and commit.
@@ -69,7 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Ended> {
             Ok(Ended::AsExpected)
         }
         Command::Serve(args) => commands::serve::run(&args),
-        Command::Build { root } => commands::build::run(&root),
+        Command::Build(args) => commands::build::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
         Command::Expect(args) => commands::expect::run(&args),
         Command::Merge(args) => commands::merge::run(&args),

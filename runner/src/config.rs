@@ -333,14 +333,18 @@ pub struct RunFlags {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// The qbench checkout (holds `www/`, `Cargo.toml`).
-    #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
+    /// The qbench checkout to build the package from (and to find TF.js in) [default: the nearest one at or above the working directory].
+    #[arg(long, value_name = "DIR")]
     #[serde(skip)]
-    pub root: PathBuf,
-    /// Serve this already built package (`qbench_wasm.js` + `qbench_wasm_bg.wasm`) instead of building one.
+    pub root: Option<PathBuf>,
+    /// Serve this built package (what `qbench build --out DIR` writes: both modules, their glue, the weights and digits) instead of building one; no checkout is needed then.
     #[arg(long, value_name = "DIR")]
     #[serde(skip)]
     pub pkg: Option<PathBuf>,
+    /// Serve the page from this folder instead of the one built into qbench (for working on `www/`).
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip)]
+    pub www: Option<PathBuf>,
 }
 
 /// Reads a config file; an unknown key or a bad value names itself and its line.

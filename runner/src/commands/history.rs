@@ -6,17 +6,23 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::Connection;
 
-use crate::exit::{ResultExt, bad_input};
+use crate::exit::{Ended, ResultExt, bad_input};
 use crate::history::store::{
-    Filter, changes, earlier_report, has_run, insert, open, runs, stored_report, trend, view,
+    Change, Filter, RECENT_RUNS, changes, earlier_report, has_run, insert, open, prune, runs,
+    stored_report, trend, view,
 };
 use crate::report::{export, html};
 
 /// `qbench history …`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HistoryArgs {
-    /// The history database (created when missing).
-    #[arg(long, value_name = "FILE", default_value = "qbench-history.sqlite")]
+    /// The history database (created when missing); accepted before or after the subcommand.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "qbench-history.sqlite",
+        global = true
+    )]
     pub db: PathBuf,
     /// What to do with it.
     #[command(subcommand)]
@@ -40,14 +46,27 @@ pub enum HistoryCommand {
         #[command(flatten)]
         filter: Filter,
         /// How many recent runs.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = RECENT_RUNS)]
         last: usize,
     },
-    /// Cells that broke or got fixed since a date, with the first run, browser version and adapter.
+    /// Cells that broke or got fixed, with the first run, browser version and adapter: in the newest run, or since a date.
     Changes {
-        /// A date (2026-11-01) or an RFC 3339 time.
+        /// A date (2026-11-01) or an RFC 3339 time [default: the newest run's start, so what changed against the run before it].
         #[arg(long)]
-        since: String,
+        since: Option<String>,
+        /// Exit 1 when a cell broke (was ok, is not) in the runs shown: for a nightly that alerts.
+        #[arg(long)]
+        fail_on_breakage: bool,
+    },
+    /// Deletes old runs (and their cells) to bound the file's size; at least one of the options.
+    #[command(group(clap::ArgGroup::new("which").required(true).multiple(true)))]
+    Prune {
+        /// Keep the newest N runs, delete the rest.
+        #[arg(long, value_name = "N", group = "which")]
+        keep: Option<usize>,
+        /// Delete runs started before this date (2026-11-01) or RFC 3339 time.
+        #[arg(long, value_name = "DATE", group = "which")]
+        older_than: Option<String>,
     },
     /// Writes report.html for the newest run, with every cell's trend and status strip.
     Html {
@@ -55,13 +74,13 @@ pub enum HistoryCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// How many recent runs the trends show.
-        #[arg(long, default_value_t = crate::commands::run::HISTORY_RUNS)]
+        #[arg(long, default_value_t = RECENT_RUNS)]
         last: usize,
     },
 }
 
 /// Runs `qbench history`.
-pub fn run(args: &HistoryArgs) -> anyhow::Result<crate::exit::Ended> {
+pub fn run(args: &HistoryArgs) -> anyhow::Result<Ended> {
     let mut conn = open(&args.db)?;
     match &args.command {
         HistoryCommand::Import { reports } => import(&mut conn, &args.db, reports)?,
@@ -71,9 +90,29 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<crate::exit::Ended> {
             let path = html(&conn, &args.db, out, *last)?;
             println!("wrote {}", path.display());
         }
-        HistoryCommand::Changes { since } => print_changes(&conn, since)?,
+        HistoryCommand::Changes {
+            since,
+            fail_on_breakage,
+        } => {
+            let broke = print_changes(&conn, since.as_deref())?;
+            if *fail_on_breakage && !broke.is_empty() {
+                return Ok(Ended::Unexpected(format!(
+                    "{} cells broke:\n  {}",
+                    broke.len(),
+                    broke.join("\n  ")
+                )));
+            }
+        }
+        HistoryCommand::Prune { keep, older_than } => {
+            let deleted = prune(&mut conn, *keep, older_than.as_deref())?;
+            println!(
+                "deleted {deleted} runs; {} remain in {}",
+                runs(&conn)?.len(),
+                args.db.display()
+            );
+        }
     }
-    Ok(crate::exit::Ended::AsExpected)
+    Ok(Ended::AsExpected)
 }
 
 /// `history import`: each report once (a run already there is skipped).
@@ -149,12 +188,28 @@ fn print_trend(conn: &Connection, db: &Path, filter: &Filter, last: usize) -> an
     Ok(())
 }
 
-/// `history changes`: what broke or got fixed since a date.
-fn print_changes(conn: &Connection, since: &str) -> anyhow::Result<()> {
-    let rows = changes(conn, since)?;
+/// `history changes`: what broke or got fixed since a date (the newest run's
+/// start when none is given); returns the cells that broke.
+fn print_changes(conn: &Connection, since: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let since = match since {
+        Some(s) => s.to_string(),
+        None => match runs(conn)?.last() {
+            Some(newest) => newest.started.clone(),
+            None => {
+                println!("the history holds no runs");
+                return Ok(Vec::new());
+            }
+        },
+    };
+    let rows = changes(conn, &since)?;
     if rows.is_empty() {
         println!("nothing broke or got fixed since {since}");
     }
+    let broke = rows
+        .iter()
+        .filter(|c| c.change == Change::Broke)
+        .map(|c| format!("{} ({} → {}) in run {}", c.cell, c.from, c.to, c.run))
+        .collect();
     for c in rows {
         println!(
             "{}: {} ({} → {}) in run {} started {}, browser {}, adapter {}{}",
@@ -169,7 +224,7 @@ fn print_changes(conn: &Connection, since: &str) -> anyhow::Result<()> {
             c.reason.map_or(String::new(), |r| format!(": {r}"))
         );
     }
-    Ok(())
+    Ok(broke)
 }
 
 /// Writes `out/report.html`: the newest run's report with the history of the

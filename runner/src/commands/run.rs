@@ -21,6 +21,7 @@ use crate::config::{self, RunConfig, RunFlags};
 use crate::exec::baseline_cache;
 use crate::exec::browser::{BrowserExecutor, Endpoint};
 use crate::exec::native::{self, NativeArgs};
+use crate::exec::page::Page;
 use crate::exec::{build, server};
 use crate::exit::{Ended, ResultExt, could_not_run};
 use crate::history::store::{self, HistoryView};
@@ -215,6 +216,8 @@ pub fn run(flags: &RunFlags) -> anyhow::Result<Ended> {
 
 /// Everything a run reads before it starts: a bad input costs nothing.
 struct Inputs {
+    /// The checkout the package is built from (none with `--pkg`).
+    checkout: Option<std::path::PathBuf>,
     history: Option<rusqlite::Connection>,
     expectations: Option<Expectations>,
     earlier: Option<Report>,
@@ -229,16 +232,23 @@ impl Inputs {
     fn read(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Self> {
         let read_report =
             |p: &Option<std::path::PathBuf>| p.as_deref().map(report::json::read).transpose();
-        let paired_package = match (&config.baseline_pkg, config.baseline_tfjs) {
+        let checkout = (flags.pkg.is_none() || config.baseline_tfjs)
+            .then(|| build::checkout(flags.root.as_deref()))
+            .transpose()
+            .bad_input()?;
+        let paired_package = match (&config.baseline_pkg, &checkout) {
             (Some(dir), _) => Some((PairedWith::Package, build::describe_baseline(dir))),
-            (None, true) => Some((PairedWith::Tfjs, build::describe_tfjs(&flags.root))),
-            (None, false) => None,
+            (None, Some(root)) if config.baseline_tfjs => {
+                Some((PairedWith::Tfjs, build::describe_tfjs(root)))
+            }
+            (None, _) => None,
         }
         .map(|(with, package)| package.map(|p| (with, p)))
         .transpose()
         .bad_input()?;
         let host = config.host_label.clone().unwrap_or_else(config::host_name);
         Ok(Self {
+            checkout,
             history: config
                 .history
                 .as_deref()
@@ -271,7 +281,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     let mut inputs = Inputs::read(flags, config)?;
     let _lock = take_folder(&config.out)?;
     let (mut sink, plans) = open_report(config, &mut inputs);
-    let Some(package) = package(flags, &cancel).await? else {
+    let Some(package) = package(flags.pkg.clone(), inputs.checkout.clone(), &cancel).await? else {
         sink.finish();
         return finish(sink, config, inputs, &cancel);
     };
@@ -279,7 +289,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     sink.report.paired_bundle = inputs.paired_package.as_ref().map(|(_, p)| p.bundle());
     sink.report.paired_with = inputs.paired_package.as_ref().map(|(with, _)| *with);
     let server = server::start(
-        &flags.root.join("www"),
+        &Page::from_flag(flags.www.as_deref()),
         &package.dir,
         inputs.paired_package.as_ref().map(|(_, p)| p.dir.as_path()),
         config.serve_addr,
@@ -354,11 +364,16 @@ fn open_report(
 
 /// The package the pages load: `--pkg`, else built when stale. `None` when
 /// cancelled while building.
-async fn package(flags: &RunFlags, cancel: &Cancel) -> anyhow::Result<Option<build::Package>> {
-    let (root, pkg, c) = (flags.root.clone(), flags.pkg.clone(), cancel.clone());
-    let built = tokio::task::spawn_blocking(move || match pkg {
-        Some(dir) => build::describe(&dir),
-        None => build::ensure(&root, &c),
+async fn package(
+    pkg: Option<std::path::PathBuf>,
+    root: Option<std::path::PathBuf>,
+    cancel: &Cancel,
+) -> anyhow::Result<Option<build::Package>> {
+    let c = cancel.clone();
+    let built = tokio::task::spawn_blocking(move || match (pkg, root) {
+        (Some(dir), _) => build::describe(&dir),
+        (None, Some(root)) => build::ensure(&root, &c),
+        (None, None) => unreachable!("Inputs::read finds a checkout when there is no --pkg"),
     })
     .await
     .context("the build task")?;
@@ -655,9 +670,6 @@ fn ending(
     })
 }
 
-/// Runs shown in a page's history.
-pub const HISTORY_RUNS: usize = 20;
-
 /// An earlier run's report and how the page names it.
 type Earlier = (String, Report);
 
@@ -669,7 +681,7 @@ fn record_history(
     report: &Report,
 ) -> anyhow::Result<(i64, HistoryView, Option<Earlier>)> {
     let id = store::insert(conn, report, "qbench run")?;
-    let view = store::view(conn, &path.display().to_string(), HISTORY_RUNS)?;
+    let view = store::view(conn, &path.display().to_string(), store::RECENT_RUNS)?;
     let earlier = store::earlier_report(conn, &view, id)?;
     Ok((id, view, earlier))
 }

@@ -321,6 +321,60 @@ fn copy_assets(root: &Path, pkg: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The file that marks a qbench checkout (what a package is built from).
+const CHECKOUT_MARK: &str = "crates/qbench-wasm/Cargo.toml";
+
+/// The qbench checkout to build from: `root` when given, else the nearest
+/// folder at or above the working directory that is one. An installed `qbench`
+/// needs one only to build a package (or to find TF.js); with `--pkg` it runs
+/// from anywhere.
+pub fn checkout(root: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(root) = root {
+        anyhow::ensure!(
+            root.join(CHECKOUT_MARK).is_file(),
+            "--root {}: not a qbench checkout (no {CHECKOUT_MARK})",
+            root.display()
+        );
+        return Ok(root.to_path_buf());
+    }
+    let here = std::env::current_dir().context("reading the working directory")?;
+    here.ancestors()
+        .find(|dir| dir.join(CHECKOUT_MARK).is_file())
+        .map(Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "no qbench checkout at or above {} to build the package from: run inside one, pass --root DIR, or serve a built package with --pkg DIR (`qbench build --out DIR` makes one)",
+                here.display()
+            )
+        })
+}
+
+/// Stamps a package folder may hold beside its files: how each module was
+/// built and optimised.
+const STAMPS: [&str; 4] = [
+    "build.txt",
+    "wasm-opt.txt",
+    "cpu-build.txt",
+    "cpu-wasm-opt.txt",
+];
+
+/// Copies a built package into `out` (its files and stamps), for a CI cache, a
+/// later job or another machine to serve with `--pkg`; returns it described
+/// there (its sizes computed and kept beside it).
+pub fn copy_package(pkg: &Package, out: &Path) -> anyhow::Result<Package> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let names = super::sizes::SERVED.iter().chain(STAMPS.iter());
+    for name in names {
+        let from = pkg.dir.join(name);
+        if !from.exists() && STAMPS.contains(name) {
+            continue;
+        }
+        std::fs::copy(&from, out.join(name))
+            .with_context(|| format!("copying {} into {}", from.display(), out.display()))?;
+    }
+    describe(out)
+}
+
 /// Size and optimisation of an already built package folder.
 pub fn describe(dir: &Path) -> anyhow::Result<Package> {
     let wasm = dir.join("qbench_wasm_bg.wasm");

@@ -8,5 +8,6 @@ pub mod browser;
 pub mod build;
 pub mod driver;
 pub mod native;
+pub mod page;
 pub mod server;
 pub mod sizes;

@@ -19,11 +19,15 @@ use axum::response::{IntoResponse, Response};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::page::Page;
+
 /// A running server; stops when dropped.
 pub struct Server {
     addr: SocketAddr,
     url_host: String,
     task: tokio::task::JoinHandle<()>,
+    /// The built-in page written out, served while this lives.
+    _page: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -131,21 +135,26 @@ fn confined(rules: &Rules, path: &str) -> bool {
     }
 }
 
-/// Starts serving `www`, `pkg` and `base` (a paired run's baseline package) on
-/// `addr` (port 0: any free port). `hosts` are the names browsers use to reach
-/// it; a non-loopback address needs at least one.
+/// Starts serving the page, `pkg` and `base` (a paired run's baseline package)
+/// on `addr` (port 0: any free port). `hosts` are the names browsers use to
+/// reach it; a non-loopback address needs at least one.
 pub async fn start(
-    www: &Path,
+    page: &Page,
     pkg: &Path,
     base: Option<&Path>,
     addr: SocketAddr,
     hosts: &[String],
 ) -> anyhow::Result<Server> {
-    anyhow::ensure!(
-        www.join("index.html").is_file(),
-        "no index.html in {}",
-        www.display()
-    );
+    let scratch = match page {
+        Page::BuiltIn => Some(
+            tempfile::Builder::new()
+                .prefix("qbench-page-")
+                .tempdir()
+                .context("a folder for the page")?,
+        ),
+        Page::Folder(_) => None,
+    };
+    let www = page.folder(scratch.as_ref().map_or(Path::new(""), |d| d.path()))?;
     anyhow::ensure!(
         addr.ip().is_loopback() || !hosts.is_empty(),
         "{addr} is not loopback: name the host names browsers reach it by"
@@ -179,7 +188,7 @@ pub async fn start(
         .unwrap_or_else(|| addr.ip().to_string());
     let rules = Arc::new(Rules {
         hosts: allowed,
-        www: www.to_path_buf(),
+        www,
         pkg: pkg.to_path_buf(),
         base: base.map(Path::to_path_buf),
     });
@@ -193,6 +202,7 @@ pub async fn start(
         addr,
         url_host,
         task,
+        _page: scratch,
     })
 }
 
@@ -241,7 +251,7 @@ mod tests {
 
     async fn serve_with_base(root: &Path, base: Option<&Path>) -> Server {
         start(
-            &root.join("www"),
+            &Page::Folder(root.join("www")),
             &root.join("pkg"),
             base,
             "127.0.0.1:0".parse().unwrap(),
@@ -341,7 +351,7 @@ mod tests {
         assert!(r.starts_with("http/1.1 421"), "{r}");
         // A non-loopback address must be given host names.
         let err = start(
-            &root.path().join("www"),
+            &Page::Folder(root.path().join("www")),
             &root.path().join("pkg"),
             None,
             "0.0.0.0:0".parse().unwrap(),
@@ -352,7 +362,7 @@ mod tests {
         .unwrap();
         assert!(err.to_string().contains("not loopback"), "{err}");
         let named = start(
-            &root.path().join("www"),
+            &Page::Folder(root.path().join("www")),
             &root.path().join("pkg"),
             None,
             "127.0.0.1:0".parse().unwrap(),
@@ -370,10 +380,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn serves_the_built_in_page_from_any_folder() {
+        let root = fixture();
+        let server = start(
+            &Page::BuiltIn,
+            &root.path().join("pkg"),
+            None,
+            "127.0.0.1:0".parse().unwrap(),
+            &[],
+        )
+        .await
+        .unwrap();
+        let page = get(&server, "/").await;
+        assert!(page.starts_with("http/1.1 200"), "{page}");
+        assert!(page.contains(super::super::page::BUILT_IN[0].1.lines().next().unwrap()));
+        let script = get(&server, "/qbench.js").await;
+        assert!(script.contains("window.qbench"), "{script}");
+    }
+
+    #[tokio::test]
     async fn refuses_a_folder_without_a_page() {
         let root = tempfile::tempdir().unwrap();
         let err = start(
-            root.path(),
+            &Page::Folder(root.path().to_path_buf()),
             root.path(),
             None,
             "127.0.0.1:0".parse().unwrap(),
@@ -382,6 +411,6 @@ mod tests {
         .await
         .err()
         .unwrap();
-        assert!(err.to_string().contains("no index.html in"), "{err}");
+        assert!(err.to_string().contains("no index.html there"), "{err}");
     }
 }

@@ -202,15 +202,15 @@ pub fn runs(conn: &Connection) -> anyhow::Result<Vec<RunRow>> {
 /// Which cells a query is about; `None` matches any.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Filter {
-    /// Only this browser.
+    /// Only this browser: chromium, firefox or native.
     #[arg(long)]
-    pub browser: Option<String>,
-    /// Only this backend.
+    pub browser: Option<qbench_core::Agent>,
+    /// Only this backend: webgpu or cpu.
     #[arg(long)]
-    pub backend: Option<String>,
-    /// Only this precision.
+    pub backend: Option<qbench_core::Backend>,
+    /// Only this precision: f32, f16, int8, int8-channel, f16-native or int8-native.
     #[arg(long)]
-    pub precision: Option<String>,
+    pub precision: Option<qbench_core::Precision>,
     /// Only this batch size.
     #[arg(long)]
     pub batch: Option<u32>,
@@ -265,9 +265,9 @@ pub fn trend(conn: &Connection, filter: &Filter, last: usize) -> anyhow::Result<
     let mut q = conn.prepare(&sql)?;
     let rows = q.query_map(
         params![
-            filter.browser,
-            filter.backend,
-            filter.precision,
+            filter.browser.map(|b| b.name()),
+            filter.backend.map(|b| b.name()),
+            filter.precision.map(|p| p.name()),
             filter.batch,
             filter.host,
             last as i64
@@ -305,13 +305,23 @@ pub fn trend(conn: &Connection, filter: &Filter, last: usize) -> anyhow::Result<
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+qbench_core::named_enum!(
+    /// Which way a cell's status crossed `ok`.
+    Change, "change", {
+        /// Was `ok`, is not.
+        Broke => "broke",
+        /// Was not `ok`, is.
+        Fixed => "fixed",
+    }
+);
+
 /// A cell that broke or got fixed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeRow {
     /// The cell.
     pub cell: String,
-    /// `broke` or `fixed`.
-    pub change: &'static str,
+    /// Which way.
+    pub change: Change,
     /// Status before and after.
     pub from: String,
     /// Status after.
@@ -326,6 +336,35 @@ pub struct ChangeRow {
     pub adapter: Option<String>,
     /// The new status's reason.
     pub reason: Option<String>,
+}
+
+/// Runs a page or a command shows unless told otherwise.
+pub const RECENT_RUNS: usize = 20;
+
+/// Deletes every run beyond the newest `keep`, and every run started before
+/// `older_than` (a date or an RFC 3339 time), with their cells; then gives
+/// the space back to the file system. Returns how many runs were deleted.
+pub fn prune(
+    conn: &mut Connection,
+    keep: Option<usize>,
+    older_than: Option<&str>,
+) -> anyhow::Result<usize> {
+    let before = older_than.map(normalise_date).transpose()?;
+    let tx = conn.transaction()?;
+    let mut deleted = 0;
+    if let Some(keep) = keep {
+        deleted += tx.execute(
+            "DELETE FROM runs WHERE id NOT IN
+               (SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT ?1)",
+            [keep as i64],
+        )?;
+    }
+    if let Some(before) = before {
+        deleted += tx.execute("DELETE FROM runs WHERE started < ?1", [before])?;
+    }
+    tx.commit()?;
+    conn.execute_batch("VACUUM")?;
+    Ok(deleted)
 }
 
 /// Cells whose status crossed `ok` in a run started at or after `since` (RFC 3339 or a date).
@@ -366,7 +405,7 @@ pub fn changes(conn: &Connection, since: &str) -> anyhow::Result<Vec<ChangeRow>>
             if was_ok != is_ok {
                 out.push(ChangeRow {
                     cell: cell.clone(),
-                    change: if is_ok { "fixed" } else { "broke" },
+                    change: if is_ok { Change::Fixed } else { Change::Broke },
                     from: prev_status.clone(),
                     to: status.clone(),
                     run,
@@ -519,6 +558,49 @@ mod tests {
     }
 
     #[test]
+    fn prune_keeps_the_newest_runs_and_drops_old_ones_with_their_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let mut conn = open(&path).unwrap();
+        for day in 1..=4 {
+            let started = format!("2026-11-0{day}T01:00:00Z");
+            insert(
+                &mut conn,
+                &report(&started, "156", Outcome::Ok, 10.0),
+                "r.json",
+            )
+            .unwrap();
+        }
+        let cells = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT COUNT(*) FROM cells", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(cells(&conn), 8);
+        assert_eq!(prune(&mut conn, Some(2), None).unwrap(), 2);
+        let left: Vec<String> = runs(&conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.started)
+            .collect();
+        assert_eq!(left, ["2026-11-03T01:00:00Z", "2026-11-04T01:00:00Z"]);
+        assert_eq!(cells(&conn), 4, "the deleted runs' cells went with them");
+        assert_eq!(prune(&mut conn, None, Some("2026-11-04")).unwrap(), 1);
+        assert_eq!(runs(&conn).unwrap().len(), 1);
+        assert_eq!(prune(&mut conn, Some(5), Some("2026-01-01")).unwrap(), 0);
+        assert!(prune(&mut conn, None, Some("last tuesday")).is_err());
+        drop(conn);
+        // The history still opens and takes new runs.
+        let mut conn = open(&path).unwrap();
+        insert(
+            &mut conn,
+            &report("2026-11-05T01:00:00Z", "156", Outcome::Ok, 9.0),
+            "n.json",
+        )
+        .unwrap();
+        assert_eq!(runs(&conn).unwrap().len(), 2);
+    }
+
+    #[test]
     fn two_runs_in_trend_and_changes_out() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = open(&dir.path().join("h.sqlite")).unwrap();
@@ -556,7 +638,7 @@ mod tests {
         let t = trend(
             &conn,
             &Filter {
-                precision: Some("f32".into()),
+                precision: Some(qbench_core::Precision::F32),
                 ..Filter::default()
             },
             2,
@@ -575,10 +657,10 @@ mod tests {
                 c[0].to.as_str(),
                 c[0].browser_version.as_deref()
             ),
-            ("broke", "ok", "timeout", Some("156"))
+            (Change::Broke, "ok", "timeout", Some("156"))
         );
         assert_eq!(c[0].reason.as_deref(), Some("no answer"));
-        assert_eq!((c[1].change, c[1].run), ("fixed", runs[2].id));
+        assert_eq!((c[1].change, c[1].run), (Change::Fixed, runs[2].id));
         assert_eq!(
             changes(&conn, "2026-11-28").unwrap().len(),
             1,

@@ -78,7 +78,11 @@ pub(super) fn history_changes(page: &mut Page, h: &HistoryView) {
             page.body,
             "<tr><td>{}</td><td class=\"st-{}\">{} ({} → {})</td><td>#{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.cell),
-            if c.change == "fixed" { "ok" } else { "error" },
+            if c.change == crate::history::store::Change::Fixed {
+                "ok"
+            } else {
+                "error"
+            },
             c.change,
             esc(&c.from),
             esc(&c.to),

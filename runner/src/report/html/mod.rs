@@ -354,7 +354,7 @@ mod tests {
                 .collect(),
             changes: vec![crate::history::store::ChangeRow {
                 cell: id.to_string(),
-                change: "fixed",
+                change: crate::history::store::Change::Fixed,
                 from: "error".into(),
                 to: "ok".into(),
                 run: 2,
