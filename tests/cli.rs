@@ -849,3 +849,39 @@ fn history_takes_db_anywhere_checks_filters_alerts_on_breakage_and_prunes() {
     assert!(listed.contains("2026-12-06T20:00:00Z"), "{listed}");
     assert_eq!(listed.lines().count(), 2, "{listed}");
 }
+
+#[test]
+fn doctor_names_a_missing_driver_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("pkg");
+    fake_package(&pkg);
+    let doctor = |path: &str| {
+        qbench()
+            .args(["doctor", "--browsers", "chromium", "--no-probe", "--pkg"])
+            .arg(&pkg)
+            .env("PATH", path)
+            .env_remove("CHROMEDRIVER")
+            .env("CARGO_HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    // A PATH without chromedriver.
+    let out = doctor(dir.path().to_str().unwrap());
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{said}{}", stderr(&out));
+    assert!(
+        said.contains("MISSING chromium driver") && said.contains("chromedriver not found"),
+        "{said}"
+    );
+    assert!(
+        stderr(&out).contains("missing:") && stderr(&out).contains("apt-get install"),
+        "{}",
+        stderr(&out)
+    );
+    // With the system's PATH the driver is there (this machine has Chromium).
+    if Path::new("/usr/bin/chromedriver").is_file() {
+        let out = doctor(&std::env::var("PATH").unwrap());
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(said.contains("ok      chromium driver"), "{said}");
+    }
+}

@@ -33,6 +33,8 @@ enum Command {
     Config(Box<RunFlags>),
     /// Serve the page for a person to run cells by hand (cross-origin isolated, 127.0.0.1).
     Serve(commands::serve::ServeArgs),
+    /// Check, in a few seconds, what a run needs (browsers, drivers, toolchain, WebGPU adapters) and say what is missing.
+    Doctor(commands::doctor::DoctorArgs),
     /// Build the wasm package if it is stale and print its folder (for `run --pkg`, or a CI cache).
     Build(commands::build::BuildArgs),
     /// Compare a report with an earlier one: breakages, fixes, latency verdicts, quality drops.
@@ -64,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Ended> {
         }
         Command::Serve(args) => commands::serve::run(&args),
         Command::Build(args) => commands::build::run(&args),
+        Command::Doctor(args) => commands::doctor::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
         Command::Expect(args) => commands::expect::run(&args),
         Command::Merge(args) => commands::merge::run(&args),

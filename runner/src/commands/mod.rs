@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod compare;
+pub mod doctor;
 pub mod expect;
 pub mod history;
 pub mod inspect;

@@ -643,7 +643,7 @@ fn ending(
             })
             .collect();
         return Err(could_not_run(anyhow::anyhow!(
-            "no browser could be started:\n  {}",
+            "no browser could be started (`qbench doctor` checks everything a run needs):\n  {}",
             reasons.join("\n  ")
         )));
     }

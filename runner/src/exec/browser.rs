@@ -59,6 +59,26 @@ fn existing(path: &str) -> Option<&str> {
     Path::new(path).is_file().then_some(path)
 }
 
+/// The browser binary a local session starts: `QBENCH_CHROMIUM` /
+/// `QBENCH_FIREFOX`, else Debian's; `None` when neither is there.
+pub fn local_binary(browser: Browser) -> Option<String> {
+    let (var, debian) = match browser {
+        Browser::Chromium => ("QBENCH_CHROMIUM", "/usr/lib/chromium/chromium"),
+        Browser::Firefox => ("QBENCH_FIREFOX", "/usr/lib/firefox-esr/firefox-esr"),
+    };
+    std::env::var(var)
+        .ok()
+        .or_else(|| existing(debian).map(String::from))
+}
+
+/// How to install a browser on Debian.
+pub fn install_hint(browser: Browser) -> &'static str {
+    match browser {
+        Browser::Chromium => "apt-get install -y chromium",
+        Browser::Firefox => "apt-get install -y firefox-esr mesa-vulkan-drivers libvulkan1",
+    }
+}
+
 /// WebDriver capabilities for `browser`. Locally the binary (Debian's, or
 /// `QBENCH_CHROMIUM` / `QBENCH_FIREFOX`) and a fresh profile folder are named;
 /// remotely neither is, unless `extra` names them. `extra` is merged in last.
@@ -89,9 +109,7 @@ pub fn capabilities(
                 args.push(format!("--user-data-dir={}", profile.display()));
             }
             let mut options = json!({ "args": args });
-            let binary = std::env::var("QBENCH_CHROMIUM")
-                .ok()
-                .or_else(|| existing("/usr/lib/chromium/chromium").map(String::from));
+            let binary = local_binary(browser);
             if let Some(binary) = binary.filter(|_| local) {
                 options["binary"] = json!(binary);
             }
@@ -115,9 +133,7 @@ pub fn capabilities(
                 },
                 "env": { "MOZ_HEADLESS": "1" },
             });
-            let binary = std::env::var("QBENCH_FIREFOX")
-                .ok()
-                .or_else(|| existing("/usr/lib/firefox-esr/firefox-esr").map(String::from));
+            let binary = local_binary(browser);
             if let Some(binary) = binary.filter(|_| local) {
                 options["binary"] = json!(binary);
             }

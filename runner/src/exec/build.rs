@@ -11,7 +11,8 @@ use anyhow::{Context, bail};
 
 use crate::cancel::Cancel;
 
-const TARGET: &str = "wasm32-unknown-unknown";
+/// The wasm target both modules are built for.
+pub const TARGET: &str = "wasm32-unknown-unknown";
 /// Code generation flags of the wasm build.
 pub const WASM_RUSTFLAGS: &str = "-C target-feature=+simd128";
 
@@ -459,16 +460,34 @@ const BINDGEN_STRIP: [&str; 2] = ["--remove-name-section", "--remove-producers-s
 
 /// The usable wasm-opt's version line, if there is one on PATH.
 fn wasm_opt_version() -> Option<String> {
-    let out = Command::new("wasm-opt").arg("--version").output().ok()?;
+    match wasm_opt() {
+        Ok(version) => Some(version),
+        Err(why) => {
+            if why.contains("older than") {
+                eprintln!("qbench: skipping {why}");
+            }
+            None
+        }
+    }
+}
+
+/// The wasm-opt on `PATH` that qbench would use, or why none.
+pub fn wasm_opt() -> Result<String, String> {
+    let out = Command::new("wasm-opt")
+        .arg("--version")
+        .output()
+        .map_err(|_| "wasm-opt is not on PATH (optional: npm install -g binaryen)".to_string())?;
     let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let number: u32 = line.split_whitespace().find_map(|w| w.parse().ok())?;
+    let number: u32 = line
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or(0);
     if number >= WASM_OPT_MIN_VERSION {
-        Some(line)
+        Ok(line)
     } else {
-        eprintln!(
-            "qbench: skipping {line}: older than binaryen {WASM_OPT_MIN_VERSION} (npm install -g binaryen)"
-        );
-        None
+        Err(format!(
+            "{line}: older than binaryen {WASM_OPT_MIN_VERSION} (npm install -g binaryen)"
+        ))
     }
 }
 
@@ -533,7 +552,8 @@ pub fn parse_locked_version(lock: &str, name: &str) -> Option<String> {
     None
 }
 
-fn check_cli(wanted: &str) -> anyhow::Result<()> {
+/// Whether the wasm-bindgen CLI on `PATH` is `wanted` (Cargo.lock's), saying how to install it if not.
+pub fn check_cli(wanted: &str) -> anyhow::Result<()> {
     let install = format!("cargo install wasm-bindgen-cli --version {wanted} --locked");
     let out = Command::new("wasm-bindgen")
         .arg("--version")
