@@ -102,6 +102,7 @@ mod tests {
         script
             .replace("\\\n", " ")
             .lines()
+            .flat_map(|line| line.split("&&"))
             .filter_map(|line| {
                 let words = shlex::split(line.trim())?;
                 let at = if words.first().is_some_and(|w| w == "cargo")
@@ -118,46 +119,100 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn every_qbench_line_of_the_nightly_workflow_is_accepted() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../.github/workflows/nightly.yml"
-        );
-        let text = std::fs::read_to_string(path).unwrap();
-        let docs = YamlLoader::load_from_str(&text).unwrap();
-        let workflow = &docs[0];
-        assert!(
-            workflow["on"]["schedule"][0]["cron"].as_str().is_some(),
-            "the workflow is scheduled"
-        );
-        let lines: Vec<Vec<String>> = scripts(workflow)
-            .iter()
-            .flat_map(|s| qbench_lines(s))
+    /// Every workflow file and its parsed `qbench` lines.
+    fn workflows() -> Vec<(String, Yaml, Vec<Vec<String>>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows");
+        let mut out = Vec::new();
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yml"))
             .collect();
-        assert_eq!(lines.len(), 3, "{lines:?}");
-        for args in &lines {
+        names.sort();
+        for path in names {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let workflow = YamlLoader::load_from_str(&text).unwrap().remove(0);
+            let lines = scripts(&workflow)
+                .iter()
+                .flat_map(|s| qbench_lines(s))
+                .collect();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            out.push((name, workflow, lines));
+        }
+        out
+    }
+
+    /// The effective configuration of a workflow's `qbench run` lines, each
+    /// checked to parse and to name files the repository holds.
+    fn run_configs(name: &str, lines: &[Vec<String>]) -> Vec<config::RunConfig> {
+        let mut runs = Vec::new();
+        for args in lines {
             let cli = Cli::try_parse_from(args)
-                .unwrap_or_else(|e| panic!("`{}` is refused:\n{e}", args.join(" ")));
+                .unwrap_or_else(|e| panic!("{name}: `{}` is refused:\n{e}", args.join(" ")));
             if let Command::Run(flags) = &cli.command {
                 let config = config::resolve(flags).unwrap();
-                assert_eq!(config.rounds, 3);
-                assert!(config.history.is_some() && config.junit.is_some());
                 let expect = config.expect.as_ref().unwrap();
                 assert!(
                     Path::new(env!("CARGO_MANIFEST_DIR"))
                         .join("..")
                         .join(expect)
                         .is_file(),
-                    "{} is in the repository",
+                    "{name}: {} is in the repository",
                     expect.display()
                 );
+                runs.push(config);
             }
         }
-        assert!(matches!(
-            Cli::try_parse_from(&lines[0]).unwrap().command,
-            Command::Run(_)
-        ));
+        runs
+    }
+
+    #[test]
+    fn every_qbench_line_of_every_workflow_is_accepted() {
+        let all = workflows();
+        let names: Vec<&str> = all.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(names, ["nightly.yml", "pr.yml"]);
+        for (name, workflow, lines) in &all {
+            assert!(!lines.is_empty(), "{name} runs qbench");
+            // Every job runs in the Debian container the tests know.
+            for job in workflow["jobs"].as_hash().unwrap().values() {
+                assert_eq!(
+                    job["container"]["image"].as_str(),
+                    Some("debian:bookworm"),
+                    "{name}"
+                );
+            }
+            let runs = run_configs(name, lines);
+            assert_eq!(runs.len(), 1, "{name}: one qbench run");
+            let run = &runs[0];
+            match name.as_str() {
+                "nightly.yml" => {
+                    assert!(
+                        workflow["on"]["schedule"][0]["cron"].as_str().is_some(),
+                        "the nightly is scheduled"
+                    );
+                    assert_eq!(run.rounds, 3);
+                    assert!(run.history.is_some() && run.junit.is_some());
+                    assert!(
+                        lines
+                            .iter()
+                            .any(|l| l.contains(&"--fail-on-breakage".to_string())),
+                        "the nightly alerts on a breakage"
+                    );
+                    assert!(lines.iter().any(|l| l.contains(&"prune".to_string())));
+                }
+                "pr.yml" => {
+                    assert!(!workflow["on"]["pull_request"].is_badvalue());
+                    assert_eq!(
+                        workflow["permissions"]["contents"].as_str(),
+                        Some("read"),
+                        "read-only, so forks' pull requests run it"
+                    );
+                    assert!(run.baseline_pkg.is_some() && run.fail_on_regression);
+                    assert_eq!(run.rounds, config::PAIRED_ROUNDS);
+                }
+                other => panic!("a workflow this test does not know: {other}"),
+            }
+        }
     }
 
     #[test]
