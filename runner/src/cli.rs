@@ -28,6 +28,7 @@ enum Command {
     /// Per-layer quantization table for every precision; optionally export every tensor as .npy.
     Inspect(commands::inspect::InspectArgs),
     /// Run the browser × backend × precision matrix in headless Chromium and Firefox and write the report.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunFlags>),
     /// Print the effective configuration of `run`: defaults, then qbench.toml, then the flags.
     Config(Box<RunFlags>),
@@ -52,6 +53,19 @@ enum Command {
         request: String,
     },
 }
+
+/// Examples under `qbench run --help`.
+const RUN_EXAMPLES: &str = "\
+Examples:
+  qbench run
+      the default matrix, both browsers and backends, every precision, batch 1 and 32;
+      writes qbench-report/report.{json,md,html}
+  qbench run --browsers chromium --backends cpu --precisions f32,int8 --batch 1,32 --rounds 3
+      a smaller matrix, three pages per cell
+  qbench run --pkg pr-pkg --baseline-pkg base-pkg --expect expectations.toml --fail-on-regression
+      the pull-request gate: two packages paired in the same pages (exit 1 on a regression)
+  qbench run --webdriver http://127.0.0.1:4444 --host-label gpu-box
+      through a Selenium Grid; merge several hosts' reports with qbench merge";
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<Ended> {

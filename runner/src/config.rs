@@ -186,166 +186,196 @@ fn is_false(b: &bool) -> bool {
 #[serde(rename_all = "kebab-case")]
 pub struct RunFlags {
     /// Browsers, comma separated [default: chromium,firefox].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(help_heading = "Matrix", long, value_delimiter = ',', value_parser = one_of::<Browser>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browsers: Option<Vec<Browser>>,
     /// Backends, comma separated [default: webgpu,cpu].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(help_heading = "Matrix", long, value_delimiter = ',', value_parser = one_of::<Backend>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backends: Option<Vec<Backend>>,
     /// Precisions, comma separated [default: all].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(help_heading = "Matrix", long, value_delimiter = ',', value_parser = one_of::<Precision>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precisions: Option<Vec<Precision>>,
     /// Batch sizes to time, comma separated [default: 1,32].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(help_heading = "Matrix", long, value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<Vec<u32>>,
     /// Untimed warm-up inferences after the first one [default: 3].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u32>,
     /// Untimed warm-up time after the first inference, at least, ms [default: 300].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup_time: Option<u64>,
     /// Then warm up until this long has passed without the inference getting faster (JIT tiers compiling), ms; 0: a fixed warm-up [default: 1000].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<u64>,
     /// Timed samples per cell, at most [default: 100].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<u32>,
     /// Timed samples per cell, at least [default: 10].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_samples: Option<u32>,
     /// Stop sampling once the median's 95% interval is within this many percent of it; 0: never [default: 2].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ci_target: Option<f64>,
     /// Time budget for a cell's timed samples, ms [default: 3000].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_per_cell: Option<u64>,
     /// A cell still running after this many seconds is a timeout; its browser is restarted [default: 180].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_per_cell: Option<u64>,
     /// Limit for starting a browser and probing it, seconds [default: 120].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_session: Option<u64>,
     /// Held-out digits each precision's quality is measured on, at most 2,000 [default: 1000].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_inputs: Option<usize>,
     /// Run each browser's cells this many times, shuffled per round, samples pooled [default: 1; 3 with --baseline-pkg].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
     /// Seed of the per-round shuffles [default: a new one, recorded in the report].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Retry a failed cell this many times on a fresh session [default: 0].
-    #[arg(long)]
+    #[arg(help_heading = "Sampling", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
-    /// Report folder: report.json (rewritten after every cell), report.md, driver logs [default: qbench-report].
-    #[arg(long, value_name = "DIR")]
+    /// Report folder: report.json (rewritten after every cell), report.md, report.html, comparison.json when comparing, and the drivers' logs; an earlier run's files are kept as report.prev.* [default: qbench-report].
+    #[arg(help_heading = "Output", long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out: Option<PathBuf>,
     /// Judge every cell against this expectations file (TOML, `[[cell]]` entries).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Comparison", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<PathBuf>,
     /// Write JUnit XML here: a suite per browser × backend, a case per cell.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub junit: Option<PathBuf>,
     /// Write a Markdown step summary here (default: append to $GITHUB_STEP_SUMMARY when set).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<PathBuf>,
     /// Append the run to this SQLite history (created when missing; see `qbench history`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<PathBuf>,
     /// Use this `qbench native --json` report as the baseline rows instead of measuring them.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Comparison", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<PathBuf>,
     /// Compare this run with an earlier report.json (and gate with --fail-on-regression).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Comparison", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_report: Option<PathBuf>,
     /// Measure this built package (e.g. main's `target/qbench-pkg`) in the same pages, its samples alternating with this build's, and compare with it: the pull-request gate (with --fail-on-regression).
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Comparison", long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_pkg: Option<PathBuf>,
     /// Measure TF.js (the engine qbench is measured against; `npm ci --prefix tfjs`) on the same network, weights and digits in the same pages, its samples alternating with this build's, and compare with it [precisions default to f32].
-    #[arg(long)]
+    #[arg(help_heading = "Comparison", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub baseline_tfjs: bool,
     /// Exit 1 when a cell regressed against --baseline-report, --baseline-pkg or --baseline-tfjs.
-    #[arg(long)]
+    #[arg(help_heading = "Comparison", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub fail_on_regression: bool,
     /// Smallest latency change that counts, percent [default: 5].
-    #[arg(long)]
+    #[arg(help_heading = "Comparison", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// This machine's label on every environment and cell [default: the host name].
-    #[arg(long)]
+    #[arg(help_heading = "Browsers and endpoints", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_label: Option<String>,
     /// Send every session to this W3C WebDriver endpoint (e.g. a Selenium Grid) instead of starting local drivers.
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "Browsers and endpoints", long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webdriver: Option<String>,
     /// Address the page server listens on [default: 127.0.0.1:0]; a non-loopback one needs --serve-host.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(
+        help_heading = "Browsers and endpoints",
+        long,
+        value_name = "ADDR:PORT"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serve_addr: Option<SocketAddr>,
     /// A host name remote browsers reach the page server by (repeatable); the server answers no other.
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Browsers and endpoints", long, value_name = "NAME")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serve_host: Option<Vec<String>>,
     /// `powerPreference` the WebGPU adapter is requested with: high-performance or low-power [default: high-performance].
-    #[arg(long, value_name = "PREFERENCE")]
+    #[arg(help_heading = "Browsers and endpoints", long, value_name = "PREFERENCE", value_parser = one_of::<PowerPreference>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<PowerPreference>,
     /// Make WebGPU cells on a software adapter `unsupported` instead of running them.
-    #[arg(long)]
+    #[arg(help_heading = "Browsers and endpoints", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub require_hardware_gpu: bool,
     /// After each cell's samples, time the network cut after each stage (upload, conv1, conv2, fc1, fc2, softmax) and report what each stage costs.
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub profile: bool,
     /// Measure the native baseline even when this qbench binary kept one measured with the same settings on this host.
-    #[arg(long)]
+    #[arg(help_heading = "Comparison", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub fresh_native: bool,
     /// The config file [default: ./qbench.toml when present].
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Inputs", long, value_name = "FILE")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
     /// The qbench checkout to build the package from (and to find TF.js in) [default: the nearest one at or above the working directory].
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Inputs", long, value_name = "DIR")]
     #[serde(skip)]
     pub root: Option<PathBuf>,
     /// Serve this built package (what `qbench build --out DIR` writes: both modules, their glue, the weights and digits) instead of building one; no checkout is needed then.
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Inputs", long, value_name = "DIR")]
     #[serde(skip)]
     pub pkg: Option<PathBuf>,
     /// Serve the page from this folder instead of the one built into qbench (for working on `www/`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Inputs", long, value_name = "DIR")]
     #[serde(skip)]
     pub www: Option<PathBuf>,
 }
+
+/// A parser that accepts the names of a `named_enum!` type and lists them in `--help`.
+fn one_of<T>() -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: Named + std::str::FromStr<Err = qbench_core::ParseNameError> + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(T::names()).try_map(|s| s.parse::<T>())
+}
+
+/// A type whose values have names (`named_enum!`'s).
+pub trait Named {
+    /// Every name, in order.
+    fn names() -> Vec<&'static str>;
+}
+
+macro_rules! named {
+    ($($t:ty),+) => {$(
+        impl Named for $t {
+            fn names() -> Vec<&'static str> {
+                <$t>::ALL.iter().map(|v| v.name()).collect()
+            }
+        }
+    )+};
+}
+named!(Browser, Backend, Precision, PowerPreference);
 
 /// Reads a config file; an unknown key or a bad value names itself and its line.
 pub fn read_file(path: &Path) -> anyhow::Result<RunConfig> {
