@@ -206,10 +206,12 @@ async fn local_browser(b: Browser) -> Vec<Check> {
 /// A WebDriver endpoint: does `/status` answer ready?
 async fn endpoint(url: &str) -> Check {
     let status = format!("{}/status", url.trim_end_matches('/'));
+    let ready = |body: &str| {
+        serde_json::from_str::<serde_json::Value>(body)
+            .is_ok_and(|v| v["value"]["ready"] == serde_json::Value::Bool(true))
+    };
     let finding = match http_get(&status).await {
-        Ok(body) if body.contains("\"ready\": true") || body.contains("\"ready\":true") => {
-            Finding::Ok(format!("{status} answers ready"))
-        }
+        Ok(body) if ready(&body) => Finding::Ok(format!("{status} answers ready")),
         Ok(body) => Finding::Missing(format!(
             "{status} answers, but not ready: {}",
             crate::fmt::truncate(body.trim(), 200)
@@ -219,7 +221,8 @@ async fn endpoint(url: &str) -> Check {
     Check::new("WebDriver endpoint", finding)
 }
 
-/// The body of a plain `http://host:port/path` GET, within a few seconds.
+/// The body of a plain `http://host:port/path` GET, within a few seconds
+/// (HTTP/1.0, so the answer is never chunked).
 async fn http_get(url: &str) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url
@@ -230,7 +233,7 @@ async fn http_get(url: &str) -> anyhow::Result<String> {
     let mut stream = tokio::time::timeout(Duration::from_secs(5), connect)
         .await
         .map_err(|_| anyhow::anyhow!("no answer within 5 s"))??;
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET /{path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut body = String::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut body))
@@ -244,12 +247,12 @@ async fn http_get(url: &str) -> anyhow::Result<String> {
 /// The package to probe with, and what a run needs to have or build one.
 fn package(args: &DoctorArgs) -> (Option<PathBuf>, Vec<Check>) {
     if let Some(dir) = &args.pkg {
-        return match build::describe(dir) {
-            Ok(p) => (
-                Some(p.dir.clone()),
+        return match build::check_package(dir) {
+            Ok(()) => (
+                Some(dir.clone()),
                 vec![Check::new(
                     "package",
-                    Finding::Ok(format!("{} ({} B module)", dir.display(), p.wasm_bytes)),
+                    Finding::Ok(dir.display().to_string()),
                 )],
             ),
             Err(e) => (
@@ -292,7 +295,7 @@ fn package(args: &DoctorArgs) -> (Option<PathBuf>, Vec<Check>) {
         },
     ));
     let built = build::package_dir(&build::target_dir(&root));
-    let package = build::describe(&built).ok().map(|p| p.dir);
+    let package = build::check_package(&built).ok().map(|()| built);
     checks.push(Check::new(
         "package",
         match &package {

@@ -26,12 +26,8 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Ended> {
         .map(|p| Ok((p.display().to_string(), report::json::read(p)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let merged = analysis::merge::merge(&reports)?;
-    let outputs = [
-        &export::Json as &'static dyn export::Exporter,
-        &export::Markdown,
-        &export::Html,
-    ]
-    .map(|e| export::Output::in_folder(e, &args.out));
+    // The report folder's files; a merge has no comparison, so no comparison.json.
+    let outputs = export::FOLDER.map(|e| export::Output::in_folder(e, &args.out));
     export::write_all(&outputs, &export::Input::report(&merged))?;
     println!(
         "merged {} reports ({} hosts, {} cells) into {}",

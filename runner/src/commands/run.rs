@@ -3,7 +3,7 @@
 //! per endpoint, cells serial within one), keeps the report on disk after every
 //! cell, then writes every report and decides the exit code.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -214,10 +214,17 @@ pub fn run(flags: &RunFlags) -> anyhow::Result<Ended> {
     runtime.block_on(run_async(flags, &config))
 }
 
+/// Where the pages' package comes from.
+enum PackageSource {
+    /// A built package (`--pkg`).
+    Built(PathBuf),
+    /// Built from this checkout when stale.
+    Checkout(PathBuf),
+}
+
 /// Everything a run reads before it starts: a bad input costs nothing.
 struct Inputs {
-    /// The checkout the package is built from (none with `--pkg`).
-    checkout: Option<std::path::PathBuf>,
+    package: PackageSource,
     history: Option<rusqlite::Connection>,
     expectations: Option<Expectations>,
     earlier: Option<Report>,
@@ -232,23 +239,28 @@ impl Inputs {
     fn read(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Self> {
         let read_report =
             |p: &Option<std::path::PathBuf>| p.as_deref().map(report::json::read).transpose();
-        let checkout = (flags.pkg.is_none() || config.baseline_tfjs)
-            .then(|| build::checkout(flags.root.as_deref()))
-            .transpose()
-            .bad_input()?;
-        let paired_package = match (&config.baseline_pkg, &checkout) {
+        let checkout = || build::checkout(flags.root.as_deref()).bad_input();
+        let package = match &flags.pkg {
+            Some(dir) => PackageSource::Built(dir.clone()),
+            None => PackageSource::Checkout(checkout()?),
+        };
+        let paired_package = match (&config.baseline_pkg, config.baseline_tfjs) {
             (Some(dir), _) => Some((PairedWith::Package, build::describe_baseline(dir))),
-            (None, Some(root)) if config.baseline_tfjs => {
-                Some((PairedWith::Tfjs, build::describe_tfjs(root)))
+            (None, true) => {
+                let root = match &package {
+                    PackageSource::Checkout(root) => root.clone(),
+                    PackageSource::Built(_) => checkout()?,
+                };
+                Some((PairedWith::Tfjs, build::describe_tfjs(&root)))
             }
-            (None, _) => None,
+            (None, false) => None,
         }
         .map(|(with, package)| package.map(|p| (with, p)))
         .transpose()
         .bad_input()?;
         let host = config.host_label.clone().unwrap_or_else(config::host_name);
         Ok(Self {
-            checkout,
+            package,
             history: config
                 .history
                 .as_deref()
@@ -281,7 +293,7 @@ async fn run_async(flags: &RunFlags, config: &RunConfig) -> anyhow::Result<Ended
     let mut inputs = Inputs::read(flags, config)?;
     let _lock = take_folder(&config.out)?;
     let (mut sink, plans) = open_report(config, &mut inputs);
-    let Some(package) = package(flags.pkg.clone(), inputs.checkout.clone(), &cancel).await? else {
+    let Some(package) = package(&inputs.package, &cancel).await? else {
         sink.finish();
         return finish(sink, config, inputs, &cancel);
     };
@@ -365,16 +377,20 @@ fn open_report(
 /// The package the pages load: `--pkg`, else built when stale. `None` when
 /// cancelled while building.
 async fn package(
-    pkg: Option<std::path::PathBuf>,
-    root: Option<std::path::PathBuf>,
+    source: &PackageSource,
     cancel: &Cancel,
 ) -> anyhow::Result<Option<build::Package>> {
     let c = cancel.clone();
-    let built = tokio::task::spawn_blocking(move || match (pkg, root) {
-        (Some(dir), _) => build::describe(&dir),
-        (None, Some(root)) => build::ensure(&root, &c),
-        (None, None) => unreachable!("Inputs::read finds a checkout when there is no --pkg"),
-    })
+    let built = match source {
+        PackageSource::Built(dir) => {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || build::describe(&dir))
+        }
+        PackageSource::Checkout(root) => {
+            let root = root.clone();
+            tokio::task::spawn_blocking(move || build::ensure(&root, &c))
+        }
+    }
     .await
     .context("the build task")?;
     match built {
@@ -561,12 +577,12 @@ fn record(
 /// the step summary; returns what failed. A step summary appended to
 /// `$GITHUB_STEP_SUMMARY` that fails is told, not counted.
 fn write_outputs(config: &RunConfig, input: &export::Input<'_>) -> Vec<String> {
-    let out = &config.out;
-    let mut outputs = vec![
-        export::Output::in_folder(&export::Markdown, out),
-        export::Output::in_folder(&export::ComparisonJson, out),
-        export::Output::in_folder(&export::Html, out),
-    ];
+    // Every file of the report folder; report.json is the sink's, kept after every event.
+    let mut outputs: Vec<export::Output> = export::FOLDER
+        .into_iter()
+        .filter(|e| e.name() != export::Json.name())
+        .map(|e| export::Output::in_folder(e, &config.out))
+        .collect();
     outputs.extend(
         config
             .junit
@@ -576,19 +592,19 @@ fn write_outputs(config: &RunConfig, input: &export::Input<'_>) -> Vec<String> {
     outputs.extend(export::Output::summary(config.summary.as_deref()));
     let mut counted = Vec::new();
     for f in export::write(&outputs, input) {
-        match (&f.to_step_summary(), f.rendering) {
-            (true, _) => eprintln!(
+        match (&f.to, f.stage) {
+            (export::Destination::Append(_), _) => eprintln!(
                 "qbench: could not append to $GITHUB_STEP_SUMMARY: {:#}",
                 f.error
             ),
-            (false, true) => {
+            (_, export::Stage::Render) => {
                 eprintln!("qbench: could not draw {}: {:#}", f.exporter, f.error);
                 counted.push(format!("{}: {:#}", f.exporter, f.error));
             }
-            (false, false) => {
+            (to, export::Stage::Write) => {
                 eprintln!(
                     "qbench: could not write {}: {:#}",
-                    f.path.display(),
+                    to.path().display(),
                     f.error
                 );
                 counted.push(format!("{:#}", f.error));

@@ -351,27 +351,41 @@ pub fn checkout(root: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// Stamps a package folder may hold beside its files: how each module was
-/// built and optimised.
-const STAMPS: [&str; 4] = [
-    "build.txt",
-    "wasm-opt.txt",
-    "cpu-build.txt",
-    "cpu-wasm-opt.txt",
-];
+/// built and optimised (`build.txt`, `wasm-opt.txt`, with each module's prefix).
+fn stamps() -> impl Iterator<Item = String> {
+    MODULES.into_iter().flat_map(|m| {
+        ["build.txt", "wasm-opt.txt"].map(move |name| format!("{}{name}", m.stamp_prefix))
+    })
+}
+
+/// Whether `dir` holds every file a page loads, without sizing them (what
+/// [`describe`] does, which can take tens of seconds).
+pub fn check_package(dir: &Path) -> anyhow::Result<()> {
+    for name in super::sizes::SERVED {
+        anyhow::ensure!(
+            dir.join(name).is_file(),
+            "{} is not a built package: no {name} there (`qbench build --out DIR` makes one)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
 
 /// Copies a built package into `out` (its files and stamps), for a CI cache, a
 /// later job or another machine to serve with `--pkg`; returns it described
 /// there (its sizes computed and kept beside it).
 pub fn copy_package(pkg: &Package, out: &Path) -> anyhow::Result<Package> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let names = super::sizes::SERVED.iter().chain(STAMPS.iter());
-    for name in names {
+    let copy = |name: &str| {
         let from = pkg.dir.join(name);
-        if !from.exists() && STAMPS.contains(name) {
-            continue;
-        }
         std::fs::copy(&from, out.join(name))
-            .with_context(|| format!("copying {} into {}", from.display(), out.display()))?;
+            .with_context(|| format!("copying {} into {}", from.display(), out.display()))
+    };
+    for name in super::sizes::SERVED {
+        copy(name)?;
+    }
+    for stamp in stamps().filter(|s| pkg.dir.join(s).exists()) {
+        copy(&stamp)?;
     }
     describe(out)
 }
@@ -572,6 +586,27 @@ pub fn check_cli(wanted: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_package_copy_takes_each_modules_stamps_and_a_partial_folder_is_named() {
+        assert_eq!(
+            stamps().collect::<Vec<_>>(),
+            [
+                "build.txt",
+                "wasm-opt.txt",
+                "cpu-build.txt",
+                "cpu-wasm-opt.txt"
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for name in &super::super::sizes::SERVED[1..] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let err = check_package(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("no qbench_wasm_bg.wasm there"), "{err}");
+        std::fs::write(dir.path().join("qbench_wasm_bg.wasm"), b"\0asm").unwrap();
+        check_package(dir.path()).unwrap();
+    }
 
     #[test]
     fn glue_is_rebuilt_only_for_other_bytes_or_settings() {

@@ -35,8 +35,9 @@ impl Page {
     }
 
     /// A folder to serve the page from: the given one, or the built-in files
-    /// written into `scratch` (which must outlive the serving).
-    pub fn folder(&self, scratch: &Path) -> anyhow::Result<PathBuf> {
+    /// written into a new temporary folder, returned with it (the page is
+    /// there while it lives).
+    pub fn folder(&self) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
         match self {
             Page::Folder(dir) => {
                 anyhow::ensure!(
@@ -44,15 +45,19 @@ impl Page {
                     "--www {}: no index.html there",
                     dir.display()
                 );
-                Ok(dir.clone())
+                Ok((dir.clone(), None))
             }
             Page::BuiltIn => {
+                let scratch = tempfile::Builder::new()
+                    .prefix("qbench-page-")
+                    .tempdir()
+                    .context("a folder for the page")?;
                 for (name, text) in BUILT_IN {
-                    let path = scratch.join(name);
+                    let path = scratch.path().join(name);
                     std::fs::write(&path, text)
                         .with_context(|| format!("writing the page's {}", path.display()))?;
                 }
-                Ok(scratch.to_path_buf())
+                Ok((scratch.path().to_path_buf(), Some(scratch)))
             }
         }
     }
@@ -79,17 +84,16 @@ mod tests {
 
     #[test]
     fn the_built_in_page_is_written_out_and_a_folder_is_checked() {
-        let scratch = tempfile::tempdir().unwrap();
-        let dir = Page::BuiltIn.folder(scratch.path()).unwrap();
+        let (dir, scratch) = Page::BuiltIn.folder().unwrap();
+        assert!(scratch.is_some_and(|s| s.path() == dir));
+        let (dir, _scratch) = Page::BuiltIn.folder().unwrap();
         assert!(dir.join("index.html").is_file());
         assert_eq!(
             std::fs::read_to_string(dir.join("qbench.js")).unwrap(),
             BUILT_IN[1].1
         );
         let empty = tempfile::tempdir().unwrap();
-        let err = Page::from_flag(Some(empty.path()))
-            .folder(scratch.path())
-            .unwrap_err();
+        let err = Page::from_flag(Some(empty.path())).folder().unwrap_err();
         assert!(err.to_string().contains("no index.html"), "{err}");
     }
 }

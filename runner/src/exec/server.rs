@@ -145,16 +145,7 @@ pub async fn start(
     addr: SocketAddr,
     hosts: &[String],
 ) -> anyhow::Result<Server> {
-    let scratch = match page {
-        Page::BuiltIn => Some(
-            tempfile::Builder::new()
-                .prefix("qbench-page-")
-                .tempdir()
-                .context("a folder for the page")?,
-        ),
-        Page::Folder(_) => None,
-    };
-    let www = page.folder(scratch.as_ref().map_or(Path::new(""), |d| d.path()))?;
+    let (www, scratch) = page.folder()?;
     anyhow::ensure!(
         addr.ip().is_loopback() || !hosts.is_empty(),
         "{addr} is not loopback: name the host names browsers reach it by"

@@ -188,26 +188,26 @@ impl Output {
     }
 }
 
+/// Where an output failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Turning the input into bytes.
+    Render,
+    /// Putting the bytes where they go.
+    Write,
+}
+
 /// What went wrong with one output.
 #[derive(Debug)]
 pub struct Failure {
     /// The output's exporter name.
     pub exporter: &'static str,
-    /// The path it was for.
-    pub path: PathBuf,
-    /// Whether it failed to render (else to be written).
-    pub rendering: bool,
-    /// Whether its destination was appended to.
-    pub appending: bool,
+    /// Where its bytes were to go.
+    pub to: Destination,
+    /// Where it failed.
+    pub stage: Stage,
     /// Why.
     pub error: anyhow::Error,
-}
-
-impl Failure {
-    /// Whether it was the step summary appended to `$GITHUB_STEP_SUMMARY`.
-    pub fn to_step_summary(&self) -> bool {
-        self.exporter == Summary.name() && self.appending
-    }
 }
 
 /// Writes every output, each on its own: one that fails to render or to be
@@ -215,18 +215,17 @@ impl Failure {
 pub fn write(outputs: &[Output], input: &Input<'_>) -> Vec<Failure> {
     let mut failures = Vec::new();
     for out in outputs {
-        let fail = |rendering, error| Failure {
+        let fail = |stage, error| Failure {
             exporter: out.exporter.name(),
-            path: out.to.path().to_path_buf(),
-            rendering,
-            appending: matches!(out.to, Destination::Append(_)),
+            to: out.to.clone(),
+            stage,
             error,
         };
         let bytes = match out.exporter.render(input) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => continue,
             Err(e) => {
-                failures.push(fail(true, e));
+                failures.push(fail(Stage::Render, e));
                 continue;
             }
         };
@@ -235,7 +234,7 @@ pub fn write(outputs: &[Output], input: &Input<'_>) -> Vec<Failure> {
             Destination::Append(path) => append(path, &bytes),
         };
         if let Err(e) = written {
-            failures.push(fail(false, e));
+            failures.push(fail(Stage::Write, e));
         }
     }
     failures
@@ -348,8 +347,8 @@ mod tests {
         let failures = write(&outputs, &Input::report(&report));
         assert_eq!(failures.len(), 1, "{failures:?}");
         assert_eq!(failures[0].exporter, "report.md");
-        assert!(!failures[0].rendering);
-        assert_eq!(failures[0].path, blocked.join("report.md"));
+        assert_eq!(failures[0].stage, Stage::Write);
+        assert_eq!(failures[0].to, Destination::File(blocked.join("report.md")));
         let json = std::fs::read(dir.path().join("report.json")).unwrap();
         assert_eq!(json, json::to_bytes(&report));
         // No comparison: no comparison.json.

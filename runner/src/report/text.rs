@@ -9,6 +9,8 @@
 //! JUnit messages are XML-escaped by the writer; they get the same folding and
 //! cutting here.
 
+use crate::fmt::truncate;
+
 /// How many characters of outside text a Markdown line or a JUnit message
 /// keeps before it is cut.
 pub const MAX_CHARS: usize = 400;
@@ -39,24 +41,11 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
-/// At most `max` characters of `text`, ending with a marker that says how many
-/// were left out.
-pub fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((at, _)) => format!(
-            "{}… ({} more characters)",
-            &text[..at],
-            text[at..].chars().count()
-        ),
-    }
-}
-
 /// Outside text for a Markdown line or table cell: on one line, cut at
 /// [`MAX_CHARS`], HTML's `&`, `<` and `>` as entities and Markdown's special
 /// characters escaped with a backslash.
 pub fn markdown(text: &str) -> String {
-    let folded = cut(&one_line(text), MAX_CHARS);
+    let folded = truncate(&one_line(text), MAX_CHARS);
     let mut out = String::with_capacity(folded.len() + 8);
     for ch in folded.chars() {
         match ch {
@@ -76,7 +65,7 @@ pub fn markdown(text: &str) -> String {
 /// Outside text for a JUnit message (the writer escapes XML): on one line,
 /// cut at [`MAX_CHARS`].
 pub fn message(text: &str) -> String {
-    cut(&one_line(text), MAX_CHARS)
+    truncate(&one_line(text), MAX_CHARS)
 }
 
 #[cfg(test)]
@@ -110,9 +99,9 @@ mod tests {
         let long = "é".repeat(MAX_CHARS + 25);
         let safe = markdown(&long);
         let kept = "é".repeat(MAX_CHARS);
-        assert_eq!(safe, format!("{kept}… \\(25 more characters\\)"));
-        assert_eq!(message(&long), format!("{kept}… (25 more characters)"));
-        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(safe, format!("{kept}… \\(50 more bytes\\)"));
+        assert_eq!(message(&long), format!("{kept}… (50 more bytes)"));
+        assert_eq!(message("abc"), "abc");
     }
 
     /// A report whose page wrote [`HOSTILE`] everywhere it can: a cell's
