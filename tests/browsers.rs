@@ -40,14 +40,14 @@ const ONE_CHROMIUM_CPU_CELL: [&str; 8] = [
 
 /// Small sampling for tests: timings are not what is checked here.
 const QUICK: [&str; 12] = [
-    "--samples",
+    "--max-samples",
     "5",
     "--min-samples",
     "5",
     "--warmup",
     "1",
     "--time-per-cell",
-    "300",
+    "300ms",
     "--quality-inputs",
     "300",
     "--host-label",
@@ -65,14 +65,14 @@ fn baseline() -> &'static Path {
         let out = Command::new(env!("CARGO_BIN_EXE_qbench"))
             .args([
                 "native",
-                "--samples",
+                "--max-samples",
                 "5",
                 "--min-samples",
                 "5",
                 "--warmup",
                 "1",
                 "--time-per-cell",
-                "200",
+                "200ms",
                 "--quality-inputs",
                 "300",
                 "--json",
@@ -140,7 +140,7 @@ fn command_serving(pkg: &Path, out: &Path, tag: &str, extra: &[&str]) -> Command
         .args(QUICK)
         .arg("--pkg")
         .arg(pkg)
-        .arg("--baseline")
+        .arg("--native-report")
         .arg(baseline())
         .arg("--out")
         .arg(out)
@@ -635,7 +635,7 @@ fn wait_for_report(out: &Path, limit: Duration, ready: impl Fn(&Value) -> bool) 
 /// finished cell in a valid report.json, and no process behind.
 fn signal_during_a_cell(browser: &str, sig: nix::sys::signal::Signal, code: i32) {
     let _guard = one_at_a_time();
-    let (child, tag, dir) = spawn_run(browser, Some("f16"), &["--timeout-per-cell", "120"]);
+    let (child, tag, dir) = spawn_run(browser, Some("f16"), &["--timeout-per-cell", "120s"]);
     // f32 and int8 finish; f16 hangs: the signal comes while it runs.
     let report = wait_for_report(&dir.path().join("out"), Duration::from_secs(180), |r| {
         r["cells"].as_array().is_some_and(|c| c.len() == 2)
@@ -700,7 +700,7 @@ fn signal_before_the_first_cell(browser: &str, sig: nix::sys::signal::Signal, co
 /// hangs: that cell fails, the next gets a new session.
 fn killed_mid_cell(browser: &str, victim: &str) {
     let _guard = one_at_a_time();
-    let (child, tag, dir) = spawn_run(browser, Some("int8"), &["--timeout-per-cell", "120"]);
+    let (child, tag, dir) = spawn_run(browser, Some("int8"), &["--timeout-per-cell", "120s"]);
     wait_for_report(&dir.path().join("out"), Duration::from_secs(180), |r| {
         r["cells"]
             .as_array()
@@ -770,12 +770,12 @@ fn tfjs_runs_beside_qbench_on_the_same_network() {
             "1",
             "--rounds",
             "1",
-            "--samples",
+            "--max-samples",
             "10",
             "--min-samples",
             "5",
             "--time-per-cell",
-            "500",
+            "500ms",
             "--quality-inputs",
             "100",
             "--baseline-tfjs",
@@ -997,14 +997,14 @@ mod chromium {
     /// 120 s timeout would.
     #[test]
     fn a_panic_that_settles_nothing_is_an_error_naming_it_not_a_timeout() {
-        let (_, report) = faulty_run("chromium", "panic", &["--timeout-per-cell", "120"]);
+        let (_, report) = faulty_run("chromium", "panic", &["--timeout-per-cell", "120s"]);
         faulted_error(&report, "chromium", "the module panicked: injected fault");
         assert_eq!(cell(&report, "chromium", "cpu", "f32", 1)["status"], "ok");
     }
 
     #[test]
     fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
-        let (_, report) = faulty_run("chromium", "hang", &["--timeout-per-cell", "20"]);
+        let (_, report) = faulty_run("chromium", "hang", &["--timeout-per-cell", "20s"]);
         assert_eq!(
             cell(&report, "chromium", "cpu", "int8", 1)["status"],
             "timeout"
@@ -1060,12 +1060,12 @@ mod chromium {
                 "f32",
                 "--batch",
                 "1",
-                "--samples",
+                "--max-samples",
                 "60",
                 "--min-samples",
                 "20",
                 "--time-per-cell",
-                "1500",
+                "1500ms",
                 "--baseline-pkg",
                 pkg,
                 "--fail-on-regression",
@@ -1142,13 +1142,13 @@ mod chromium {
             "f32,f16,int8,int8-channel",
             "--batch",
             "1",
-            "--samples",
+            "--max-samples",
             "60",
             "--min-samples",
             "10",
             "--time-per-cell",
-            "1000",
-            "--seed",
+            "1000ms",
+            "--shuffle-seed",
             "7",
         ];
         let history = dir.path().join("history.sqlite");
@@ -1348,7 +1348,7 @@ mod firefox {
 
     #[test]
     fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
-        let (_, report) = faulty_run("firefox", "hang", &["--timeout-per-cell", "20"]);
+        let (_, report) = faulty_run("firefox", "hang", &["--timeout-per-cell", "20s"]);
         assert_eq!(
             cell(&report, "firefox", "cpu", "int8", 1)["status"],
             "timeout"

@@ -34,14 +34,14 @@ fn native_report(path: &Path) -> Value {
         qbench()
             .args([
                 "native",
-                "--samples",
+                "--max-samples",
                 "8",
                 "--min-samples",
                 "8",
                 "--warmup",
                 "1",
                 "--time-per-cell",
-                "200",
+                "200ms",
                 "--batch",
                 "1,4",
                 "--json",
@@ -52,7 +52,7 @@ fn native_report(path: &Path) -> Value {
 }
 
 #[test]
-fn native_report_meets_the_baseline_contract() {
+fn native_report_meets_the_native_reference_contract() {
     let dir = tempfile::tempdir().unwrap();
     let report = native_report(&dir.path().join("native.json"));
     assert_eq!(report["schema_version"], 2);
@@ -73,7 +73,7 @@ fn native_report_meets_the_baseline_contract() {
             c["memory"]["estimated_weight_bytes"],
             qbench_model::weights::memory(precision).estimated_weight_bytes
         );
-        assert_eq!(c["quality"]["n"], 2000, "{c}");
+        assert_eq!(c["quality"]["n"], 1000, "run's default: {c}");
         assert_eq!(c["latency_ms"]["samples"], 8);
         // Eight samples are both the minimum and the maximum: stopped at the
         // maximum, or at the precision target when that was reached too.
@@ -323,13 +323,7 @@ fn expect_from_a_report_writes_a_file_it_satisfies() {
     cell["reason"] = "no F16 here".into();
     std::fs::write(&a, serde_json::to_vec(&report).unwrap()).unwrap();
     let file = dir.path().join("expect.toml");
-    run_ok(
-        qbench()
-            .args(["expect", "--from"])
-            .arg(&a)
-            .arg("--out")
-            .arg(&file),
-    );
+    run_ok(qbench().arg("expect").arg(&a).arg("--toml").arg(&file));
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("precision = \"f16-native\"\nbatch = 1\nstatus = \"unsupported\"\nreason = \"no F16 here\""), "{text}");
 }
@@ -357,7 +351,16 @@ fn config_prints_the_effective_configuration_and_refuses_unknown_keys() {
         Some(2),
         "the flag overrides the file"
     );
-    assert_eq!(printed["samples"].as_integer(), Some(100), "the default");
+    assert_eq!(
+        printed["max-samples"].as_integer(),
+        Some(100),
+        "the default"
+    );
+    assert_eq!(
+        printed["time-per-cell"].as_str(),
+        Some("3s"),
+        "a duration with its unit"
+    );
     // Found in the working directory without --config.
     let text = run_ok(qbench().arg("config").current_dir(dir.path()));
     assert!(text.contains("rounds = 3"), "{text}");
@@ -428,12 +431,12 @@ fn a_driver_that_exits_at_once_is_exit_3_naming_it_within_a_minute() {
             "f32",
             "--batch",
             "1",
-            "--samples",
+            "--max-samples",
             "5",
             "--min-samples",
             "5",
             "--time-per-cell",
-            "100",
+            "100ms",
         ])
         .arg("--pkg")
         .arg(&pkg)
@@ -516,7 +519,10 @@ fn bad_run_inputs_are_exit_2_before_anything_starts() {
         );
         assert!(!dir.path().join("out").exists(), "nothing was started");
     }
-    let out = qbench().args(["run", "--samples", "3"]).output().unwrap();
+    let out = qbench()
+        .args(["run", "--max-samples", "3"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // A checkout without TF.js installed: what to run, named.
     std::fs::create_dir_all(dir.path().join("crates/qbench-wasm")).unwrap();

@@ -117,7 +117,7 @@ fn every_exporter_writes_the_golden_bytes() {
     }
 
     // The expectations a report satisfies.
-    let (text, _) = qbench(d, &["expect", "--from", "after.json"]);
+    let (text, _) = qbench(d, &["expect", "after.json"]);
     check("expect/expectations.toml", text.as_bytes(), &mut mismatches);
 
     // The history: both runs imported, its page and its answers.

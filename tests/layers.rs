@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("analysis", &["analysis"]),
     ("exporters and stores", &["report", "history"]),
     ("plan", &["plan"]),
-    ("helpers", &["fmt", "exit", "cancel", "testing"]),
+    ("helpers", &["defaults", "fmt", "exit", "cancel", "testing"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

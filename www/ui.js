@@ -21,8 +21,12 @@ async function probe() {
   $("probe").textContent = JSON.stringify(p, null, 2);
 }
 
+// The run's defaults, from the server (one place: the runner's `defaults` module).
+const defaults = fetch("/defaults.json").then((r) => r.json());
+
 async function runSelected() {
   const { backends, precisions } = await window.qbench.matrix();
+  const { plan } = await defaults;
   const chosenBackends = backends.filter((b) => $(`backend-${b}`).checked);
   const chosenPrecisions = precisions.filter((p) => $(`precision-${p}`).checked);
   const batch = Number($("batch").value);
@@ -31,7 +35,7 @@ async function runSelected() {
       $("status").textContent = `running ${backend} ${precision} batch ${batch}…`;
       const request = {
         backend, precision, batch,
-        plan: { warmup: 3, warmup_ms: 300, max_samples: Number($("samples").value), min_samples: 5, budget_ms: 3000 },
+        plan: { ...plan, max_samples: Number($("samples").value) },
         quality_inputs: 0, quality_batch: 100,
       };
       const r = JSON.parse(await window.qbench.runCell(JSON.stringify(request)));
@@ -48,6 +52,9 @@ async function runSelected() {
 
 async function setup() {
   const { backends, precisions } = await window.qbench.matrix();
+  const { plan, batch } = await defaults;
+  $("samples").value = plan.max_samples;
+  $("batch").value = batch[0];
   for (const b of backends) $("backends").insertAdjacentHTML("beforeend", `<label><input type="checkbox" id="backend-${b}" checked> ${b}</label> `);
   for (const p of precisions) $("precisions").insertAdjacentHTML("beforeend", `<label><input type="checkbox" id="precision-${p}" ${p === "f16-native" ? "" : "checked"}> ${p}</label> `);
   $("isolated").textContent = String(window.crossOriginIsolated);

@@ -1,6 +1,6 @@
 //! The command line: one subcommand per job, each handing off to its module.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::compare::CompareArgs;
 use crate::commands::expect::ExpectArgs;
@@ -23,7 +23,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure every precision natively on burn's CPU backend: the baseline browser cells are compared with.
+    /// Measure every precision natively on burn's CPU backend: the reference rows browser cells are compared with (same defaults as run).
     Native(exec::native::NativeArgs),
     /// Per-layer quantization table for every precision; optionally export every tensor as .npy.
     Inspect(commands::inspect::InspectArgs),
@@ -66,6 +66,50 @@ Examples:
       the pull-request gate: two packages paired in the same pages (exit 1 on a regression)
   qbench run --webdriver http://127.0.0.1:4444 --host-label gpu-box
       through a Selenium Grid; merge several hosts' reports with qbench merge";
+
+/// The command line, with the defaults of `run` and `config` shown in their
+/// help as `RunConfig::default` has them (the one place they live, fed by
+/// [`crate::defaults`]).
+pub fn command() -> clap::Command {
+    let shown = config::shown_defaults();
+    Cli::command()
+        .mut_subcommand("run", |c| show_defaults(c, &shown))
+        .mut_subcommand("config", |c| show_defaults(c, &shown))
+}
+
+/// Appends `[default: …]` to the help of every flag `shown` has a value for.
+/// Every argument is passed through, in order, so the headings keep theirs.
+fn show_defaults(command: clap::Command, shown: &[(String, String)]) -> clap::Command {
+    let ids: Vec<String> = command
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    ids.iter().fold(command, |c, id| {
+        let value = shown.iter().find(|(key, _)| key == id).map(|(_, v)| v);
+        c.mut_arg(id.as_str(), |a| match value {
+            Some(value) => {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.help(format!("{help} [default: {value}]"))
+            }
+            None => a,
+        })
+    })
+}
+
+/// Parses the process's arguments (a usage error exits 2 with clap's message).
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os())
+}
+
+/// Parses `args` as the command line.
+pub fn parse_from<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<Ended> {

@@ -5,9 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
-/// Smallest latency change that counts, percent (`--threshold`).
-pub const DEFAULT_THRESHOLD_PCT: f64 = 5.0;
+use std::time::Duration;
 
 use anyhow::Context;
 use qbench_core::protocol::PowerPreference;
@@ -15,7 +13,10 @@ use qbench_core::{Backend, Browser, Precision};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::defaults;
 use crate::exit::{ResultExt, bad_input};
+
+pub use crate::defaults::PAIRED_ROUNDS;
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "qbench.toml";
@@ -53,29 +54,34 @@ pub struct RunConfig {
     pub batch: Vec<u32>,
     /// Untimed warm-up inferences after the first, at least.
     pub warmup: u32,
-    /// Untimed warm-up time after the first inference, at least, ms.
-    pub warmup_time: u64,
-    /// Then warm-up until this long has passed without the inference getting faster, ms (0: fixed warm-up).
-    pub settle_time: u64,
+    /// Untimed warm-up time after the first inference, at least.
+    #[serde(with = "humantime_serde")]
+    pub warmup_time: Duration,
+    /// Then warm-up until this long has passed without the inference getting faster (0s: fixed warm-up).
+    #[serde(with = "humantime_serde")]
+    pub settle_time: Duration,
     /// Timed samples per cell, at most.
-    pub samples: u32,
+    pub max_samples: u32,
     /// Timed samples per cell, at least.
     pub min_samples: u32,
     /// Target half-width of the median's 95% interval, percent of the median (0: none).
-    pub ci_target: f64,
-    /// Time budget for a cell's timed samples, ms.
-    pub time_per_cell: u64,
-    /// Limit for a whole cell, s.
-    pub timeout_per_cell: u64,
-    /// Limit for starting a browser and probing it, s.
-    pub timeout_session: u64,
+    pub interval_target: f64,
+    /// Time budget for a cell's timed samples.
+    #[serde(with = "humantime_serde")]
+    pub time_per_cell: Duration,
+    /// Limit for a whole cell.
+    #[serde(with = "humantime_serde")]
+    pub timeout_per_cell: Duration,
+    /// Limit for starting a browser and probing it.
+    #[serde(with = "humantime_serde")]
+    pub timeout_session: Duration,
     /// Held-out digits quality is measured on.
     pub quality_inputs: usize,
     /// Passes over each browser's cells, shuffled per pass; samples are pooled.
     pub rounds: u32,
-    /// Seed of the shuffles (default: a new one per run, recorded in the report).
+    /// Seed of the per-round shuffles (default: a new one per run, recorded in the report).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
+    pub shuffle_seed: Option<u64>,
     /// Retries of a failed cell on a fresh session.
     pub retries: u32,
     /// Report folder.
@@ -92,9 +98,9 @@ pub struct RunConfig {
     /// SQLite history the run is appended to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<PathBuf>,
-    /// `qbench native --json` report used as the baseline rows instead of measuring.
+    /// `qbench native --json` report used as the native reference rows instead of measuring them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<PathBuf>,
+    pub native_report: Option<PathBuf>,
     /// An earlier `report.json` to compare this run with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_report: Option<PathBuf>,
@@ -127,7 +133,7 @@ pub struct RunConfig {
     pub require_hardware_gpu: bool,
     /// After each cell's samples, time the network cut after each stage.
     pub profile: bool,
-    /// Measure the native baseline even when this binary kept one for these settings.
+    /// Measure the native reference rows even when this binary kept them for these settings.
     pub fresh_native: bool,
     /// WebDriver endpoints whose cells run in parallel, one task each.
     pub endpoint: Vec<EndpointConfig>,
@@ -139,31 +145,31 @@ impl Default for RunConfig {
             browsers: Browser::ALL.to_vec(),
             backends: Backend::ALL.to_vec(),
             precisions: Precision::ALL.to_vec(),
-            batch: vec![1, 32],
-            warmup: 3,
-            warmup_time: 300,
-            settle_time: 1000,
-            samples: 100,
-            min_samples: 10,
-            ci_target: 2.0,
-            time_per_cell: 3000,
-            timeout_per_cell: 180,
-            timeout_session: 120,
-            quality_inputs: 1000,
-            rounds: 1,
-            seed: None,
+            batch: defaults::BATCH.to_vec(),
+            warmup: defaults::WARMUP,
+            warmup_time: defaults::WARMUP_TIME,
+            settle_time: defaults::SETTLE_TIME,
+            max_samples: defaults::MAX_SAMPLES,
+            min_samples: defaults::MIN_SAMPLES,
+            interval_target: defaults::INTERVAL_TARGET_PCT,
+            time_per_cell: defaults::TIME_PER_CELL,
+            timeout_per_cell: defaults::TIMEOUT_PER_CELL,
+            timeout_session: defaults::TIMEOUT_SESSION,
+            quality_inputs: defaults::QUALITY_INPUTS,
+            rounds: defaults::ROUNDS,
+            shuffle_seed: None,
             retries: 0,
-            out: PathBuf::from("qbench-report"),
+            out: PathBuf::from(defaults::OUT),
             expect: None,
             junit: None,
             summary: None,
             history: None,
-            baseline: None,
+            native_report: None,
             baseline_report: None,
             baseline_pkg: None,
             baseline_tfjs: false,
             fail_on_regression: false,
-            threshold: DEFAULT_THRESHOLD_PCT,
+            threshold: defaults::THRESHOLD_PCT,
             host_label: None,
             webdriver: None,
             serve_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -185,75 +191,90 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, Default, clap::Args, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct RunFlags {
-    /// Browsers, comma separated [default: chromium,firefox].
+    /// Browsers, comma separated.
     #[arg(help_heading = "Matrix", long, value_delimiter = ',', value_parser = one_of::<Browser>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browsers: Option<Vec<Browser>>,
-    /// Backends, comma separated [default: webgpu,cpu].
+    /// Backends, comma separated.
     #[arg(help_heading = "Matrix", long, value_delimiter = ',', value_parser = one_of::<Backend>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backends: Option<Vec<Backend>>,
-    /// Precisions, comma separated [default: all].
+    /// Precisions, comma separated.
     #[arg(help_heading = "Matrix", long, value_delimiter = ',', value_parser = one_of::<Precision>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precisions: Option<Vec<Precision>>,
-    /// Batch sizes to time, comma separated [default: 1,32].
+    /// Batch sizes to time, comma separated.
     #[arg(help_heading = "Matrix", long, value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<Vec<u32>>,
-    /// Untimed warm-up inferences after the first one [default: 3].
-    #[arg(help_heading = "Sampling", long)]
+    /// Untimed warm-up inferences after the first one, at least.
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u32>,
-    /// Untimed warm-up time after the first inference, at least, ms [default: 300].
-    #[arg(help_heading = "Sampling", long)]
+    /// Untimed warm-up time after the first inference, at least (a duration: 300ms, 2s).
+    #[arg(help_heading = "Sampling", long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub warmup_time: Option<Duration>,
+    /// Then warm up until this long has passed without the inference getting faster (JIT tiers compiling); 0s: a fixed warm-up.
+    #[arg(help_heading = "Sampling", long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub settle_time: Option<Duration>,
+    /// Timed samples per cell, at most.
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warmup_time: Option<u64>,
-    /// Then warm up until this long has passed without the inference getting faster (JIT tiers compiling), ms; 0: a fixed warm-up [default: 1000].
-    #[arg(help_heading = "Sampling", long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settle_time: Option<u64>,
-    /// Timed samples per cell, at most [default: 100].
-    #[arg(help_heading = "Sampling", long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub samples: Option<u32>,
-    /// Timed samples per cell, at least [default: 10].
-    #[arg(help_heading = "Sampling", long)]
+    pub max_samples: Option<u32>,
+    /// Timed samples per cell, at least (at least 5).
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_samples: Option<u32>,
-    /// Stop sampling once the median's 95% interval is within this many percent of it; 0: never [default: 2].
-    #[arg(help_heading = "Sampling", long)]
+    /// Stop sampling once the half-width of the median's 95% interval is within this many percent of the median; 0: never.
+    #[arg(help_heading = "Sampling", long, value_name = "PCT")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ci_target: Option<f64>,
-    /// Time budget for a cell's timed samples, ms [default: 3000].
-    #[arg(help_heading = "Sampling", long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_per_cell: Option<u64>,
-    /// A cell still running after this many seconds is a timeout; its browser is restarted [default: 180].
-    #[arg(help_heading = "Sampling", long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_per_cell: Option<u64>,
-    /// Limit for starting a browser and probing it, seconds [default: 120].
-    #[arg(help_heading = "Sampling", long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_session: Option<u64>,
-    /// Held-out digits each precision's quality is measured on, at most 2,000 [default: 1000].
-    #[arg(help_heading = "Sampling", long)]
+    pub interval_target: Option<f64>,
+    /// Time budget for a cell's timed samples (a duration: 3s, 500ms).
+    #[arg(help_heading = "Sampling", long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub time_per_cell: Option<Duration>,
+    /// A cell still running after this long is a timeout; its browser is restarted (a duration: 3m, 90s).
+    #[arg(help_heading = "Sampling", long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout_per_cell: Option<Duration>,
+    /// Limit for starting a browser and probing it (a duration).
+    #[arg(help_heading = "Sampling", long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout_session: Option<Duration>,
+    /// Held-out digits each precision's quality is measured on, at most 2,000.
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_inputs: Option<usize>,
-    /// Run each browser's cells this many times, shuffled per round, samples pooled [default: 1; 3 with --baseline-pkg].
-    #[arg(help_heading = "Sampling", long)]
+    /// Run each browser's cells this many times, shuffled per round, samples pooled (3 in a paired run: --baseline-pkg, --baseline-tfjs).
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
-    /// Seed of the per-round shuffles [default: a new one, recorded in the report].
-    #[arg(help_heading = "Sampling", long)]
+    /// Seed of the per-round shuffles of the cells [default: a new one, recorded in the report].
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// Retry a failed cell this many times on a fresh session [default: 0].
-    #[arg(help_heading = "Sampling", long)]
+    pub shuffle_seed: Option<u64>,
+    /// Retry a failed cell this many times on a fresh session.
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
-    /// Report folder: report.json (rewritten after every cell), report.md, report.html, comparison.json when comparing, and the drivers' logs; an earlier run's files are kept as report.prev.* [default: qbench-report].
+    /// Report folder: report.json (rewritten after every cell), report.md, report.html, comparison.json when comparing, and the drivers' logs; an earlier run's files are kept as report.prev.*.
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out: Option<PathBuf>,
@@ -273,10 +294,10 @@ pub struct RunFlags {
     #[arg(help_heading = "Output", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<PathBuf>,
-    /// Use this `qbench native --json` report as the baseline rows instead of measuring them.
+    /// Use this `qbench native --json` report as the native reference rows instead of measuring them.
     #[arg(help_heading = "Comparison", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<PathBuf>,
+    pub native_report: Option<PathBuf>,
     /// Compare this run with an earlier report.json (and gate with --fail-on-regression).
     #[arg(help_heading = "Comparison", long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,7 +314,7 @@ pub struct RunFlags {
     #[arg(help_heading = "Comparison", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub fail_on_regression: bool,
-    /// Smallest latency change that counts, percent [default: 5].
+    /// Smallest latency change that counts, percent.
     #[arg(help_heading = "Comparison", long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
@@ -305,7 +326,7 @@ pub struct RunFlags {
     #[arg(help_heading = "Browsers and endpoints", long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webdriver: Option<String>,
-    /// Address the page server listens on [default: 127.0.0.1:0]; a non-loopback one needs --serve-host.
+    /// Address the page server listens on (port 0: any free one); a non-loopback one needs --serve-host.
     #[arg(
         help_heading = "Browsers and endpoints",
         long,
@@ -317,7 +338,7 @@ pub struct RunFlags {
     #[arg(help_heading = "Browsers and endpoints", long, value_name = "NAME")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serve_host: Option<Vec<String>>,
-    /// `powerPreference` the WebGPU adapter is requested with: high-performance or low-power [default: high-performance].
+    /// `powerPreference` the WebGPU adapter is requested with.
     #[arg(help_heading = "Browsers and endpoints", long, value_name = "PREFERENCE", value_parser = one_of::<PowerPreference>())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<PowerPreference>,
@@ -329,7 +350,7 @@ pub struct RunFlags {
     #[arg(help_heading = "Output", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub profile: bool,
-    /// Measure the native baseline even when this qbench binary kept one measured with the same settings on this host.
+    /// Measure the native reference rows even when this qbench binary kept them, measured with the same settings on this host.
     #[arg(help_heading = "Comparison", long)]
     #[serde(skip_serializing_if = "is_false")]
     pub fresh_native: bool,
@@ -349,6 +370,33 @@ pub struct RunFlags {
     #[arg(help_heading = "Inputs", long, value_name = "DIR")]
     #[serde(skip)]
     pub www: Option<PathBuf>,
+}
+
+/// The defaults of `RunConfig::default` as `run --help` shows them, by flag
+/// id (`warmup_time`): lists comma separated, durations with units; flags
+/// that are off and lists that are empty are not shown.
+pub fn shown_defaults() -> Vec<(String, String)> {
+    let table = toml::Table::try_from(RunConfig::default()).expect("the defaults are a table");
+    table
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.replace('-', "_"), shown(&value)?)))
+        .collect()
+}
+
+/// One default as shown; `None` for what is not worth showing.
+fn shown(value: &toml::Value) -> Option<String> {
+    use toml::Value;
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(shown)
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(",")),
+        _ => None,
+    }
 }
 
 /// A parser that accepts the names of a `named_enum!` type and lists them in `--help`.
@@ -423,11 +471,6 @@ pub fn resolve(flags: &RunFlags) -> anyhow::Result<RunConfig> {
     Ok(config)
 }
 
-/// Rounds of a paired run unless told otherwise: in one page a module instance
-/// can land in a slower state than another (up to ×2.4 seen on Chromium's CPU
-/// cells), which only a comparison over pages (rounds) can tell from a change.
-pub const PAIRED_ROUNDS: u32 = 3;
-
 impl RunConfig {
     /// Refuses values that make no sense, naming the key (exit 2).
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -461,25 +504,25 @@ impl RunConfig {
 
     /// Sampling: enough samples for an interval, targets that are percentages.
     fn check_sampling(&self) -> Result<(), Refusal> {
-        if self.samples < 5 {
+        if self.max_samples < 5 {
             return bad(
-                "samples",
-                format!("{} is below 5: no confidence interval", self.samples),
+                "max-samples",
+                format!("{} is below 5: no confidence interval", self.max_samples),
             );
         }
-        if self.min_samples < 5 || self.min_samples > self.samples {
+        if self.min_samples < 5 || self.min_samples > self.max_samples {
             return bad(
                 "min-samples",
                 format!(
-                    "{} is not between 5 and samples ({})",
-                    self.min_samples, self.samples
+                    "{} is not between 5 and max-samples ({})",
+                    self.min_samples, self.max_samples
                 ),
             );
         }
-        if !(0.0..100.0).contains(&self.ci_target) {
+        if !(0.0..100.0).contains(&self.interval_target) {
             return bad(
-                "ci-target",
-                format!("{} is not a percentage in [0, 100)", self.ci_target),
+                "interval-target",
+                format!("{} is not a percentage in [0, 100)", self.interval_target),
             );
         }
         if self.quality_inputs > 2000 {
@@ -491,10 +534,12 @@ impl RunConfig {
         if self.rounds == 0 {
             return bad("rounds", "must be at least 1".into());
         }
-        if self.timeout_per_cell == 0 || self.timeout_session == 0 {
+        if self.timeout_per_cell < Duration::from_secs(1)
+            || self.timeout_session < Duration::from_secs(1)
+        {
             return bad(
                 "timeout-per-cell, timeout-session",
-                "must be at least 1 s".into(),
+                "must be at least 1s".into(),
             );
         }
         Ok(())
@@ -613,7 +658,7 @@ mod tests {
 
     #[test]
     fn a_paired_run_defaults_to_three_rounds_unless_told() {
-        let (_d, empty) = write("samples = 40\n");
+        let (_d, empty) = write("max-samples = 40\n");
         let mut f = flags(&empty);
         f.baseline_pkg = Some("main-pkg".into());
         assert_eq!(resolve(&f).unwrap().rounds, PAIRED_ROUNDS);
@@ -628,7 +673,7 @@ mod tests {
 
     #[test]
     fn a_run_against_tfjs_is_float32_in_three_rounds_and_refuses_other_precisions() {
-        let (_d, empty) = write("samples = 40\n");
+        let (_d, empty) = write("max-samples = 40\n");
         let mut f = flags(&empty);
         f.baseline_tfjs = true;
         let c = resolve(&f).unwrap();
@@ -651,13 +696,18 @@ mod tests {
     #[test]
     fn defaults_then_file_then_flags() {
         let (_d, path) = write(
-            "browsers = [\"firefox\"]\nsamples = 40\nrounds = 2\n[[endpoint]]\nname = \"gpu-box\"\nurl = \"http://10.0.0.2:4444\"\n[endpoint.capabilities.firefox]\nacceptInsecureCerts = true\n",
+            "browsers = [\"firefox\"]\nmax-samples = 40\ntime-per-cell = \"2s 500ms\"\nrounds = 2\n[[endpoint]]\nname = \"gpu-box\"\nurl = \"http://10.0.0.2:4444\"\n[endpoint.capabilities.firefox]\nacceptInsecureCerts = true\n",
         );
         let mut f = flags(&path);
-        f.samples = Some(50);
+        f.max_samples = Some(50);
         let c = resolve(&f).unwrap();
         assert_eq!(c.browsers, vec![Browser::Firefox], "from the file");
-        assert_eq!(c.samples, 50, "the flag wins");
+        assert_eq!(c.max_samples, 50, "the flag wins");
+        assert_eq!(
+            c.time_per_cell,
+            Duration::from_millis(2500),
+            "a duration with units"
+        );
         assert_eq!(c.rounds, 2);
         assert_eq!(c.min_samples, 10, "the default");
         assert_eq!(c.endpoint[0].name, "gpu-box");
@@ -672,7 +722,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named_with_their_line() {
-        let (_d, path) = write("samples = 40\n\nsampels = 3\n");
+        let (_d, path) = write("max-samples = 40\n\nsampels = 3\n");
         let err = resolve(&flags(&path)).unwrap_err();
         let text = format!("{err:#}");
         assert!(
@@ -688,7 +738,11 @@ mod tests {
     #[test]
     fn senseless_values_are_refused_by_key() {
         for (text, key) in [
-            ("samples = 2\n", "samples"),
+            ("max-samples = 2\n", "max-samples"),
+            (
+                "timeout-per-cell = \"500ms\"\n",
+                "timeout-per-cell, timeout-session",
+            ),
             ("min-samples = 200\n", "min-samples"),
             ("batch = [0]\n", "batch"),
             ("serve-addr = \"0.0.0.0:8000\"\n", "serve-addr"),

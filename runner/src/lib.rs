@@ -15,7 +15,7 @@
 //! | analysis | [`analysis`] | comparisons and verdicts, merging, what was unexpected |
 //! | exporters and stores | [`report`], [`history`] | bytes of every format; the SQLite history |
 //! | plan | [`plan`] | the matrix of cells every layer above speaks of |
-//! | helpers | [`fmt`], [`exit`], [`cancel`] | formatting, exit codes, cancellation |
+//! | helpers | [`defaults`], [`fmt`], [`exit`], [`cancel`] | every default, formatting, exit codes, cancellation |
 
 pub mod analysis;
 pub mod cancel;
@@ -23,6 +23,7 @@ pub mod cli;
 pub mod collect;
 pub mod commands;
 pub mod config;
+pub mod defaults;
 pub mod exec;
 pub mod exit;
 pub mod fmt;

@@ -1,13 +1,12 @@
 //! `qbench`: measure one CNN at several numeric precisions natively and in
 //! headless browsers, and report speed, memory, quality and compatibility.
 
-use clap::Parser;
 use qbench::cli;
 use qbench::exit::{self, Ended};
 
 fn main() -> std::process::ExitCode {
     // Usage errors exit 2 (clap's own convention, and ours).
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let ended = cli::run(cli);
     let code = match &ended {
         Ok(Ended::AsExpected) => 0,

@@ -19,11 +19,11 @@ pub struct CompareArgs {
     #[arg(long)]
     pub fail_on_regression: bool,
     /// Smallest latency change that counts, percent.
-    #[arg(long, default_value_t = crate::config::DEFAULT_THRESHOLD_PCT)]
+    #[arg(long, default_value_t = crate::defaults::THRESHOLD_PCT)]
     pub threshold: f64,
-    /// Seed of the bootstrap (the same seed gives the same intervals).
-    #[arg(long, default_value_t = qbench_core::verdict::DEFAULT_SEED)]
-    pub seed: u64,
+    /// Seed of the bootstrap behind each ratio's interval (the same seed gives the same intervals).
+    #[arg(long, value_name = "N", default_value_t = qbench_core::verdict::DEFAULT_SEED)]
+    pub bootstrap_seed: u64,
     /// Also write the comparison as JUnit XML (a case per cell of the newer report).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -48,7 +48,8 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<Ended> {
         report::json::read(&args.before)?,
         report::json::read(&args.after)?,
     );
-    let comparison = analysis::compare::compare(&old, &new, args.threshold / 100.0, args.seed);
+    let comparison =
+        analysis::compare::compare(&old, &new, args.threshold / 100.0, args.bootstrap_seed);
     print!("{}", report::compare::render(&comparison));
     let outputs: Vec<export::Output> = [
         args.json

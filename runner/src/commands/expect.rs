@@ -9,18 +9,17 @@ use crate::report;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExpectArgs {
     /// The report.json whose outcomes become the expectations.
-    #[arg(long, value_name = "REPORT")]
-    pub from: PathBuf,
-    /// Write the file here instead of standard output.
+    pub report: PathBuf,
+    /// Write the expectations (TOML) to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub toml: Option<PathBuf>,
 }
 
 /// Runs `qbench expect`.
 pub fn run(args: &ExpectArgs) -> anyhow::Result<Ended> {
-    let report = report::json::read(&args.from)?;
-    let text = report::expect::from_report(&report, &args.from.display().to_string());
-    match &args.out {
+    let report = report::json::read(&args.report)?;
+    let text = report::expect::from_report(&report, &args.report.display().to_string());
+    match &args.toml {
         Some(path) => report::export::write_atomically(path, text.as_bytes())?,
         None => print!("{text}"),
     }

@@ -251,7 +251,7 @@ pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Re
             crate::analysis::compare::compare(
                 old,
                 &report,
-                crate::config::DEFAULT_THRESHOLD_PCT / 100.0,
+                crate::defaults::THRESHOLD_PCT / 100.0,
                 qbench_core::verdict::DEFAULT_SEED,
             ),
         )

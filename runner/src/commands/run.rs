@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use qbench_core::Browser;
@@ -138,24 +137,24 @@ fn endpoints(config: &RunConfig, host: &str) -> anyhow::Result<Vec<EndpointPlan>
 fn settings(config: &RunConfig, seed: u64) -> RunSettings {
     RunSettings {
         warmup: config.warmup,
-        warmup_ms: config.warmup_time,
-        settle_ms: config.settle_time,
-        samples: config.samples,
-        time_per_cell_ms: config.time_per_cell,
-        timeout_per_cell_ms: config.timeout_per_cell * 1000,
+        warmup_ms: config.warmup_time.as_millis() as u64,
+        settle_ms: config.settle_time.as_millis() as u64,
+        samples: config.max_samples,
+        time_per_cell_ms: config.time_per_cell.as_millis() as u64,
+        timeout_per_cell_ms: config.timeout_per_cell.as_millis() as u64,
         quality_inputs: config.quality_inputs,
         min_samples: config.min_samples,
-        ci_target: config.ci_target / 100.0,
+        ci_target: config.interval_target / 100.0,
         rounds: config.rounds,
         seed,
         retries: config.retries,
     }
 }
 
-/// The native baseline for the run's settings: the one this binary kept for
-/// them on this host (`baseline_kept` in the report), else measured now and
-/// kept when whole. `None` when cancelled while measuring.
-async fn native_baseline(
+/// The native reference rows for the run's settings: the ones this binary
+/// kept for them on this host (`baseline_kept` in the report), else measured
+/// now and kept when whole. `None` when cancelled while measuring.
+async fn native_reference(
     config: &RunConfig,
     host: &str,
     refs: &References,
@@ -170,36 +169,36 @@ async fn native_baseline(
         .and_then(|e| e.load())
     {
         sink.message(&format!(
-            "native baseline: kept from {} (this qbench binary, these settings; --fresh-native measures it again)",
+            "native reference rows: kept from {} (this qbench binary, these settings; --fresh-native measures them again)",
             kept.started
         ));
         sink.report.baseline_kept = true;
         return Ok(Some(kept));
     }
-    sink.message("measuring the native baseline");
+    sink.message("measuring the native reference rows");
     let measured = native::measure(&args, refs, cancel, sink::for_stderr()).await?;
     if cancel.is_cancelled() {
         return Ok(None);
     }
     if let Some(Err(e)) = entry.map(|e| e.store(&measured)) {
-        sink.message(&format!("could not keep the native baseline: {e:#}"));
+        sink.message(&format!("could not keep the native reference rows: {e:#}"));
     }
     Ok(Some(measured))
 }
 
-/// The native baseline measured with the run's sampling settings.
+/// The native reference rows measured with the run's sampling settings.
 fn native_args(config: &RunConfig) -> NativeArgs {
     NativeArgs {
         precisions: config.precisions.clone(),
         batch: config.batch.clone(),
         warmup: config.warmup,
-        warmup_ms: config.warmup_time,
-        settle_ms: config.settle_time,
-        samples: config.samples,
+        warmup_time: config.warmup_time.into(),
+        settle_time: config.settle_time.into(),
+        max_samples: config.max_samples,
         min_samples: config.min_samples,
-        ci_target_pct: config.ci_target,
-        time_per_cell_ms: config.time_per_cell,
-        timeout_per_cell_s: config.timeout_per_cell,
+        interval_target: config.interval_target,
+        time_per_cell: config.time_per_cell.into(),
+        timeout_per_cell: config.timeout_per_cell.into(),
         quality_inputs: config.quality_inputs,
         json: None,
     }
@@ -228,7 +227,8 @@ struct Inputs {
     history: Option<rusqlite::Connection>,
     expectations: Option<Expectations>,
     earlier: Option<Report>,
-    baseline_file: Option<Report>,
+    /// `--native-report`: the native reference rows, read instead of measured.
+    native_file: Option<Report>,
     paired_package: Option<(PairedWith, build::Package)>,
     host: String,
     seed: u64,
@@ -272,9 +272,9 @@ impl Inputs {
                 .map(report::expect::read)
                 .transpose()?,
             earlier: read_report(&config.baseline_report)?,
-            baseline_file: read_report(&config.baseline)?,
+            native_file: read_report(&config.native_report)?,
             paired_package,
-            seed: config.seed.unwrap_or_else(|| {
+            seed: config.shuffle_seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64)
@@ -400,7 +400,7 @@ async fn package(
     }
 }
 
-/// The native rows: from `--baseline`'s file, else kept or measured now.
+/// The native rows: from `--native-report`'s file, else kept or measured now.
 async fn native_rows(
     config: &RunConfig,
     inputs: &mut Inputs,
@@ -408,11 +408,11 @@ async fn native_rows(
     cancel: &Cancel,
     sink: &mut Sink,
 ) -> anyhow::Result<()> {
-    let baseline = match inputs.baseline_file.take() {
+    let rows = match inputs.native_file.take() {
         Some(file) => Some(file),
-        None => native_baseline(config, &inputs.host, refs, cancel, sink).await?,
+        None => native_reference(config, &inputs.host, refs, cancel, sink).await?,
     };
-    if let Some(b) = baseline {
+    if let Some(b) = rows {
         sink.report.baseline_measured = Some(b.started.clone());
         // The native rows belong to this machine.
         sink.report.baseline = b
@@ -478,8 +478,8 @@ fn schedule(config: &RunConfig, host: &str, cells: Vec<PlannedCell>, seed: u64) 
         plan: native_args(config).plan(),
         quality_inputs: config.quality_inputs,
         quality_batch: 100,
-        open_timeout: Duration::from_secs(config.timeout_session),
-        cell_timeout: Duration::from_secs(config.timeout_per_cell),
+        open_timeout: config.timeout_session,
+        cell_timeout: config.timeout_per_cell,
         require_hardware_gpu: config.require_hardware_gpu,
         power_preference: config.gpu,
         profile: config.profile,

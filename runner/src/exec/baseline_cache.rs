@@ -32,12 +32,12 @@ impl Entry {
     /// The entry under `dir` for a binary's bytes, the settings and the host.
     fn at(dir: PathBuf, binary: &[u8], args: &NativeArgs, host: &str) -> Self {
         let settings = format!(
-            "{:?} {:?} {:?} {} {} {host}",
+            "{:?} {:?} {:?} {} {:?} {host}",
             args.precisions,
             args.batch,
             args.plan(),
             args.quality_inputs,
-            args.timeout_per_cell_s
+            *args.timeout_per_cell
         );
         let key = qbench_model::assets::sha256_hex(
             &[
@@ -99,7 +99,7 @@ mod tests {
         assert_eq!(base, Entry::at(dir.clone(), b"one", &args(&[]), "vm"));
         for other in [
             Entry::at(dir.clone(), b"two", &args(&[]), "vm"),
-            Entry::at(dir.clone(), b"one", &args(&["--samples", "50"]), "vm"),
+            Entry::at(dir.clone(), b"one", &args(&["--max-samples", "50"]), "vm"),
             Entry::at(dir.clone(), b"one", &args(&["--batch", "1"]), "vm"),
             Entry::at(dir.clone(), b"one", &args(&[]), "other"),
         ] {

@@ -21,67 +21,67 @@ use qbench_model::{Digits, Net, assets};
 use crate::cancel::Cancel;
 use crate::collect::References;
 use crate::collect::sink::{self, Sink};
+use crate::defaults;
 use crate::exit::{Ended, ResultExt};
 use crate::plan::{self, Agent, PlannedCell};
 use crate::schedule::{self, ExecError, Executor, Schedule};
 
-/// What `qbench native` measures.
+/// What `qbench native` measures. Its defaults are `qbench run`'s (one
+/// [`defaults`] module), so the rows a run measures for itself and the rows of
+/// `qbench native --json` given to `run --native-report` are taken alike.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NativeArgs {
     /// Precisions to measure, comma separated.
     #[arg(long, value_delimiter = ',', default_values_t = Precision::ALL.to_vec())]
     pub precisions: Vec<Precision>,
     /// Batch sizes to time, comma separated.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![1u32, 32])]
+    #[arg(long, value_delimiter = ',', default_values_t = defaults::BATCH.to_vec())]
     pub batch: Vec<u32>,
-    /// Untimed warm-up inferences after the first one.
-    #[arg(long, default_value_t = 5)]
+    /// Untimed warm-up inferences after the first one, at least.
+    #[arg(long, value_name = "N", default_value_t = defaults::WARMUP)]
     pub warmup: u32,
-    /// Untimed warm-up time after the first inference, at least, milliseconds.
-    #[arg(long = "warmup-time", default_value_t = 300)]
-    pub warmup_ms: u64,
+    /// Untimed warm-up time after the first inference, at least (a duration).
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::WARMUP_TIME.into())]
+    pub warmup_time: humantime::Duration,
     /// Then warm up until this long has passed without the inference getting
-    /// faster, milliseconds (0: a fixed warm-up).
-    #[arg(long = "settle-time", default_value_t = 1000)]
-    pub settle_ms: u64,
+    /// faster; 0s: a fixed warm-up.
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::SETTLE_TIME.into())]
+    pub settle_time: humantime::Duration,
     /// Timed samples per cell, at most.
-    #[arg(long, default_value_t = 100)]
-    pub samples: u32,
-    /// Timed samples per cell, at least (before the precision target may stop it).
-    #[arg(long = "min-samples", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = defaults::MAX_SAMPLES)]
+    pub max_samples: u32,
+    /// Timed samples per cell, at least.
+    #[arg(long, value_name = "N", default_value_t = defaults::MIN_SAMPLES)]
     pub min_samples: u32,
-    /// Stop sampling once the median's 95% interval is within this many percent of it.
-    #[arg(long = "ci-target", default_value_t = 2.0)]
-    pub ci_target_pct: f64,
-    /// Time budget for a cell's timed samples, milliseconds.
-    #[arg(long = "time-per-cell", default_value_t = 3000)]
-    pub time_per_cell_ms: u64,
-    /// A cell process still running after this many seconds is killed and the cell is a timeout.
-    #[arg(long = "timeout-per-cell", default_value_t = 120)]
-    pub timeout_per_cell_s: u64,
+    /// Stop sampling once the half-width of the median's 95% interval is within this many percent of the median; 0: never.
+    #[arg(long, value_name = "PCT", default_value_t = defaults::INTERVAL_TARGET_PCT)]
+    pub interval_target: f64,
+    /// Time budget for a cell's timed samples (a duration).
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::TIME_PER_CELL.into())]
+    pub time_per_cell: humantime::Duration,
+    /// A cell process still running after this long is killed and the cell is a timeout.
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::TIMEOUT_PER_CELL.into())]
+    pub timeout_per_cell: humantime::Duration,
     /// Held-out digits to measure quality on (at most 2,000).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, value_name = "N", default_value_t = defaults::QUALITY_INPUTS)]
     pub quality_inputs: usize,
-    /// Also write the report as JSON to this file.
+    /// Also write the report as JSON to this file (for `run --native-report`).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 }
-
-/// A warm-up that has not settled stops here, milliseconds, and says so.
-pub const WARMUP_MAX_MS: f64 = 15_000.0;
 
 impl NativeArgs {
     /// The sampling plan of every native cell.
     pub fn plan(&self) -> SamplePlan {
         SamplePlan {
             warmup: self.warmup,
-            warmup_ms: self.warmup_ms as f64,
-            settle_ms: self.settle_ms as f64,
-            warmup_max_ms: WARMUP_MAX_MS,
-            max_samples: self.samples.max(1),
-            min_samples: self.min_samples.clamp(1, self.samples.max(1)),
-            budget_ms: self.time_per_cell_ms as f64,
-            ci_target: self.ci_target_pct / 100.0,
+            warmup_ms: defaults::ms(*self.warmup_time),
+            settle_ms: defaults::ms(*self.settle_time),
+            warmup_max_ms: defaults::ms(defaults::WARMUP_LIMIT),
+            max_samples: self.max_samples.max(1),
+            min_samples: self.min_samples.clamp(1, self.max_samples.max(1)),
+            budget_ms: defaults::ms(*self.time_per_cell),
+            ci_target: self.interval_target / 100.0,
         }
     }
 }
@@ -113,11 +113,11 @@ pub async fn measure(
 ) -> anyhow::Result<Report> {
     let settings = RunSettings {
         warmup: args.warmup,
-        warmup_ms: args.warmup_ms,
-        settle_ms: args.settle_ms,
-        samples: args.samples,
-        time_per_cell_ms: args.time_per_cell_ms,
-        timeout_per_cell_ms: args.timeout_per_cell_s * 1000,
+        warmup_ms: args.warmup_time.as_millis() as u64,
+        settle_ms: args.settle_time.as_millis() as u64,
+        samples: args.max_samples,
+        time_per_cell_ms: args.time_per_cell.as_millis() as u64,
+        timeout_per_cell_ms: args.timeout_per_cell.as_millis() as u64,
         quality_inputs: args.quality_inputs,
         min_samples: args.plan().min_samples,
         ci_target: args.plan().ci_target,
@@ -140,7 +140,7 @@ pub async fn measure(
         quality_inputs: args.quality_inputs,
         quality_batch: 100,
         open_timeout: Duration::from_secs(10),
-        cell_timeout: Duration::from_secs(args.timeout_per_cell_s),
+        cell_timeout: *args.timeout_per_cell,
         require_hardware_gpu: false,
         power_preference: qbench_core::protocol::PowerPreference::default(),
         profile: false,

@@ -51,7 +51,8 @@ struct Rules {
     base: Option<PathBuf>,
 }
 
-/// The router: `www/` at `/`, the package at `/pkg/` (and a paired run's other
+/// The router: `www/` at `/`, the run's defaults at `/defaults.json` (for the
+/// page's form), the package at `/pkg/` (and a paired run's other
 /// side at `/base/` when given: a baseline package, or TF.js), isolation headers on every answer,
 /// the host check and the confinement in front.
 fn router(rules: Arc<Rules>) -> Router {
@@ -62,7 +63,17 @@ fn router(rules: Arc<Rules>) -> Router {
         )
     };
     let checks = rules.clone();
-    let mut app = Router::new().nest_service("/pkg", ServeDir::new(&rules.pkg));
+    let mut app = Router::new()
+        .route(
+            "/defaults.json",
+            axum::routing::get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    crate::defaults::page_json(),
+                )
+            }),
+        )
+        .nest_service("/pkg", ServeDir::new(&rules.pkg));
     if let Some(base) = &rules.base {
         app = app.nest_service("/base", ServeDir::new(base));
     }

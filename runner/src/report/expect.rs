@@ -1,5 +1,5 @@
 //! Expectations files: read (an unknown key or value is bad input naming it and
-//! its line), and written from a report (`qbench expect --from`) for a person to
+//! its line), and written from a report (`qbench expect REPORT`) for a person to
 //! review and commit.
 
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ type Row = (u32, Status, Option<String>);
 /// cell's reason as the entry's reason and a comment saying where it came from.
 pub fn from_report(report: &Report, source: &str) -> String {
     let mut out = format!(
-        "# qbench expectations written by `qbench expect --from {source}`\n# from the run started {} (qbench {}). A cell no entry matches is expected `ok`;\n# the last matching entry wins. Review before committing.\n",
+        "# qbench expectations written by `qbench expect {source}`\n# from the run started {} (qbench {}). A cell no entry matches is expected `ok`;\n# the last matching entry wins. Review before committing.\n",
         report.started, report.qbench_version
     );
     // (host, browser, backend, precision) → [(batch, status, reason)]
