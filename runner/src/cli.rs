@@ -168,7 +168,9 @@ mod tests {
                 {
                     words.iter().position(|w| w == "--")?
                 } else {
-                    words.iter().position(|w| w.ends_with("qbench"))?
+                    // The command word, after any `VAR=value` assignments.
+                    let at = words.iter().position(|w| !w.contains('='))?;
+                    words[at].ends_with("qbench").then_some(at)?
                 };
                 let mut args = vec!["qbench".to_string()];
                 args.extend(words[at + 1..].iter().cloned());
@@ -284,5 +286,9 @@ mod tests {
         assert!(Cli::try_parse_from(&lines[0]).is_err());
         let lines = qbench_lines("target/release/qbench history --db h html --out d");
         assert!(Cli::try_parse_from(&lines[0]).is_ok());
+        // A line that only names the binary (copies it) runs nothing.
+        assert!(qbench_lines("cp target/release/qbench \"$T/pr-qbench\"").is_empty());
+        let lines = qbench_lines("QBENCH_X=1 \"$T/pr-qbench\" doctor");
+        assert_eq!(lines[0], ["qbench", "doctor"]);
     }
 }

@@ -736,6 +736,24 @@ mod tests {
     }
 
     #[test]
+    fn a_duration_needs_its_unit() {
+        let (_d, path) = write("max-samples = 40\ntime-per-cell = 3000\n");
+        let err = resolve(&flags(&path)).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("time-per-cell") && text.contains("line 2"),
+            "{text}"
+        );
+        assert_eq!(crate::exit::code_of(&err), 2);
+        let (_d, path) = write("settle-time = \"0s\"\nwarmup-time = \"1m 30s\"\n");
+        let c = resolve(&flags(&path)).unwrap();
+        assert_eq!(
+            (c.settle_time, c.warmup_time),
+            (Duration::ZERO, Duration::from_secs(90))
+        );
+    }
+
+    #[test]
     fn senseless_values_are_refused_by_key() {
         for (text, key) in [
             ("max-samples = 2\n", "max-samples"),

@@ -139,13 +139,19 @@ pub fn open(page: &Path, name: &str) -> Facts {
             .map(|m| m["message"].as_str().unwrap_or_default().to_string())
             .collect();
         let height = v["height"].as_u64().unwrap();
+        let dir = artifacts();
+        std::fs::create_dir_all(&dir).unwrap();
+        // The top of the page as a reader first sees it (the README's picture:
+        // `docs/report.png` is `report-chromium-top.png`, see CONTRIBUTING.md).
+        client.set_window_size(1360, 1300).await.unwrap();
+        let top = client.screenshot().await.unwrap();
+        assert_eq!(&top[1..4], b"PNG", "a PNG screenshot");
+        std::fs::write(dir.join(format!("{name}-top.png")), top).unwrap();
         client
             .set_window_size(1360, height.clamp(600, 16_000) as u32)
             .await
             .unwrap();
         let png = client.screenshot().await.unwrap();
-        let dir = artifacts();
-        std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
         client.close().await.unwrap();
         let strings = |key: &str| -> Vec<String> {

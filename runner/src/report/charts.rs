@@ -63,7 +63,7 @@ pub struct Chart {
     pub kind: Kind,
     /// The series.
     pub series: Vec<Series>,
-    /// Reference lines and their legend text (e.g. the native baseline).
+    /// Reference lines and their legend text (e.g. the native float32 reference).
     pub references: Option<(String, Vec<Reference>)>,
 }
 

@@ -1,5 +1,5 @@
 //! The Markdown report: environments, compatibility matrix, latency, memory
-//! and quality, with the native baseline as reference rows.
+//! and quality, with the native reference rows.
 
 use std::fmt::Write;
 

@@ -27,7 +27,7 @@ pub(super) fn slug(row: &Row) -> String {
 
 pub(super) fn latency(page: &mut Page, report: &Report) -> anyhow::Result<()> {
     page.section("latency", "Latency");
-    page.push("<p class=\"meta\">Median per inference with its 95% confidence interval as whiskers, readback included; log scale. The dashed line is the native float32 baseline at that batch.</p><div class=\"charts\">");
+    page.push("<p class=\"meta\">Median per inference with its 95% confidence interval as whiskers, readback included; log scale. The dashed line is the native float32 reference at that batch.</p><div class=\"charts\">");
     let multi_host = report.hosts().len() > 1;
     let batches = batches(&report.cells);
     for row in rows(&report.cells) {
