@@ -249,8 +249,18 @@ fn expectations() -> String {
     root().join("expectations.toml").display().to_string()
 }
 
+/// What a browser offers for WebGPU on these machines.
+#[derive(Clone, Copy, PartialEq)]
+enum Webgpu {
+    /// A software adapter, with or without `shader-f16`.
+    Software { shader_f16: bool },
+    /// No `navigator.gpu` (WebKitGTK).
+    Absent,
+}
+
 /// The full matrix against the shipped expectations: exit 0, every assertion that holds in every browser.
-fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
+fn check_full_matrix(browser: &str, webgpu: Webgpu) {
+    let expect_shader_f16 = webgpu == Webgpu::Software { shader_f16: true };
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
     let (output, report) = qbench_run(
@@ -302,21 +312,27 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     assert_eq!(env["endpoint"], "local");
     assert_eq!(env["cross_origin_isolated"], true, "{env}");
     assert!(env["timer_resolution_ms"].as_f64().unwrap() < 0.1, "{env}");
+    if webgpu == Webgpu::Absent {
+        assert!(env["webgpu"].is_null(), "{env}");
+        assert!(
+            env["webgpu_unavailable_reason"]
+                .as_str()
+                .unwrap()
+                .contains("navigator.gpu"),
+            "{env}"
+        );
+    }
+    let floor = env["readback_floor_ms"].as_f64().unwrap_or(f64::NAN);
     let features: Vec<&str> = env["webgpu"]["features"]
         .as_array()
-        .expect("a WebGPU adapter")
-        .iter()
-        .map(|f| f.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        features.contains(&"shader-f16"),
-        expect_shader_f16,
-        "{features:?}"
-    );
-    assert_eq!(env["webgpu"]["class"], "software", "{env}");
-    // The adapter's floor: measured, and below every WebGPU cell's median.
-    let floor = env["readback_floor_ms"].as_f64().expect("a readback floor");
-    assert!(floor > 0.0, "{env}");
+        .map(|f| f.iter().map(|f| f.as_str().unwrap()).collect())
+        .unwrap_or_default();
+    if let Webgpu::Software { shader_f16 } = webgpu {
+        assert_eq!(features.contains(&"shader-f16"), shader_f16, "{features:?}");
+        assert_eq!(env["webgpu"]["class"], "software", "{env}");
+        // The adapter's floor: measured, and below every WebGPU cell's median.
+        assert!(floor > 0.0, "{env}");
+    }
     assert!(report["finished"].is_string());
     // Both backends × six precisions × two batches.
     let cells = 2 * 6 * 2;
@@ -334,6 +350,16 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
             for batch in [1, 32] {
                 let c = cell(&report, browser, backend, precision, batch);
                 assert_eq!(c["host"], "test-host");
+                if backend == "webgpu" && webgpu == Webgpu::Absent {
+                    // Not run: the probe found no WebGPU, so no page was loaded.
+                    assert_eq!(c["status"], "unsupported", "{c}");
+                    assert!(
+                        c["reason"].as_str().unwrap().contains("navigator.gpu"),
+                        "{c}"
+                    );
+                    assert_eq!(c["expectation"]["verdict"], "expected", "{c}");
+                    continue;
+                }
                 // Each cell's page loaded only the module it needs.
                 let module = if backend == "cpu" {
                     "qbench_cpu"
@@ -413,7 +439,11 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
     );
     assert_eq!(
         parsed.test_suites.iter().map(|s| s.skipped).sum::<usize>(),
-        if expect_shader_f16 { 0 } else { 2 }
+        match webgpu {
+            Webgpu::Software { shader_f16: true } => 0,
+            Webgpu::Software { shader_f16: false } => 2,
+            Webgpu::Absent => 12,
+        }
     );
     assert_eq!(
         parsed.test_suites.iter().map(|s| s.failures).sum::<usize>(),
@@ -433,8 +463,14 @@ fn check_full_matrix(browser: &str, expect_shader_f16: bool) {
             "Quality versus float32",
         ],
     );
-    // Latency and first inference per backend, memory, agreement and drift.
-    assert_eq!(facts.charts.len(), 2 + 2 + 1 + 2, "{:?}", facts.charts);
+    // Latency and first inference per backend that ran, memory, agreement and drift.
+    let backends_run = if webgpu == Webgpu::Absent { 1 } else { 2 };
+    assert_eq!(
+        facts.charts.len(),
+        backends_run + backends_run + 1 + 2,
+        "{:?}",
+        facts.charts
+    );
     assert!(facts.height > 2000, "{}", facts.height);
     // The CI log has one plain line per cell (stderr is not a terminal here).
     let log = stderr(&output);
@@ -754,8 +790,9 @@ fn killed_mid_cell(browser: &str, victim: &str) {
     assert!(err.contains("restarted because"), "{err}");
 }
 
-/// TF.js beside qbench (`--baseline-tfjs`): in both browsers, on both
-/// backends, TF.js's side runs the same network on the same weights (its
+/// TF.js beside qbench (`--baseline-tfjs`): in all three browsers, on every
+/// backend the browser has (WebKit's WebGPU cells are unsupported on both
+/// sides), TF.js's side runs the same network on the same weights (its
 /// probabilities within 1e-5 of native), sample for sample with qbench's, on
 /// the backend it names, and the run says what it compared with. Which engine
 /// is faster is machine-dependent: printed, not asserted.
@@ -794,10 +831,14 @@ fn tfjs_runs_beside_qbench_on_the_same_network() {
     let cells = report["cells"].as_array().unwrap();
     assert_eq!(
         cells.len(),
-        4,
-        "f32 only, both browsers and backends: {report}"
+        6,
+        "f32 only, three browsers, both backends: {report}"
     );
     for c in cells {
+        if c["browser"] == "webkit" && c["backend"] == "webgpu" {
+            assert_eq!(c["status"], "unsupported", "{c}");
+            continue;
+        }
         let side = &c["paired"];
         assert_eq!(
             (c["status"].as_str(), side["status"].as_str()),
@@ -826,7 +867,7 @@ mod chromium {
 
     #[test]
     fn full_matrix_meets_the_shipped_expectations() {
-        check_full_matrix("chromium", false);
+        check_full_matrix("chromium", Webgpu::Software { shader_f16: false });
     }
 
     /// A package whose digits file is not the one its module was built with:
@@ -1125,9 +1166,9 @@ mod chromium {
 
     /// Two real runs of the same build, the second compared with the first
     /// (`--baseline-report`): every cell compared, both runs in the history.
-    /// Whether the two runs agree is machine-dependent (see the README, "The CI
-    /// gate": runs of one build on this shared machine differ by more than the
-    /// threshold in some cells), so it is printed, not asserted. One cell's
+    /// Whether the two runs agree is machine-dependent (see docs/methodology.md,
+    /// "Comparing two reports": runs of one build on a shared machine differ by
+    /// more than the threshold in some cells), so it is printed, not asserted. One cell's
     /// samples scaled by 1.3 in a copy of a report: exit 1 naming that cell.
     #[test]
     fn two_runs_are_compared_and_a_slower_copy_fails_the_gate() {
@@ -1343,7 +1384,7 @@ mod firefox {
 
     #[test]
     fn full_matrix_meets_the_shipped_expectations() {
-        check_full_matrix("firefox", true);
+        check_full_matrix("firefox", Webgpu::Software { shader_f16: true });
     }
 
     #[test]
@@ -1379,6 +1420,96 @@ mod firefox {
     #[test]
     fn browser_killed_mid_cell() {
         super::killed_mid_cell("firefox", "firefox-esr");
+    }
+}
+
+/// WebKitGTK's MiniBrowser under WebKitWebDriver, on an Xvfb display qbench
+/// starts for each session and stops with it.
+mod webkit {
+    use super::*;
+
+    #[test]
+    fn full_matrix_meets_the_shipped_expectations() {
+        check_full_matrix("webkit", Webgpu::Absent);
+    }
+
+    #[test]
+    fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
+        let (_, report) = faulty_run("webkit", "hang", &["--timeout-per-cell", "20s"]);
+        assert_eq!(
+            cell(&report, "webkit", "cpu", "int8", 1)["status"],
+            "timeout"
+        );
+        assert_eq!(cell(&report, "webkit", "cpu", "f32", 1)["status"], "ok");
+        assert_eq!(
+            cell(&report, "webkit", "cpu", "f16", 1)["status"],
+            "ok",
+            "the browser restarted after the hang"
+        );
+    }
+
+    #[test]
+    fn sigterm_during_a_cell() {
+        signal_during_a_cell("webkit", nix::sys::signal::Signal::SIGTERM, 143);
+    }
+
+    #[test]
+    fn sigint_before_the_first_cell() {
+        signal_before_the_first_cell("webkit", nix::sys::signal::Signal::SIGINT, 130);
+    }
+
+    #[test]
+    fn driver_killed_mid_cell() {
+        super::killed_mid_cell("webkit", "WebKitWebDriver");
+    }
+
+    #[test]
+    fn browser_killed_mid_cell() {
+        super::killed_mid_cell("webkit", "MiniBrowser");
+    }
+
+    /// The display qbench started for the session is gone with the run: Xvfb
+    /// carries the run's tag in its environment, as the driver and browser do.
+    #[test]
+    fn the_display_is_stopped_with_the_run() {
+        let _guard = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let tag = unique_tag();
+        let mut child = command(
+            &out,
+            &tag,
+            &[
+                "--browsers",
+                "webkit",
+                "--backends",
+                "cpu",
+                "--precisions",
+                "f32",
+                "--batch",
+                "1",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut saw_xvfb = false;
+        while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            saw_xvfb |= processes_tagged(&tag)
+                .iter()
+                .any(|p| p.contains("Xvfb -displayfd"));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(child.wait().unwrap().code(), Some(0));
+        assert!(saw_xvfb, "qbench started its own display");
+        assert!(out.join("Xvfb.log").is_file());
+        assert_eq!(
+            wait_gone(&tag),
+            Vec::<String>::new(),
+            "nothing left, Xvfb included"
+        );
     }
 }
 

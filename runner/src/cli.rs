@@ -27,7 +27,7 @@ enum Command {
     Native(exec::native::NativeArgs),
     /// Per-layer quantization table for every precision; optionally export every tensor as .npy.
     Inspect(commands::inspect::InspectArgs),
-    /// Run the browser × backend × precision matrix in headless Chromium and Firefox and write the report.
+    /// Run the browser × backend × precision matrix in Chromium, Firefox and WebKit and write the report.
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunFlags>),
     /// Print the effective configuration of `run`: defaults, then qbench.toml, then the flags.

@@ -274,7 +274,7 @@ pub struct RunFlags {
     #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
-    /// Report folder: report.json (rewritten after every cell), report.md, report.html, comparison.json when comparing, and the drivers' logs; an earlier run's files are kept as report.prev.*.
+    /// Report folder: report.json (rewritten after every cell), report.md, report.html, comparison.json when comparing, and the logs of the drivers (and of Xvfb for WebKit); an earlier run's files are kept as report.prev.*.
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out: Option<PathBuf>,
@@ -609,8 +609,9 @@ impl RunConfig {
                     return bad(
                         "endpoint.capabilities",
                         format!(
-                            "`{key}` in endpoint `{}` is not a browser (chromium, firefox)",
-                            e.name
+                            "`{key}` in endpoint `{}` is not a browser ({})",
+                            e.name,
+                            Browser::names().join(", ")
                         ),
                     );
                 }

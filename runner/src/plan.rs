@@ -124,7 +124,7 @@ mod tests {
             &[Precision::Int8, Precision::F32],
             &[1, 32, 1],
         );
-        assert_eq!(c.len(), 2 * 2 * 2 * 2);
+        assert_eq!(c.len(), 3 * 2 * 2 * 2);
         assert_eq!(
             c[0],
             PlannedCell {
@@ -138,12 +138,13 @@ mod tests {
         assert_eq!(c[2].precision, Precision::F32);
         assert_eq!(c[4].backend, Backend::Cpu);
         assert_eq!(c[8].agent, Agent::Browser(Browser::Firefox));
+        assert_eq!(c[16].agent, Agent::Browser(Browser::Webkit));
     }
 
     #[test]
     fn rounds_shuffle_within_each_agent_and_the_seed_fixes_the_order() {
         let c = cells(
-            &browsers(Browser::ALL),
+            &browsers(&[Browser::Chromium, Browser::Firefox]),
             Backend::ALL,
             Precision::ALL,
             &[1, 32],

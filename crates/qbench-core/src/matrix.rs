@@ -75,6 +75,9 @@ named_enum!(
         Chromium => "chromium",
         /// Debian's Firefox ESR, driven by geckodriver.
         Firefox => "firefox",
+        /// WebKitGTK's MiniBrowser (Safari's engine), driven by WebKitWebDriver
+        /// on a virtual display.
+        Webkit => "webkit",
     }
 );
 
@@ -89,7 +92,7 @@ named_enum!(
 );
 
 /// What runs a cell: a browser, or the native `qbench cell` process. In a
-/// report it is the `browser` field: `chromium`, `firefox` or `native`.
+/// report it is the `browser` field: `chromium`, `firefox`, `webkit` or `native`.
 ///
 /// `Default` (native) is there only so that records holding an agent can
 /// derive `Default` for struct-update syntax; a real record names its agent.
@@ -109,7 +112,7 @@ impl Agent {
     /// The name of cells measured outside any browser.
     pub const NATIVE: &'static str = "native";
 
-    /// `chromium`, `firefox` or `native`: the report's `browser` field.
+    /// `chromium`, `firefox`, `webkit` or `native`: the report's `browser` field.
     pub fn name(self) -> &'static str {
         match self {
             Agent::Browser(b) => b.name(),
@@ -184,6 +187,7 @@ mod tests {
         for a in [
             Agent::Browser(Browser::Chromium),
             Agent::Browser(Browser::Firefox),
+            Agent::Browser(Browser::Webkit),
             Agent::Native,
         ] {
             assert_eq!(a.name().parse::<Agent>().unwrap(), a);
@@ -193,12 +197,13 @@ mod tests {
         }
         assert_eq!(
             "safari".parse::<Agent>().unwrap_err().to_string(),
-            "unknown browser `safari`; expected one of: chromium, firefox, native"
+            "unknown browser `safari`; expected one of: chromium, firefox, webkit, native"
         );
         assert!(serde_json::from_str::<Agent>("\"safari\"").is_err());
-        // Sorted as their names are.
+        // Browsers in their order, then native.
         assert!(Agent::Browser(Browser::Chromium) < Agent::Browser(Browser::Firefox));
-        assert!(Agent::Browser(Browser::Firefox) < Agent::Native);
+        assert!(Agent::Browser(Browser::Firefox) < Agent::Browser(Browser::Webkit));
+        assert!(Agent::Browser(Browser::Webkit) < Agent::Native);
     }
 
     #[test]
@@ -206,7 +211,7 @@ mod tests {
         let err = "safari".parse::<Browser>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown browser `safari`; expected one of: chromium, firefox"
+            "unknown browser `safari`; expected one of: chromium, firefox, webkit"
         );
     }
 }

@@ -420,7 +420,7 @@ fn cpu_device() -> Device {
 
 /// The network as the backend runs it fastest: on qbench's own kernels on
 /// WebGPU ([`ChannelsLast`]), lowered to matrix products on the CPU
-/// ([`Lowered`]; README, "CPU backend"). `int8-native` holds its weights as
+/// ([`Lowered`]; docs/performance.md, "What limits each backend"). `int8-native` holds its weights as
 /// packed int8 on both. Each module has only its own backend's network: the
 /// CPU-only module has no channels-last path and so none of burn's WebGPU
 /// kernels, the WebGPU module no lowered one and so none of burn's matrix

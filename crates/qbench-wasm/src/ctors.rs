@@ -5,7 +5,7 @@
 //! calls that function itself is linked as a "command": wasm-ld wraps every
 //! export in a call to it, so each call into the WebGPU module, down to
 //! wasm-bindgen's externref bookkeeping for every JS object passed in, re-ran
-//! about 4,900 constructors (README, "WebGPU backend"). Calling it here makes
+//! about 4,900 constructors (docs/performance.md, "What limits each backend"). Calling it here makes
 //! the linker wrap nothing, so it must run before anything reads what they
 //! register: [`run`] is called when the module starts (`bindings::start`) and
 //! again, a no-op then, before a WebGPU device is opened (a test harness may

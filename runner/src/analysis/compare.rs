@@ -165,7 +165,7 @@ fn latency(
         };
         let (old_medians, new_medians) = (medians(old, b), medians(new, a));
         // A page's level is the page's and the machine's, whatever it computes
-        // (README, "The pull-request gate"): any page of the class that swung
+        // (docs/methodology.md, "Comparing two builds"): any page of the class that swung
         // is evidence.
         let swing = class(old, b)
             .chain(class(new, a))

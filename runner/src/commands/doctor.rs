@@ -143,6 +143,41 @@ async fn version_of(program: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
+/// WebKitGTK's MiniBrowser and WebKitWebDriver have no `--version` (the
+/// browser needs a display even for that): the version of the Debian package
+/// that installed `program`, when one did.
+async fn package_version_of(program: &Path) -> Option<String> {
+    let owner = tokio::process::Command::new("dpkg-query")
+        .arg("--search")
+        .arg(program)
+        .kill_on_drop(true)
+        .output();
+    let owner = tokio::time::timeout(Duration::from_secs(10), owner)
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&owner.stdout);
+    let package = text.split(':').next()?.trim().to_string();
+    let version = tokio::process::Command::new("dpkg-query")
+        .args(["--show", "--showformat=${Version}", &package])
+        .kill_on_drop(true)
+        .output();
+    let version = tokio::time::timeout(Duration::from_secs(10), version)
+        .await
+        .ok()?
+        .ok()?;
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    (!package.is_empty() && !version.is_empty()).then(|| format!("{package} {version}"))
+}
+
+/// A browser's or driver's version: `--version`, or for WebKit its package's.
+async fn version(b: Browser, program: &Path) -> Option<String> {
+    match b {
+        Browser::Webkit => package_version_of(program).await,
+        _ => version_of(program).await,
+    }
+}
+
 /// The first number of a version line (`ChromeDriver 156.0.1` → 156).
 fn major(line: &str) -> Option<u32> {
     line.split(|c: char| !c.is_ascii_digit())
@@ -155,7 +190,7 @@ async fn local_browser(b: Browser) -> Vec<Check> {
     let mut checks = Vec::new();
     let binary = browser::local_binary(b);
     let browser_version = match &binary {
-        Some(path) => version_of(Path::new(path)).await,
+        Some(path) => version(b, Path::new(path)).await,
         None => None,
     };
     checks.push(Check::new(
@@ -163,7 +198,7 @@ async fn local_browser(b: Browser) -> Vec<Check> {
         match (&binary, &browser_version) {
             (Some(path), Some(v)) => Finding::Ok(format!("{path}: {v}")),
             (Some(path), None) => Finding::Missing(format!(
-                "{path} does not answer --version; reinstall it: {}",
+                "{path} does not tell its version; reinstall it: {}",
                 browser::install_hint(b)
             )),
             (None, _) => Finding::Missing(format!(
@@ -174,7 +209,7 @@ async fn local_browser(b: Browser) -> Vec<Check> {
     ));
     let driver = driver::find(b);
     let driver_version = match &driver {
-        Ok(path) => version_of(path).await,
+        Ok(path) => version(b, path).await,
         Err(_) => None,
     };
     let driver_name = format!("{b} driver");
@@ -183,11 +218,27 @@ async fn local_browser(b: Browser) -> Vec<Check> {
         match (&driver, &driver_version) {
             (Ok(path), Some(v)) => Finding::Ok(format!("{}: {v}", path.display())),
             (Ok(path), None) => {
-                Finding::Missing(format!("{} does not answer --version", path.display()))
+                Finding::Missing(format!("{} does not tell its version", path.display()))
             }
             (Err(e), _) => Finding::Missing(format!("{e:#}")),
         },
     ));
+    // WebKitGTK draws on a display: the Xvfb qbench starts, or one named.
+    if b == Browser::Webkit {
+        checks.push(Check::new(
+            "webkit display",
+            match (std::env::var(driver::DISPLAY_VAR), driver::on_path("Xvfb")) {
+                (Ok(named), _) => Finding::Ok(format!("{named} ({})", driver::DISPLAY_VAR)),
+                (Err(_), Some(xvfb)) => {
+                    Finding::Ok(format!("{}: started per session", xvfb.display()))
+                }
+                (Err(_), None) => Finding::Missing(format!(
+                    "Xvfb not found; install it with: apt-get install -y xvfb, or name a display in {}",
+                    driver::DISPLAY_VAR
+                )),
+            },
+        ));
+    }
     // ChromeDriver drives only the Chromium of its own major version.
     if b == Browser::Chromium
         && let (Some(bv), Some(dv)) = (&browser_version, &driver_version)

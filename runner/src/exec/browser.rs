@@ -60,22 +60,29 @@ fn existing(path: &str) -> Option<&str> {
 }
 
 /// The browser binary a local session starts: `QBENCH_CHROMIUM` /
-/// `QBENCH_FIREFOX`, else Debian's; `None` when neither is there.
+/// `QBENCH_FIREFOX` / `QBENCH_WEBKIT`, else Debian's; `None` when neither is
+/// there.
 pub fn local_binary(browser: Browser) -> Option<String> {
     let (var, debian) = match browser {
         Browser::Chromium => ("QBENCH_CHROMIUM", "/usr/lib/chromium/chromium"),
         Browser::Firefox => ("QBENCH_FIREFOX", "/usr/lib/firefox-esr/firefox-esr"),
+        Browser::Webkit => ("QBENCH_WEBKIT", WEBKIT_MINIBROWSER),
     };
     std::env::var(var)
         .ok()
         .or_else(|| existing(debian).map(String::from))
 }
 
+/// Where Debian's WebKitGTK 4.1 (a dependency of `webkit2gtk-driver`) keeps
+/// its MiniBrowser.
+const WEBKIT_MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+
 /// How to install a browser on Debian.
 pub fn install_hint(browser: Browser) -> &'static str {
     match browser {
         Browser::Chromium => "apt-get install -y chromium",
         Browser::Firefox => "apt-get install -y firefox-esr mesa-vulkan-drivers libvulkan1",
+        Browser::Webkit => "apt-get install -y webkit2gtk-driver xvfb",
     }
 }
 
@@ -87,66 +94,86 @@ pub fn capabilities(
     local_profile: Option<&Path>,
     extra: Option<&Map<String, Value>>,
 ) -> Map<String, Value> {
-    let local = local_profile.is_some();
-    let mut caps = match browser {
-        Browser::Chromium => {
-            let mut args = vec![
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                "--disable-breakpad",
-                "--enable-unsafe-webgpu",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>();
-            if let Some(profile) = local_profile {
-                args.push(format!("--user-data-dir={}", profile.display()));
-            }
-            let mut options = json!({ "args": args });
-            let binary = local_binary(browser);
-            if let Some(binary) = binary.filter(|_| local) {
-                options["binary"] = json!(binary);
-            }
-            json!({ "browserName": "chrome", "goog:chromeOptions": options })
-        }
-        Browser::Firefox => {
-            let mut options = json!({
-                // geckodriver makes a fresh temporary profile per session.
-                "args": ["-headless"],
-                "prefs": {
-                    "dom.webgpu.enabled": true,
-                    "gfx.webgpu.ignore-blocklist": true,
-                    "toolkit.telemetry.enabled": false,
-                    "datareporting.policy.dataSubmissionEnabled": false,
-                    "browser.safebrowsing.malware.enabled": false,
-                    "browser.safebrowsing.phishing.enabled": false,
-                    "network.captive-portal-service.enabled": false,
-                    "network.connectivity-service.enabled": false,
-                    "app.update.enabled": false,
-                    "browser.shell.checkDefaultBrowser": false,
-                },
-                "env": { "MOZ_HEADLESS": "1" },
-            });
-            let binary = local_binary(browser);
-            if let Some(binary) = binary.filter(|_| local) {
-                options["binary"] = json!(binary);
-            }
-            json!({ "browserName": "firefox", "moz:firefoxOptions": options })
-        }
+    let (name, key, mut options) = match browser {
+        Browser::Chromium => (
+            "chrome",
+            "goog:chromeOptions",
+            chromium_options(local_profile),
+        ),
+        Browser::Firefox => ("firefox", "moz:firefoxOptions", firefox_options()),
+        // MiniBrowser runs under WebDriver only with `--automation`; WebKitGTK
+        // has no headless mode, so it draws on a virtual display
+        // (`driver::Display`).
+        Browser::Webkit => (
+            "MiniBrowser",
+            "webkitgtk:browserOptions",
+            json!({ "args": ["--automation"] }),
+        ),
     };
+    // A remote end names its own binary.
+    if let Some(binary) = local_binary(browser).filter(|_| local_profile.is_some()) {
+        options["binary"] = json!(binary);
+    }
+    let mut caps = json!({ "browserName": name, key: options });
     if let Some(extra) = extra {
         merge(&mut caps, &Value::Object(extra.clone()));
+    }
+    // Another browser of the engine (`browserName = "safari"` for Safari
+    // through safaridriver or a Grid) takes none of WebKitGTK's options.
+    if browser == Browser::Webkit
+        && caps["browserName"] != "MiniBrowser"
+        && let Value::Object(map) = &mut caps
+    {
+        map.remove("webkitgtk:browserOptions");
     }
     match caps {
         Value::Object(map) => map,
         _ => unreachable!("capabilities are an object"),
     }
+}
+
+/// Chromium's switches: headless, quiet, WebGPU on; a fresh profile locally.
+fn chromium_options(local_profile: Option<&Path>) -> Value {
+    let mut args = vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--disable-breakpad",
+        "--enable-unsafe-webgpu",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    if let Some(profile) = local_profile {
+        args.push(format!("--user-data-dir={}", profile.display()));
+    }
+    json!({ "args": args })
+}
+
+/// Firefox's preferences: headless, WebGPU on, nothing phoning home.
+fn firefox_options() -> Value {
+    json!({
+        // geckodriver makes a fresh temporary profile per session.
+        "args": ["-headless"],
+        "prefs": {
+            "dom.webgpu.enabled": true,
+            "gfx.webgpu.ignore-blocklist": true,
+            "toolkit.telemetry.enabled": false,
+            "datareporting.policy.dataSubmissionEnabled": false,
+            "browser.safebrowsing.malware.enabled": false,
+            "browser.safebrowsing.phishing.enabled": false,
+            "network.captive-portal-service.enabled": false,
+            "network.connectivity-service.enabled": false,
+            "app.update.enabled": false,
+            "browser.shell.checkDefaultBrowser": false,
+        },
+        "env": { "MOZ_HEADLESS": "1" },
+    })
 }
 
 /// Merges `extra` into `base`: objects key by key, anything else replaced.
@@ -325,9 +352,20 @@ impl Session {
              const panicked = setInterval(() => {{
                if (globalThis.qbenchPanic) {{ clearInterval(panicked); done({{ err: 'the module panicked: ' + globalThis.qbenchPanic }}); }}
              }}, 50);
-             (async () => {{ {body} }})().then(
+             (async () => {{
+               // WebKit may answer the page load before the page's module
+               // script has run: wait for it (the call's own limit bounds this).
+               while (!window.qbench) await new Promise((r) => setTimeout(r, 10));
+               {body}
+             }})().then(
                (value) => done({{ ok: value }}),
-               (e) => done({{ err: String(e && e.stack || e) + (globalThis.qbenchPanic ? ' | panic: ' + globalThis.qbenchPanic : '') }}))
+               (e) => {{
+                 // V8's stack starts with the message; SpiderMonkey's and
+                 // JavaScriptCore's hold only the frames.
+                 const text = String(e), stack = e && e.stack ? String(e.stack) : '';
+                 const told = stack.startsWith(text) ? stack : text + (stack ? '\\n' + stack : '');
+                 done({{ err: told + (globalThis.qbenchPanic ? ' | panic: ' + globalThis.qbenchPanic : '') }});
+               }})
                .finally(() => clearInterval(panicked));"
         );
         let answer = self.client.execute_async(&script, vec![arg]).await?;
@@ -519,6 +557,26 @@ mod tests {
             "defaults kept beside the extra"
         );
         assert_eq!(ff["platformName"], "linux");
+    }
+
+    #[test]
+    fn webkit_is_minibrowser_under_automation_with_its_binary_only_locally() {
+        let local = capabilities(Browser::Webkit, Some(Path::new("/tmp/p")), None);
+        assert_eq!(local["browserName"], "MiniBrowser");
+        let options = &local["webkitgtk:browserOptions"];
+        assert_eq!(options["args"], json!(["--automation"]));
+        assert_eq!(
+            options["binary"].as_str(),
+            local_binary(Browser::Webkit).as_deref(),
+            "Debian's MiniBrowser, or QBENCH_WEBKIT"
+        );
+        let remote = capabilities(Browser::Webkit, None, None);
+        assert!(remote["webkitgtk:browserOptions"].get("binary").is_none());
+        // Safari, named in an endpoint's capabilities, gets none of WebKitGTK's options.
+        let extra: Map<String, Value> =
+            serde_json::from_value(json!({"browserName": "safari"})).unwrap();
+        let safari = capabilities(Browser::Webkit, None, Some(&extra));
+        assert_eq!(Value::Object(safari), json!({"browserName": "safari"}));
     }
 
     #[test]

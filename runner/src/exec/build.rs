@@ -61,7 +61,7 @@ impl Package {
 }
 
 /// Oldest binaryen whose `wasm-opt -O` produces a module both browsers load
-/// (Debian's 108 breaks the externref table; see README, "Build time and profiles").
+/// (Debian's 108 breaks the externref table; see CONTRIBUTING.md, "Build profiles").
 const WASM_OPT_MIN_VERSION: u32 = 116;
 
 /// Runs `cmd` to its end in its own process group, killing the whole group

@@ -202,7 +202,7 @@ pub fn runs(conn: &Connection) -> anyhow::Result<Vec<RunRow>> {
 /// Which cells a query is about; `None` matches any.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Filter {
-    /// Only this browser: chromium, firefox or native.
+    /// Only this browser: chromium, firefox, webkit or native.
     #[arg(long)]
     pub browser: Option<qbench_core::Agent>,
     /// Only this backend: webgpu or cpu.

@@ -28,6 +28,8 @@ struct Mock {
     script: HashMap<(Agent, Precision, u32), VecDeque<Act>>,
     open_fails: HashMap<Agent, String>,
     open_hangs: bool,
+    /// Agents whose probe finds no WebGPU, with the probe's reason.
+    no_webgpu: HashMap<Agent, String>,
     /// Answer as a paired page: the baseline package's side attached, twice as
     /// slow, its non-float32 precisions less confident than this build's.
     paired: bool,
@@ -68,9 +70,11 @@ impl Executor for Mock {
             is_fallback_adapter: true,
             ..Adapter::default()
         };
+        let unavailable = self.no_webgpu.get(&agent).cloned();
         Ok(Environment {
             browser: agent,
-            webgpu: Some(webgpu),
+            webgpu: Some(webgpu).filter(|_| unavailable.is_none()),
+            webgpu_unavailable_reason: unavailable,
             ..Environment::default()
         })
     }
@@ -652,6 +656,48 @@ async fn require_hardware_gpu_skips_webgpu_cells_on_software_adapters() {
         Outcome::Ok
     );
     assert!(!mock.log.iter().any(|l| l.starts_with("run webgpu")));
+}
+
+#[tokio::test]
+async fn a_browser_without_webgpu_has_its_webgpu_cells_unsupported_without_running_them() {
+    let mut s = schedule(&[CHROMIUM], &[Precision::F32], &[1]);
+    s.cells = cells(
+        &[CHROMIUM],
+        &[Backend::Webgpu, Backend::Cpu],
+        &[Precision::F32],
+        &[1, 32],
+    );
+    let mut mock = Mock::default();
+    mock.no_webgpu.insert(
+        CHROMIUM,
+        "navigator.gpu is undefined: WebGPU is not enabled in this browser".into(),
+    );
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    let cells = final_cells(&events);
+    let webgpu: Vec<_> = cells
+        .iter()
+        .filter(|c| c.backend == Backend::Webgpu)
+        .collect();
+    assert_eq!(webgpu.len(), 2);
+    for c in webgpu {
+        assert_eq!(
+            c.outcome,
+            Outcome::Unsupported {
+                reason: "no WebGPU in this browser: navigator.gpu is undefined: WebGPU is not enabled in this browser".into()
+            }
+        );
+    }
+    assert!(
+        cells
+            .iter()
+            .filter(|c| c.backend == Backend::Cpu)
+            .all(|c| c.outcome == Outcome::Ok)
+    );
+    assert!(
+        !mock.log.iter().any(|l| l.starts_with("run webgpu")),
+        "{:?}",
+        mock.log
+    );
 }
 
 #[tokio::test]

@@ -318,7 +318,7 @@ impl Schedule {
                 }
             }
         }
-        if let Some(reason) = self.hardware_required(state, planned) {
+        if let Some(reason) = self.not_runnable(state, planned) {
             return Some((Outcome::Unsupported { reason }, None));
         }
         let request = self.request(state, planned, larger_later);
@@ -461,12 +461,25 @@ impl Schedule {
         )));
     }
 
-    /// Why a WebGPU cell is not run with `--require-hardware-gpu`, if it is not.
-    fn hardware_required(&self, state: &State, planned: &PlannedCell) -> Option<String> {
-        if !self.require_hardware_gpu || planned.backend != Backend::Webgpu {
+    /// Why a WebGPU cell is not run, if it is not: the browser's probe found
+    /// no WebGPU (WebKitGTK has no `navigator.gpu`), or the adapter is a
+    /// software one and `--require-hardware-gpu` was given.
+    fn not_runnable(&self, state: &State, planned: &PlannedCell) -> Option<String> {
+        if planned.backend != Backend::Webgpu {
             return None;
         }
-        let adapter = state.environments.get(&planned.agent)?.webgpu.as_ref()?;
+        let env = state.environments.get(&planned.agent)?;
+        if let Some(why) = env
+            .webgpu_unavailable_reason
+            .as_ref()
+            .filter(|_| env.webgpu.is_none())
+        {
+            return Some(format!("no WebGPU in this browser: {why}"));
+        }
+        if !self.require_hardware_gpu {
+            return None;
+        }
+        let adapter = env.webgpu.as_ref()?;
         (adapter.class == Some(AdapterClass::Software)).then(|| {
             format!(
                 "software WebGPU adapter ({}) and --require-hardware-gpu",
