@@ -539,6 +539,22 @@ fn faulty_run(browser: &str, fault: &str, extra: &[&str]) -> (Output, Value) {
     qbench_run(&out, &args)
 }
 
+/// A cell that hangs is a `timeout`; the cells before and after it are `ok`
+/// (the browser was restarted).
+fn a_hang_is_a_timeout(browser: &str) {
+    let (_, report) = faulty_run(browser, "hang", &["--timeout-per-cell", "20s"]);
+    assert_eq!(
+        cell(&report, browser, "cpu", "int8", 1)["status"],
+        "timeout"
+    );
+    assert_eq!(cell(&report, browser, "cpu", "f32", 1)["status"], "ok");
+    assert_eq!(
+        cell(&report, browser, "cpu", "f16", 1)["status"],
+        "ok",
+        "the browser restarted after the hang"
+    );
+}
+
 /// The failing precision's cell of a [`faulty_run`], checked to be an error
 /// whose reason says `says`.
 fn faulted_error<'a>(report: &'a Value, browser: &str, says: &str) -> &'a Value {
@@ -952,11 +968,11 @@ mod chromium {
         assert_eq!(parsed.test_suites[0].failures, 1);
     }
 
-    /// Without `--baseline` a run measures the native baseline and keeps it;
-    /// the next run of the same binary with the same settings reuses it and
-    /// says so; `--fresh-native` measures it again.
+    /// Without `--native-report` a run measures the native reference rows and
+    /// keeps them; the next run of the same binary with the same settings
+    /// reuses them and says so; `--fresh-native` measures them again.
     #[test]
-    fn the_native_baseline_is_kept_per_binary_and_settings() {
+    fn the_native_rows_are_kept_per_binary_and_settings() {
         let _guard = one_at_a_time();
         let cache = tempfile::tempdir().unwrap();
         let run = |extra: &[&str]| {
@@ -985,19 +1001,25 @@ mod chromium {
             (stderr(&output), report)
         };
         let (said, first) = run(&[]);
-        assert!(said.contains("measuring the native baseline"), "{said}");
+        assert!(
+            said.contains("measuring the native reference rows"),
+            "{said}"
+        );
         assert_eq!(first["baseline_kept"], Value::Null);
         let measured = first["baseline_measured"].as_str().unwrap();
         assert!(measured[..10] == first["started"].as_str().unwrap()[..10]);
 
         let (said, second) = run(&[]);
-        assert!(said.contains("native baseline: kept from"), "{said}");
+        assert!(said.contains("native reference rows: kept from"), "{said}");
         assert_eq!(second["baseline_kept"], true);
         assert_eq!(second["baseline_measured"], measured);
         assert_eq!(second["baseline"], first["baseline"]);
 
         let (said, third) = run(&["--fresh-native"]);
-        assert!(said.contains("measuring the native baseline"), "{said}");
+        assert!(
+            said.contains("measuring the native reference rows"),
+            "{said}"
+        );
         assert_eq!(third["baseline_kept"], Value::Null);
         assert_ne!(third["baseline_measured"], measured);
     }
@@ -1045,17 +1067,7 @@ mod chromium {
 
     #[test]
     fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
-        let (_, report) = faulty_run("chromium", "hang", &["--timeout-per-cell", "20s"]);
-        assert_eq!(
-            cell(&report, "chromium", "cpu", "int8", 1)["status"],
-            "timeout"
-        );
-        assert_eq!(cell(&report, "chromium", "cpu", "f32", 1)["status"], "ok");
-        assert_eq!(
-            cell(&report, "chromium", "cpu", "f16", 1)["status"],
-            "ok",
-            "the browser restarted after the hang"
-        );
+        super::a_hang_is_a_timeout("chromium");
     }
 
     #[test]
@@ -1389,17 +1401,7 @@ mod firefox {
 
     #[test]
     fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
-        let (_, report) = faulty_run("firefox", "hang", &["--timeout-per-cell", "20s"]);
-        assert_eq!(
-            cell(&report, "firefox", "cpu", "int8", 1)["status"],
-            "timeout"
-        );
-        assert_eq!(cell(&report, "firefox", "cpu", "f32", 1)["status"], "ok");
-        assert_eq!(
-            cell(&report, "firefox", "cpu", "f16", 1)["status"],
-            "ok",
-            "the browser restarted after the hang"
-        );
+        super::a_hang_is_a_timeout("firefox");
     }
 
     #[test]
@@ -1435,17 +1437,7 @@ mod webkit {
 
     #[test]
     fn a_hanging_cell_is_a_timeout_and_the_run_goes_on() {
-        let (_, report) = faulty_run("webkit", "hang", &["--timeout-per-cell", "20s"]);
-        assert_eq!(
-            cell(&report, "webkit", "cpu", "int8", 1)["status"],
-            "timeout"
-        );
-        assert_eq!(cell(&report, "webkit", "cpu", "f32", 1)["status"], "ok");
-        assert_eq!(
-            cell(&report, "webkit", "cpu", "f16", 1)["status"],
-            "ok",
-            "the browser restarted after the hang"
-        );
+        super::a_hang_is_a_timeout("webkit");
     }
 
     #[test]

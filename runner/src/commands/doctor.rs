@@ -126,17 +126,22 @@ async fn examine(args: &DoctorArgs) -> Vec<Check> {
     checks
 }
 
-/// A program's `--version` line, within a few seconds.
-async fn version_of(program: &Path) -> Option<String> {
+/// What `program args` prints on standard output, within a few seconds.
+async fn stdout_of(program: &Path, args: &[&std::ffi::OsStr]) -> Option<String> {
     let run = tokio::process::Command::new(program)
-        .arg("--version")
+        .args(args)
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(10), run)
         .await
         .ok()?
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A program's `--version` line, within a few seconds.
+async fn version_of(program: &Path) -> Option<String> {
+    let text = stdout_of(program, &["--version".as_ref()]).await?;
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
@@ -147,26 +152,16 @@ async fn version_of(program: &Path) -> Option<String> {
 /// browser needs a display even for that): the version of the Debian package
 /// that installed `program`, when one did.
 async fn package_version_of(program: &Path) -> Option<String> {
-    let owner = tokio::process::Command::new("dpkg-query")
-        .arg("--search")
-        .arg(program)
-        .kill_on_drop(true)
-        .output();
-    let owner = tokio::time::timeout(Duration::from_secs(10), owner)
-        .await
-        .ok()?
-        .ok()?;
-    let text = String::from_utf8_lossy(&owner.stdout);
-    let package = text.split(':').next()?.trim().to_string();
-    let version = tokio::process::Command::new("dpkg-query")
-        .args(["--show", "--showformat=${Version}", &package])
-        .kill_on_drop(true)
-        .output();
-    let version = tokio::time::timeout(Duration::from_secs(10), version)
-        .await
-        .ok()?
-        .ok()?;
-    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let dpkg = Path::new("dpkg-query");
+    let owner = stdout_of(dpkg, &["--search".as_ref(), program.as_os_str()]).await?;
+    let package = owner.split(':').next()?.trim().to_string();
+    let format = "--showformat=${Version}";
+    let version = stdout_of(
+        dpkg,
+        &["--show".as_ref(), format.as_ref(), package.as_ref()],
+    )
+    .await?;
+    let version = version.trim();
     (!package.is_empty() && !version.is_empty()).then(|| format!("{package} {version}"))
 }
 
