@@ -54,7 +54,7 @@ const QUICK: [&str; 12] = [
     "test-host",
 ];
 
-/// A native baseline measured once for every test of this binary (each run
+/// Native reference rows measured once for every test of this binary (each run
 /// would otherwise measure its own), in Cargo's folder for tests' files
 /// (`target/tmp`): a static is never dropped, so a file in /tmp would stay.
 fn baseline() -> &'static Path {

@@ -1,5 +1,5 @@
 //! `qbench run`: reads its inputs, builds and serves the page, measures the
-//! native baseline, runs every endpoint's cells in parallel (one scheduler task
+//! native reference rows, runs every endpoint's cells in parallel (one scheduler task
 //! per endpoint, cells serial within one), keeps the report on disk after every
 //! cell, then writes every report and decides the exit code.
 

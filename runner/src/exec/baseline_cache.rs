@@ -1,4 +1,4 @@
-//! The native baseline kept per qbench binary, settings and host: its cells
+//! The native reference rows kept per qbench binary, settings and host: its cells
 //! run the same code with the same settings on every run, so `qbench run`
 //! measures them again only when the binary, a setting or the host label
 //! changed, or with `--fresh-native`. The report says when the rows it shows

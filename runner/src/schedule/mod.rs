@@ -1,7 +1,7 @@
 //! The one run loop: takes a plan of cells and an [`Executor`], runs every cell
 //! (in rounds, with retries, within time limits, until cancelled) and sends
 //! what happened as [`Event`]s to whoever keeps the report. The rules live here
-//! once, for browsers and the native baseline alike:
+//! once, for browsers and the native reference rows alike:
 //!
 //! - one agent (browser) open at a time; a hang or a lost session costs that
 //!   cell, the agent is killed and started afresh for the next;
