@@ -39,7 +39,7 @@ const ONE_CHROMIUM_CPU_CELL: [&str; 8] = [
 ];
 
 /// Small sampling for tests: timings are not what is checked here.
-const QUICK: [&str; 12] = [
+const QUICK: [&str; 14] = [
     "--max-samples",
     "5",
     "--min-samples",
@@ -50,6 +50,8 @@ const QUICK: [&str; 12] = [
     "300ms",
     "--quality-inputs",
     "300",
+    "--throughput-samples",
+    "2",
     "--host-label",
     "test-host",
 ];
@@ -332,6 +334,13 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
         assert_eq!(env["webgpu"]["class"], "software", "{env}");
         // The adapter's floor: measured, and below every WebGPU cell's median.
         assert!(floor > 0.0, "{env}");
+        assert!(
+            env["extra"]["gpu timestamps"]
+                .as_str()
+                .unwrap()
+                .starts_with("timestamp-query offered"),
+            "{env}"
+        );
     }
     assert!(report["finished"].is_string());
     // Both backends × six precisions × two batches.
@@ -409,6 +418,39 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
                     );
                 }
                 assert!(c["latency_ms"]["first"].as_f64().unwrap() > 0.0);
+                // A sample repeats the inference until it spans about 100
+                // steps of the page's clock (chosen from the warm-up's
+                // time, so half of that at the least).
+                let round = &c["sampling"]["rounds"][0];
+                let (reps, step) = (
+                    round["repetitions"].as_u64().unwrap(),
+                    round["timer_step_ms"].as_f64().unwrap(),
+                );
+                let median = c["latency_ms"]["median"].as_f64().unwrap();
+                assert!(
+                    reps >= 1 && reps as f64 * median >= 0.5 * 100.0 * step,
+                    "{reps} × {median} ms on a {step} ms clock: {c}"
+                );
+                if backend == "webgpu" {
+                    // Throughput: two samples of queues sized from the floor,
+                    // each a time per inference.
+                    let t = &c["throughput_ms"];
+                    assert_eq!(t["samples"], 2, "{c}");
+                    assert!(t["queue"][0].as_u64().unwrap() >= 1, "{c}");
+                    assert!(t["median"].as_f64().unwrap() > 0.0, "{c}");
+                    // GPU time from the adapter's timestamps, which both
+                    // software adapters offer.
+                    assert!(features.contains(&"timestamp-query"), "{features:?}");
+                    let gpu = &c["gpu_ms"];
+                    assert_eq!(gpu["samples"], 15, "{c}");
+                    assert!(gpu["median"].as_f64().unwrap() > 0.0, "{c}");
+                    assert!(
+                        gpu["median"].as_f64().unwrap() <= c["latency_ms"]["max"].as_f64().unwrap(),
+                        "the dispatches within their inference: {c}"
+                    );
+                } else {
+                    assert!(c["throughput_ms"].is_null() && c["gpu_ms"].is_null(), "{c}");
+                }
                 assert!(
                     ["target", "budget", "max"].contains(&c["sampling"]["stop"].as_str().unwrap()),
                     "{c}"
@@ -465,9 +507,10 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
     );
     // Latency and first inference per backend that ran, memory, agreement and drift.
     let backends_run = if webgpu == Webgpu::Absent { 1 } else { 2 };
+    // Throughput: one chart where WebGPU ran.
     assert_eq!(
         facts.charts.len(),
-        backends_run + backends_run + 1 + 2,
+        backends_run + (backends_run - 1) + backends_run + 1 + 2,
         "{:?}",
         facts.charts
     );

@@ -123,12 +123,17 @@ async function runPaired(request, requestJson) {
 
 // The warm-up rule of module `q` for sampling plan `plan`, for a side that is
 // not a qbench module: whether warm-up inferences that took `times` (ms) want
-// another, and their record for the response.
+// another, their record for the response, and how many inferences each of
+// its timed samples covers.
 function warmupJudge(q, plan) {
   const json = JSON.stringify(plan);
   return {
     wants: (times) => q.wantsWarmup(json, Float64Array.from(times)),
     record: (times) => JSON.parse(q.warmupRecord(json, Float64Array.from(times))),
+    // Inferences per timed sample, by this build's rule (a package built
+    // before repetitions: one).
+    repetitions: (times) =>
+      typeof q.sampleRepetitions === "function" ? q.sampleRepetitions(json, Float64Array.from(times)) : 1,
   };
 }
 

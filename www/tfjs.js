@@ -161,13 +161,19 @@ export async function warmCell(handle) {
   return cell.judge.wants(cell.warm);
 }
 
-// Times one warm inference. Always "met": the qbench side's plan decides when
-// the pairs stop, so both sides have as many samples.
+// Times one warm sample: as many inferences back to back as qbench's rule
+// gives for this page's clock, their mean recorded. Always "met": the qbench
+// side's plan decides when the pairs stop, so both sides have as many samples.
 export async function sampleCell(handle) {
   const cell = cells.get(handle);
-  const [ms, enqueued] = await infer(cell, cell.pixels);
-  cell.samples.push(ms);
-  cell.enqueued.push(enqueued);
+  cell.repetitions ??= cell.judge.repetitions(cell.warm);
+  let enqueued = 0;
+  const started = performance.now();
+  for (let i = 0; i < cell.repetitions; i++) {
+    enqueued += (await infer(cell, cell.pixels))[1];
+  }
+  cell.samples.push((performance.now() - started) / cell.repetitions);
+  cell.enqueued.push(enqueued / cell.repetitions);
   return true;
 }
 
@@ -187,6 +193,7 @@ export async function finishCell(handle) {
     first_ms: cell.first,
     warmup: cell.judge.record(cell.warm),
     samples_ms: cell.samples,
+    repetitions: cell.repetitions,
     enqueue_ms: cell.enqueued,
     probabilities,
     // tf.memory() counts tensors' logical sizes, not what a device holds: no

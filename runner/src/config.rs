@@ -66,6 +66,10 @@ pub struct RunConfig {
     pub min_samples: u32,
     /// Target half-width of the median's 95% interval, percent of the median (0: none).
     pub interval_target: f64,
+    /// Each timed sample spans at least this many steps of the page's clock; 0: one inference per sample.
+    pub timer_steps: u32,
+    /// Pipelined-throughput samples of each WebGPU cell; 0: none.
+    pub throughput_samples: u32,
     /// Time budget for a cell's timed samples.
     #[serde(with = "humantime_serde")]
     pub time_per_cell: Duration,
@@ -152,6 +156,8 @@ impl Default for RunConfig {
             max_samples: defaults::MAX_SAMPLES,
             min_samples: defaults::MIN_SAMPLES,
             interval_target: defaults::INTERVAL_TARGET_PCT,
+            timer_steps: defaults::TIMER_STEPS,
+            throughput_samples: defaults::THROUGHPUT_SAMPLES,
             time_per_cell: defaults::TIME_PER_CELL,
             timeout_per_cell: defaults::TIMEOUT_PER_CELL,
             timeout_session: defaults::TIMEOUT_SESSION,
@@ -237,6 +243,14 @@ pub struct RunFlags {
     #[arg(help_heading = "Sampling", long, value_name = "PCT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interval_target: Option<f64>,
+    /// Each timed sample repeats the inference back to back until it spans this many steps of the page's clock (criterion's iteration batching; latency is per inference, the repetitions are in the report); 0: one inference per sample.
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timer_steps: Option<u32>,
+    /// Pipelined-throughput samples of each WebGPU cell after its latency samples: k and 2k inferences queued and read back once, k sized to outlast 4 readback floors; 0: none.
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throughput_samples: Option<u32>,
     /// Time budget for a cell's timed samples (a duration: 3s, 500ms).
     #[arg(help_heading = "Sampling", long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(
@@ -523,6 +537,18 @@ impl RunConfig {
             return bad(
                 "interval-target",
                 format!("{} is not a percentage in [0, 100)", self.interval_target),
+            );
+        }
+        if self.timer_steps > 100_000 {
+            return bad(
+                "timer-steps",
+                format!("{} is above 100000", self.timer_steps),
+            );
+        }
+        if self.throughput_samples > 1000 {
+            return bad(
+                "throughput-samples",
+                format!("{} is above 1000", self.throughput_samples),
             );
         }
         if self.quality_inputs > 2000 {

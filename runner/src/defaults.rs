@@ -24,6 +24,11 @@ pub const MAX_SAMPLES: u32 = 100;
 pub const MIN_SAMPLES: u32 = 10;
 /// Stop sampling once the median's 95% interval is within this many percent of it.
 pub const INTERVAL_TARGET_PCT: f64 = 2.0;
+/// Each timed sample spans at least this many steps of the page's clock
+/// (its inferences repeated back to back until it does).
+pub const TIMER_STEPS: u32 = 100;
+/// Pipelined-throughput samples of each WebGPU cell.
+pub const THROUGHPUT_SAMPLES: u32 = 9;
 /// Time budget for a cell's timed samples.
 pub const TIME_PER_CELL: Duration = Duration::from_secs(3);
 /// A cell still running after this long is a timeout.
@@ -54,6 +59,8 @@ pub fn plan() -> SamplePlan {
         min_samples: MIN_SAMPLES,
         budget_ms: ms(TIME_PER_CELL),
         ci_target: INTERVAL_TARGET_PCT / 100.0,
+        timer_steps: TIMER_STEPS,
+        throughput_samples: THROUGHPUT_SAMPLES,
     }
 }
 

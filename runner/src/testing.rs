@@ -14,6 +14,8 @@ pub fn settings() -> RunSettings {
         quality_inputs: 1,
         min_samples: 5,
         ci_target: 0.02,
+        timer_steps: 0,
+        throughput_samples: 0,
         rounds: 1,
         seed: 0,
         retries: 0,

@@ -70,16 +70,27 @@ pub struct CellChange {
     pub medians: Option<(f64, f64)>,
     /// What the latency samples say.
     pub latency: LatencyChange,
+    /// What the pipelined-throughput samples say (WebGPU cells that measured it).
+    pub throughput: LatencyChange,
     /// Quality change, when both have quality.
     pub quality: Option<QualityChange>,
 }
 
 impl CellChange {
-    /// A breakage, a slower verdict, or a quality drop.
+    /// A breakage, a slower verdict (latency or throughput), or a quality drop.
     pub fn is_regression(&self) -> bool {
         self.transition == Transition::Breakage
             || self.verdict() == Some(Verdict::Slower)
+            || self.throughput_verdict() == Some(Verdict::Slower)
             || self.quality.is_some_and(|q| q.is_regression())
+    }
+
+    /// The throughput verdict, when there is one.
+    pub fn throughput_verdict(&self) -> Option<Verdict> {
+        match &self.throughput {
+            LatencyChange::Judged(e) => Some(e.verdict),
+            _ => None,
+        }
     }
 
     /// The latency verdict, when there is one.
@@ -104,16 +115,18 @@ impl CellChange {
                 status(self.after)
             ));
         }
-        if let LatencyChange::Judged(e) = &self.latency
-            && matches!(e.verdict, Verdict::Slower | Verdict::Faster)
-        {
-            parts.push(format!(
-                "{} ×{:.3} [{:.3}, {:.3}]",
-                e.verdict.name(),
-                e.ratio,
-                e.low,
-                e.high
-            ));
+        for (what, change) in [("", &self.latency), ("throughput ", &self.throughput)] {
+            if let LatencyChange::Judged(e) = change
+                && matches!(e.verdict, Verdict::Slower | Verdict::Faster)
+            {
+                parts.push(format!(
+                    "{what}{} ×{:.3} [{:.3}, {:.3}]",
+                    e.verdict.name(),
+                    e.ratio,
+                    e.low,
+                    e.high
+                ));
+            }
         }
         if let Some(q) = self.quality.filter(QualityChange::is_regression) {
             parts.push(format!(
@@ -190,11 +203,30 @@ impl Comparison {
         }
     }
 
-    /// The count line: [`Comparison::tally`] in words.
+    /// The count line: [`Comparison::tally`] in words, then the throughput
+    /// verdicts when any cell has one.
     pub fn counts(&self) -> String {
         let t = self.tally();
+        let throughput = |v: Verdict| {
+            self.cells
+                .iter()
+                .filter(|c| c.throughput_verdict() == Some(v))
+                .count()
+        };
+        let judged: usize = Verdict::ALL.iter().map(|&v| throughput(v)).sum();
+        let extra = if judged == 0 {
+            String::new()
+        } else {
+            format!(
+                "; throughput: {} slower, {} faster, {} same, {} unsure",
+                throughput(Verdict::Slower),
+                throughput(Verdict::Faster),
+                throughput(Verdict::Same),
+                throughput(Verdict::Unsure)
+            )
+        };
         format!(
-            "{} regressions, {} fixes; latency: {} slower, {} faster, {} same, {} unsure, {} not comparable; {} not run",
+            "{} regressions, {} fixes; latency: {} slower, {} faster, {} same, {} unsure, {} not comparable; {} not run{extra}",
             t.regressions,
             t.fixes,
             t.slower,

@@ -17,6 +17,7 @@ pub mod quantize;
 pub mod sampling;
 pub mod schema;
 pub mod stats;
+pub mod throughput;
 pub mod verdict;
 
 pub use matrix::{Agent, Backend, Browser, ParseNameError};

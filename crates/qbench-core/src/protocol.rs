@@ -111,6 +111,15 @@ pub struct CellRequest {
     /// has at `/base/` (another package, or TF.js). Set by the browser executor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<crate::schema::PairedWith>,
+    /// The page's readback floor (the probe's), milliseconds: what a
+    /// throughput queue is sized against; measured in the cell when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readback_floor_ms: Option<f64>,
+    /// The adapter offers `timestamp-query`: time each inference's dispatches
+    /// on the GPU's clock too (WebGPU cells; without the feature, burn's
+    /// profiler cannot time in a page at all).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gpu_timestamps: bool,
 }
 
 /// What a cell measured in the page, raw: statistics are computed by the runner.
@@ -125,10 +134,25 @@ pub struct CellResponse {
     /// How the warm-up between the first inference and the samples went.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<Warmup>,
-    /// Warm samples, each one inference including readback, milliseconds.
+    /// Warm samples, each the mean of `repetitions` inferences run back to
+    /// back, each including its readback, milliseconds.
     pub samples_ms: Vec<f64>,
+    /// Inferences each sample timed ([`crate::sampling::repetitions`]);
+    /// absent from pages before repetitions, which timed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetitions: Option<u32>,
+    /// The page's clock step the repetitions were chosen from, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_step_ms: Option<f64>,
+    /// Pipelined throughput (WebGPU cells with `throughput_samples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<crate::throughput::ThroughputSamples>,
+    /// GPU time of each timed inference's dispatches, from the adapter's
+    /// timestamps (`gpu_timestamps` in the request), milliseconds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpu_ms: Vec<f64>,
     /// For each warm sample, the part until the forward call returned (host-side
-    /// work), milliseconds; empty when not measured.
+    /// work, per inference as `samples_ms`), milliseconds; empty when not measured.
     #[serde(default)]
     pub enqueue_ms: Vec<f64>,
     /// Why sampling stopped.
@@ -165,6 +189,10 @@ impl CellResponse {
             first_ms: None,
             warmup: None,
             samples_ms: Vec::new(),
+            repetitions: None,
+            timer_step_ms: None,
+            throughput: None,
+            gpu_ms: Vec::new(),
             enqueue_ms: Vec::new(),
             stop: None,
             probabilities: Vec::new(),

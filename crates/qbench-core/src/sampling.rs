@@ -35,6 +35,34 @@ pub struct SamplePlan {
     /// this fraction of the median (0.02 = 2%); 0 never stops on precision.
     #[serde(default)]
     pub ci_target: f64,
+    /// Each timed sample spans at least this many steps of the page's clock:
+    /// it times [`repetitions`] inferences back to back and records their
+    /// mean (criterion's iteration batching). 0: one inference per sample.
+    #[serde(default)]
+    pub timer_steps: u32,
+    /// Pipelined-throughput samples of a WebGPU cell after its latency
+    /// samples ([`crate::throughput`]); 0: none.
+    #[serde(default)]
+    pub throughput_samples: u32,
+}
+
+/// Most inferences one timed sample may cover: a clock so coarse that more
+/// would be needed is reported as it is rather than hidden in a long sample.
+pub const MAX_REPETITIONS: u32 = 1000;
+
+/// Inferences per timed sample so that one sample spans at least
+/// `timer_steps` steps of a clock that advances by `step_ms`, for an
+/// inference of about `inference_ms`: 1 when one inference is long enough
+/// (or either time is unknown), never more than [`MAX_REPETITIONS`].
+pub fn repetitions(timer_steps: u32, step_ms: f64, inference_ms: f64) -> u32 {
+    if timer_steps == 0
+        || !(step_ms.is_finite() && step_ms > 0.0)
+        || !(inference_ms.is_finite() && inference_ms > 0.0)
+    {
+        return 1;
+    }
+    let wanted = (f64::from(timer_steps) * step_ms / inference_ms).ceil();
+    (wanted as u32).clamp(1, MAX_REPETITIONS)
 }
 
 /// Why a cell stopped sampling.
@@ -157,6 +185,17 @@ impl Warming {
             || (self.quiet_inferences >= SETTLE_WINDOW && self.quiet_ms >= self.plan.settle_ms)
     }
 
+    /// What a warm inference takes, as the warm-up has seen it: the lowest
+    /// median of [`SETTLE_WINDOW`] inferences, else the mean so far; `None`
+    /// before any inference.
+    pub fn typical_ms(&self) -> Option<f64> {
+        if self.best.is_finite() {
+            Some(self.best)
+        } else {
+            (self.inferences > 0).then(|| self.ms / f64::from(self.inferences))
+        }
+    }
+
     /// The record of the warm-up so far.
     pub fn summary(&self) -> Warmup {
         Warmup {
@@ -202,7 +241,45 @@ mod tests {
             min_samples: 3,
             budget_ms: 100.0,
             ci_target,
+            timer_steps: 0,
+            throughput_samples: 0,
         }
+    }
+
+    #[test]
+    fn a_sample_spans_enough_steps_of_the_clock() {
+        // Firefox's isolated clock (0.02 ms) and a 0.175 ms inference: 100
+        // steps are 2 ms, 11.4 inferences, so 12.
+        assert_eq!(repetitions(100, 0.02, 0.175), 12);
+        // Chromium's (0.005 ms): 0.5 ms, 2.86 inferences, so 3.
+        assert_eq!(repetitions(100, 0.005, 0.175), 3);
+        // A batch-32 inference outlasts 100 steps alone.
+        assert_eq!(repetitions(100, 0.02, 4.8), 1);
+        assert_eq!(repetitions(100, 0.02, 2.0), 1, "exactly 100 steps");
+        assert_eq!(repetitions(100, 0.02, 1.99), 2);
+        // Off, or nothing known: one inference per sample.
+        assert_eq!(repetitions(0, 0.02, 0.175), 1);
+        assert_eq!(repetitions(100, f64::INFINITY, 0.175), 1, "no step seen");
+        assert_eq!(repetitions(100, 0.02, 0.0), 1);
+        assert_eq!(repetitions(100, 0.02, f64::NAN), 1);
+        // A clock of 1 ms steps and a 1 µs inference: capped.
+        assert_eq!(repetitions(100, 1.0, 0.001), MAX_REPETITIONS);
+    }
+
+    #[test]
+    fn the_typical_inference_is_the_best_window_median() {
+        let p = plan(0.0);
+        assert_eq!(Warming::new(p).typical_ms(), None);
+        assert_eq!(
+            Warming::over(p, &[4.0, 2.0]).typical_ms(),
+            Some(3.0),
+            "the mean of two"
+        );
+        assert_eq!(
+            Warming::over(p, &[9.0, 5.0, 6.0, 1.0, 8.0, 7.0]).typical_ms(),
+            Some(5.0),
+            "the windows' medians are 6, 5, 6 and 7"
+        );
     }
 
     #[test]

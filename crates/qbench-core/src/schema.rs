@@ -244,6 +244,13 @@ pub struct RunSettings {
     /// Target half-width of the median's 95% interval, fraction of the median (0: none).
     #[serde(default)]
     pub ci_target: f64,
+    /// Each timed sample spans at least this many steps of the page's clock
+    /// (0, and reports before it: one inference per sample).
+    #[serde(default)]
+    pub timer_steps: u32,
+    /// Pipelined-throughput samples per WebGPU cell (0: none).
+    #[serde(default)]
+    pub throughput_samples: u32,
     /// Times each cell was run, in an order shuffled per round; samples are pooled.
     #[serde(default = "one")]
     pub rounds: u32,
@@ -324,6 +331,28 @@ pub struct Adapter {
     /// Why it has that class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_reason: Option<String>,
+}
+
+/// The WebGPU feature that lets a page read the GPU's clock.
+pub const TIMESTAMP_QUERY: &str = "timestamp-query";
+
+/// The environment's `extra` line on GPU timestamps.
+pub const GPU_TIMESTAMPS_KEY: &str = "gpu timestamps";
+
+impl Adapter {
+    /// Whether the adapter offers `feature` (`adapter.features`).
+    pub fn offers(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
+    }
+
+    /// What the environment says about GPU time: recorded, or why not.
+    pub fn gpu_timestamps(&self) -> String {
+        if self.offers(TIMESTAMP_QUERY) {
+            format!("{TIMESTAMP_QUERY} offered: each WebGPU cell records its dispatches' GPU time")
+        } else {
+            format!("none: the adapter does not offer {TIMESTAMP_QUERY}")
+        }
+    }
 }
 
 named_enum!(
@@ -442,6 +471,14 @@ pub struct Cell {
     pub outcome: Outcome,
     /// Latency of one inference including readback, milliseconds.
     pub latency_ms: Option<Latency>,
+    /// Pipelined throughput (WebGPU): what one more inference costs when
+    /// many are queued and read back once, milliseconds per inference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_ms: Option<Throughput>,
+    /// GPU time of one inference's dispatches from the adapter's timestamps
+    /// (WebGPU, where the adapter offers `timestamp-query`), milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_ms: Option<GpuTime>,
     /// Weight memory.
     pub memory: Memory,
     /// Quality versus float32 on the same backend.
@@ -508,6 +545,13 @@ pub struct Round {
     pub first: f64,
     /// Samples taken in this round.
     pub samples: usize,
+    /// Inferences each of this round's samples timed back to back, chosen
+    /// from the page's clock step (absent: one, as before repetitions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetitions: Option<u32>,
+    /// The page's clock step the repetitions were chosen from, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_step_ms: Option<f64>,
     /// Why this round stopped sampling.
     pub stop: Stop,
     /// This round's warm-up (absent from reports before warm-up settled).
@@ -567,6 +611,8 @@ impl Cell {
             batch,
             outcome: Outcome::Ok,
             latency_ms: None,
+            throughput_ms: None,
+            gpu_ms: None,
             memory: Memory::estimated(memory),
             quality: None,
             wall_ms: None,
@@ -614,6 +660,45 @@ pub struct Latency {
     pub raw: Vec<f64>,
 }
 
+/// Pipelined throughput of a cell ([`crate::throughput`]), milliseconds per inference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// The shortest queue of each round's samples (`K`; samples queued `k`
+    /// and `2k` with `k` in `[K, 2K)`), per round in order.
+    pub queue: Vec<u32>,
+    /// Statistics of the samples of every round pooled.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The samples, in order.
+    pub raw: Vec<f64>,
+}
+
+/// GPU time of one inference's dispatches, from the adapter's timestamps:
+/// from the start of its first compute pass to the end of its last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuTime {
+    /// Statistics of the samples of every round pooled, milliseconds.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The smallest step between two different samples, milliseconds: the
+    /// clock's quantum as far as the samples show it (browsers round
+    /// timestamps, Chromium to 0.1 ms by default); `None` when all were equal.
+    pub step_ms: Option<f64>,
+    /// The samples, in order.
+    pub raw: Vec<f64>,
+}
+
+/// The smallest positive difference between two of `samples`.
+pub fn smallest_step(samples: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = samples.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .min_by(f64::total_cmp)
+}
+
 /// Weight memory of a cell, bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
@@ -659,6 +744,8 @@ mod tests {
             quality_inputs: 5,
             min_samples: 2,
             ci_target: 0.02,
+            timer_steps: 0,
+            throughput_samples: 0,
             rounds: 1,
             seed: 0,
             retries: 0,
@@ -718,6 +805,14 @@ mod tests {
         v["status"] = "crashed".into();
         let err = serde_json::from_value::<Cell>(v).unwrap_err().to_string();
         assert!(err.contains("unknown cell status `crashed`"), "{err}");
+    }
+
+    #[test]
+    fn the_smallest_step_is_between_different_samples() {
+        assert_eq!(smallest_step(&[0.75, 0.25, 0.75, 0.5]), Some(0.25));
+        assert_eq!(smallest_step(&[2.0, 2.0]), None, "all equal");
+        assert_eq!(smallest_step(&[]), None);
+        assert_eq!(smallest_step(&[1.0, f64::NAN, 1.5]), Some(0.5));
     }
 
     #[test]

@@ -106,6 +106,24 @@ pub fn warmup_record(plan: String, times: Vec<f64>) -> Result<String, JsValue> {
     to_json(&Warming::over(parse_plan(&plan)?, &times).summary())
 }
 
+/// Inferences per timed sample for a side that is not a qbench module
+/// (TF.js) under the JSON `SamplePlan` `plan`, whose warm-up inferences took
+/// `times` (ms): by this module's rule, from this page's clock step, so both
+/// sides of a pair time alike.
+#[wasm_bindgen(js_name = sampleRepetitions)]
+pub fn sample_repetitions(plan: String, times: Vec<f64>) -> Result<u32, JsValue> {
+    let plan = parse_plan(&plan)?;
+    if plan.timer_steps == 0 {
+        return Ok(1);
+    }
+    let typical = Warming::over(plan, &times).typical_ms().unwrap_or(f64::NAN);
+    Ok(qbench_core::sampling::repetitions(
+        plan.timer_steps,
+        crate::clock::step_ms(),
+        typical,
+    ))
+}
+
 fn parse_plan(plan: &str) -> Result<SamplePlan, JsValue> {
     serde_json::from_str(plan).map_err(|e| JsValue::from_str(&format!("bad sampling plan: {e}")))
 }

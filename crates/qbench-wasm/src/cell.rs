@@ -5,8 +5,9 @@
 use burn::tensor::{DType, Device, FloatDType};
 use qbench_core::profile::{CutSamples, Stage};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference};
-use qbench_core::sampling::{Stop, Warming};
+use qbench_core::sampling::{Stop, Warming, repetitions};
 use qbench_core::schema::Status;
+use qbench_core::throughput::{self, ThroughputSamples};
 use qbench_core::{Backend, Precision};
 #[cfg(all(target_family = "wasm", feature = "webgpu"))]
 use qbench_model::ChannelsLast;
@@ -16,10 +17,14 @@ use qbench_model::digits::Digits;
 use qbench_model::weights::QuantizedWeights;
 
 use crate::assets;
-use crate::clock::now_ms;
+use crate::clock::{self, now_ms};
 
 /// Timed rounds of cuts in a profile (`run --profile`).
 const PROFILE_ROUNDS: usize = 7;
+
+/// Inferences whose dispatches are timed on the GPU's clock (WebGPU cells
+/// whose adapter offers `timestamp-query`).
+const GPU_SAMPLES: usize = 15;
 
 /// Why a cell produced no measurements.
 #[derive(Debug)]
@@ -70,6 +75,12 @@ pub struct Session {
     model_load_ms: f64,
     measured_bytes: Option<u64>,
     warming: Warming,
+    /// The page's clock step (when the plan wants samples spanning steps of it).
+    timer_step_ms: Option<f64>,
+    /// Inferences per timed sample, chosen at the first sample.
+    repetitions: Option<u32>,
+    /// Timed inferences so far: which input the next one takes.
+    inferences: usize,
     samples_ms: Vec<f64>,
     enqueue_ms: Vec<f64>,
     spent: f64,
@@ -121,6 +132,9 @@ impl Session {
             model_load_ms,
             measured_bytes,
             warming: Warming::new(req.plan),
+            timer_step_ms: (req.plan.timer_steps > 0).then(clock::step_ms),
+            repetitions: None,
+            inferences: 0,
             samples_ms: Vec::new(),
             enqueue_ms: Vec::new(),
             spent: 0.0,
@@ -158,27 +172,59 @@ impl Session {
         self.stop.is_some()
     }
 
-    /// Times one warm inference (nothing once the cell failed); then whether
-    /// the plan is met. The samples take the quality digits in turn, batch by
+    /// Times one warm sample (nothing once the cell failed): [`Self::repetitions`]
+    /// inferences back to back, their mean recorded; then whether the plan
+    /// is met. The inferences take the quality digits in turn, batch by
     /// batch, and keep their probabilities the first time round: the quality
     /// pass then runs only on the digits the samples did not reach.
     pub async fn sample(&mut self) -> bool {
-        if self.failure.is_none() {
-            let turn = self.samples_ms.len();
-            let pixels = &self.inputs[turn % self.inputs.len()];
-            match split(&self.net, pixels, &self.device).await {
-                Ok((ms, enqueued, probabilities)) => {
-                    self.spent += ms;
-                    self.samples_ms.push(ms);
-                    self.enqueue_ms.push(enqueued);
-                    if turn < self.quality_batches {
-                        self.sampled_probabilities.extend(probabilities);
-                    }
-                }
-                Err(failure) => self.failure = Some(failure),
-            }
+        if self.failure.is_none()
+            && let Err(failure) = self.timed_sample().await
+        {
+            self.failure = Some(failure);
         }
         self.satisfied()
+    }
+
+    async fn timed_sample(&mut self) -> Result<(), Failure> {
+        let r = self.repetitions().await?;
+        let (mut enqueued, started) = (0.0, now_ms());
+        for _ in 0..r {
+            let turn = self.inferences;
+            let pixels = &self.inputs[turn % self.inputs.len()];
+            let (_, part, probabilities) = split(&self.net, pixels, &self.device).await?;
+            enqueued += part;
+            if turn < self.quality_batches {
+                self.sampled_probabilities.extend(probabilities);
+            }
+            self.inferences += 1;
+        }
+        let ms = now_ms() - started;
+        self.spent += ms;
+        self.samples_ms.push(ms / f64::from(r));
+        self.enqueue_ms.push(enqueued / f64::from(r));
+        Ok(())
+    }
+
+    /// Inferences per timed sample: enough that a sample spans the plan's
+    /// `timer_steps` steps of the page's clock, for an inference as long as
+    /// the warm-up's typical one (or, without a warm-up, one timed now).
+    async fn repetitions(&mut self) -> Result<u32, Failure> {
+        if let Some(r) = self.repetitions {
+            return Ok(r);
+        }
+        let r = match self.timer_step_ms {
+            None => 1,
+            Some(step) => {
+                let typical = match self.warming.typical_ms() {
+                    Some(ms) => ms,
+                    None => timed(&self.net, self.first_batch(), &self.device).await?,
+                };
+                repetitions(self.request.plan.timer_steps, step, typical)
+            }
+        };
+        self.repetitions = Some(r);
+        Ok(r)
     }
 
     /// The quality pass, then the cell's response.
@@ -197,6 +243,14 @@ impl Session {
         } else {
             Vec::new()
         };
+        let throughput = match self.throughput().await {
+            Ok(t) => t,
+            Err(failure) => return failure.into_response(),
+        };
+        let gpu_ms = match self.gpu_times().await {
+            Ok(t) => t,
+            Err(failure) => return failure.into_response(),
+        };
         let probabilities = match self.quality().await {
             Ok(p) => p,
             Err(failure) => return failure.into_response(),
@@ -207,6 +261,10 @@ impl Session {
             first_ms: Some(self.first_ms),
             warmup: Some(self.warming.summary()),
             samples_ms: self.samples_ms,
+            repetitions: self.repetitions,
+            timer_step_ms: self.timer_step_ms,
+            throughput,
+            gpu_ms,
             enqueue_ms: self.enqueue_ms,
             stop: self.stop,
             probabilities,
@@ -251,6 +309,95 @@ impl Session {
             }
         }
         Ok(cuts)
+    }
+
+    /// Pipelined throughput ([`qbench_core::throughput`]), WebGPU cells only:
+    /// the queue doubled from one until it lasts long enough against the
+    /// readback floor (the request's, else this cell's median latency, which
+    /// is at least one), `K` placed between the last two, then
+    /// `throughput_samples` samples of `k` and `2k` queued inferences.
+    async fn throughput(&self) -> Result<Option<ThroughputSamples>, Failure> {
+        let n = self.request.plan.throughput_samples;
+        if n == 0 || self.request.backend != Backend::Webgpu {
+            return Ok(None);
+        }
+        let floor_ms = self
+            .request
+            .readback_floor_ms
+            .filter(|f| f.is_finite() && *f > 0.0)
+            .or_else(|| qbench_core::stats::median(&self.samples_ms))
+            .unwrap_or(self.first_ms);
+        let target = throughput::target_ms(floor_ms);
+        let (mut half, mut full) = ((0, 0.0), (1, self.queued(1).await?));
+        while !throughput::long_enough(full.0, full.1, target) {
+            half = full;
+            full = (2 * full.0, self.queued(2 * full.0).await?);
+        }
+        let queue = throughput::shortest_queue(target, half, full);
+        let mut samples_ms = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let (k, k2) = throughput::queue_lengths(queue, i, n);
+            let short = (k, self.queued(k).await?);
+            let long = (k2, self.queued(k2).await?);
+            samples_ms.push(throughput::per_inference(short, long));
+        }
+        Ok(Some(ThroughputSamples {
+            queue,
+            floor_ms,
+            samples_ms,
+        }))
+    }
+
+    /// The GPU time of [`GPU_SAMPLES`] inferences' dispatches, each in a
+    /// profiling window of burn's, which on WebGPU writes the adapter's
+    /// timestamps at the start of the first compute pass and the end of the
+    /// last. The inferences are queued back to back and the last one read
+    /// back, then every window is resolved: one readback floor for all.
+    /// Empty unless asked (the adapter offers `timestamp-query`: without it
+    /// burn's profiler would have to block, which a page cannot).
+    async fn gpu_times(&self) -> Result<Vec<f64>, Failure> {
+        if !self.request.gpu_timestamps || self.request.backend != Backend::Webgpu {
+            return Ok(Vec::new());
+        }
+        let mut windows = Vec::with_capacity(GPU_SAMPLES);
+        let mut last = None;
+        for i in 0..GPU_SAMPLES {
+            let pixels = &self.inputs[i % self.inputs.len()];
+            let (logits, window) = self
+                .device
+                .profile(|| self.net.logits(pixels, &self.device))
+                .map_err(|e| Failure::Error(format!("opening a GPU timing window: {e}")))?;
+            windows.push(window);
+            last = Some(logits);
+        }
+        if let Some(logits) = last {
+            read_back(logits).await?;
+        }
+        let mut times = Vec::with_capacity(GPU_SAMPLES);
+        for window in windows {
+            if let Some(ticks) = window.resolve().await {
+                times.push(ticks.duration().as_secs_f64() * 1e3);
+            }
+        }
+        Ok(times)
+    }
+
+    /// `k` inferences on the sampled inputs in turn, each uploading its
+    /// images, queued back to back; only the last one's logits read back
+    /// (a queue runs in order, so then all are done). Milliseconds.
+    async fn queued(&self, k: u32) -> Result<f64, Failure> {
+        let started = now_ms();
+        let mut last = None;
+        for i in 0..k as usize {
+            last = Some(
+                self.net
+                    .logits(&self.inputs[i % self.inputs.len()], &self.device),
+            );
+        }
+        if let Some(logits) = last {
+            read_back(logits).await?;
+        }
+        Ok(now_ms() - started)
     }
 
     /// Probabilities of the first `quality_inputs` held-out digits: those the
@@ -547,12 +694,16 @@ mod tests {
                 min_samples: 3,
                 budget_ms: 1e9,
                 ci_target: 0.0,
+                timer_steps: 0,
+                throughput_samples: 0,
             },
             quality_inputs: 7,
             quality_batch: 4,
             power_preference: PowerPreference::default(),
             profile: false,
             paired: None,
+            readback_floor_ms: None,
+            gpu_timestamps: false,
         }
     }
 
@@ -648,6 +799,43 @@ mod tests {
         );
         fewer.quality_inputs = 0;
         assert!(pollster::block_on(run(&fewer)).probabilities.is_empty());
+    }
+
+    /// A sample of three repetitions runs three inferences on the quality
+    /// digits in turn: two samples cover the three batches of two and go
+    /// round once more, and the probabilities are those of one inference per
+    /// sample. Without a clock step to go by, a sample is one inference.
+    #[test]
+    fn a_sample_of_repetitions_takes_the_inputs_in_turn() {
+        let mut req = request(Precision::F32);
+        req.plan.min_samples = 2;
+        req.plan.max_samples = 2;
+        let once = pollster::block_on(run(&req));
+        assert_eq!((once.repetitions, once.timer_step_ms), (Some(1), None));
+        let mut session = pollster::block_on(Session::open(&req)).unwrap();
+        session.repetitions = Some(3);
+        while !pollster::block_on(session.sample()) {}
+        assert_eq!((session.samples_ms.len(), session.inferences), (2, 6));
+        assert_eq!(
+            session.sampled_probabilities.len(),
+            60,
+            "three batches, once"
+        );
+        let thrice = pollster::block_on(session.finish());
+        assert_eq!(thrice.repetitions, Some(3));
+        let worst = thrice
+            .probabilities
+            .iter()
+            .zip(&once.probabilities)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-6, "max |Δp| = {worst:e}");
+        // With a clock step the repetitions come from it, and are recorded.
+        req.plan.timer_steps = 100;
+        let timed = pollster::block_on(run(&req));
+        let step = timed.timer_step_ms.unwrap();
+        assert!(step > 0.0 && step.is_finite(), "{step}");
+        assert!(timed.repetitions.is_some_and(|r| r >= 1));
     }
 
     #[test]

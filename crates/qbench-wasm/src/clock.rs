@@ -22,3 +22,19 @@ pub fn now_ms() -> f64 {
     static START: OnceLock<Instant> = OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
 }
+
+/// The smallest positive step between consecutive readings of [`now_ms`],
+/// over at most 50 ms or 200 steps.
+pub fn step_ms() -> f64 {
+    let start = now_ms();
+    let (mut last, mut best, mut steps) = (start, f64::INFINITY, 0);
+    while steps < 200 && last - start < 50.0 {
+        let t = now_ms();
+        if t > last {
+            best = best.min(t - last);
+            steps += 1;
+            last = t;
+        }
+    }
+    best
+}

@@ -9,8 +9,6 @@ use qbench_core::schema::Adapter;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::clock::now_ms;
-
 /// A module whose only function uses a v128 instruction (as wasm-feature-detect does).
 const SIMD_MODULE: [u8; 31] = [
     0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253,
@@ -56,7 +54,7 @@ pub async fn probe(preference: PowerPreference) -> Probe {
         cross_origin_isolated: get(&global, "crossOriginIsolated")
             .as_bool()
             .unwrap_or(false),
-        timer_resolution_ms: timer_resolution_ms(),
+        timer_resolution_ms: crate::clock::step_ms(),
         wasm_simd: WebAssembly::validate(&Uint8Array::from(&SIMD_MODULE[..]).into())
             .unwrap_or(false),
         hardware_concurrency: get(&navigator, "hardwareConcurrency")
@@ -65,22 +63,6 @@ pub async fn probe(preference: PowerPreference) -> Probe {
         webgpu,
         webgpu_unavailable_reason,
     }
-}
-
-/// The smallest positive step between consecutive `performance.now()` readings,
-/// over at most 50 ms or 200 steps.
-fn timer_resolution_ms() -> f64 {
-    let start = now_ms();
-    let (mut last, mut best, mut steps) = (start, f64::INFINITY, 0);
-    while steps < 200 && last - start < 50.0 {
-        let t = now_ms();
-        if t > last {
-            best = best.min(t - last);
-            steps += 1;
-            last = t;
-        }
-    }
-    best
 }
 
 async fn adapter(navigator: &JsValue, preference: PowerPreference) -> Result<Adapter, String> {

@@ -50,12 +50,16 @@ fn request(backend: Backend, precision: Precision) -> CellRequest {
             min_samples: 3,
             budget_ms: 0.0,
             ci_target: 0.0,
+            timer_steps: 0,
+            throughput_samples: 0,
         },
         quality_inputs: INPUTS,
         quality_batch: 5,
         power_preference: PowerPreference::default(),
         profile: false,
         paired: None,
+        readback_floor_ms: None,
+        gpu_timestamps: false,
     }
 }
 

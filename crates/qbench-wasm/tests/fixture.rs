@@ -31,12 +31,16 @@ fn the_fixture_is_what_native_float32_computes() {
             min_samples: 1,
             budget_ms: 0.0,
             ci_target: 0.0,
+            timer_steps: 0,
+            throughput_samples: 0,
         },
         quality_inputs: INPUTS,
         quality_batch: INPUTS,
         power_preference: PowerPreference::default(),
         profile: false,
         paired: None,
+        readback_floor_ms: None,
+        gpu_timestamps: false,
     };
     let response = pollster::block_on(qbench_wasm::cell::run(&request));
     assert_eq!(response.status, Status::Ok, "{:?}", response.reason);

@@ -88,8 +88,30 @@ fn compare_with(
                 },
             };
             let (medians, latency) = match (&before, &after) {
-                (Some(b), Some(a)) => latency(old, b, new, a, threshold, seed, paired.is_some()),
+                (Some(b), Some(a)) => judge(
+                    Metric::Latency,
+                    [old, new],
+                    [b, a],
+                    threshold,
+                    seed,
+                    paired.is_some(),
+                ),
                 _ => (None, LatencyChange::Missing),
+            };
+            // Throughput samples are not taken alternately: never as pairs.
+            let throughput = match (&before, &after) {
+                (Some(b), Some(a)) => {
+                    judge(
+                        Metric::Throughput,
+                        [old, new],
+                        [b, a],
+                        threshold,
+                        seed,
+                        false,
+                    )
+                    .1
+                }
+                _ => LatencyChange::Missing,
             };
             let quality = match (
                 before.as_ref().and_then(|c| c.quality),
@@ -108,6 +130,7 @@ fn compare_with(
                 transition,
                 medians,
                 latency,
+                throughput,
                 quality,
             }
         })
@@ -121,25 +144,60 @@ fn compare_with(
     }
 }
 
-fn latency(
-    old: &Report,
-    b: &Cell,
-    new: &Report,
-    a: &Cell,
+/// What a speed verdict is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Metric {
+    /// One inference with its readback.
+    Latency,
+    /// One more inference in a queue read back once (WebGPU).
+    Throughput,
+}
+
+impl Metric {
+    /// The cell's median of this metric, when it has one.
+    fn median(self, cell: &Cell) -> Option<f64> {
+        match self {
+            Metric::Latency => cell.latency_ms.as_ref().map(|l| l.summary.median),
+            Metric::Throughput => cell.throughput_ms.as_ref().map(|t| t.summary.median),
+        }
+    }
+
+    /// The cell's samples of this metric split by round (page load), in the
+    /// order they ran; one group when the rounds do not account for them.
+    fn rounds(self, cell: &Cell) -> Vec<&[f64]> {
+        match self {
+            Metric::Latency => by_round(cell),
+            Metric::Throughput => {
+                let Some(t) = &cell.throughput_ms else {
+                    return Vec::new();
+                };
+                let pages = t.queue.len().max(1);
+                if t.raw.len() % pages != 0 || t.raw.is_empty() {
+                    return vec![&t.raw];
+                }
+                t.raw.chunks(t.raw.len() / pages).collect()
+            }
+        }
+    }
+}
+
+/// The medians before and now and the verdict on `metric` of cells `b`
+/// (in `old`) and `a` (in `new`).
+fn judge(
+    metric: Metric,
+    [old, new]: [&Report; 2],
+    [b, a]: [&Cell; 2],
     threshold: f64,
     seed: u64,
     paired: bool,
 ) -> (Option<(f64, f64)>, LatencyChange) {
-    let (Some(lb), Some(la)) = (&b.latency_ms, &a.latency_ms) else {
+    let (Some(mb), Some(ma)) = (metric.median(b), metric.median(a)) else {
         return (None, LatencyChange::Missing);
     };
+    let medians = Some((mb, ma));
     if b.outcome != Outcome::Ok || a.outcome != Outcome::Ok {
-        return (
-            Some((lb.summary.median, la.summary.median)),
-            LatencyChange::Missing,
-        );
+        return (medians, LatencyChange::Missing);
     }
-    let medians = Some((lb.summary.median, la.summary.median));
     if b.backend == Backend::Webgpu
         && let (Some((cb, nb)), Some((ca, na))) = (adapter_class(old, b), adapter_class(new, a))
         && cb != ca
@@ -151,7 +209,7 @@ fn latency(
         );
         return (medians, LatencyChange::NotComparable(why));
     }
-    let (before, after) = (by_round(b), by_round(a));
+    let (before, after) = (metric.rounds(b), metric.rounds(a));
     let judged = if paired {
         verdict::compare_paired(&before, &after, threshold, seed)
     } else {
@@ -160,7 +218,7 @@ fn latency(
         let medians = |report: &Report, cell: &Cell| -> Vec<f64> {
             class(report, cell)
                 .filter(|c| c.precision != cell.precision && c.precision.is_simulated())
-                .filter_map(|c| c.latency_ms.as_ref().map(|l| l.summary.median))
+                .filter_map(|c| metric.median(c))
                 .collect()
         };
         let (old_medians, new_medians) = (medians(old, b), medians(new, a));
@@ -169,7 +227,7 @@ fn latency(
         // is evidence.
         let swing = class(old, b)
             .chain(class(new, a))
-            .flat_map(by_round)
+            .flat_map(|c| metric.rounds(c))
             .map(verdict::state_swing)
             .fold(0.0, f64::max);
         let spread = SessionSpread {
@@ -340,6 +398,57 @@ mod tests {
         new.cells = vec![cell(Precision::F32, Outcome::Ok, &switching(1.0))];
         let separate = compare(&old, &new, 0.05, 1);
         assert_ne!(separate.cells[0].verdict(), Some(Verdict::Same));
+    }
+
+    /// Throughput measured over three pages on each side: the latency stays
+    /// on its floor while the queued cost is half as much again, so the
+    /// throughput verdict alone makes the regression, and a cell without
+    /// throughput on one side has no verdict on it.
+    #[test]
+    fn a_throughput_slowdown_is_a_regression_of_its_own() {
+        let with_throughput = |scale: f64| {
+            let mut c = cell(Precision::F32, Outcome::Ok, &samples(1.0));
+            let raw: Vec<f64> = [3.0, 3.1, 2.9, 3.05, 2.95, 3.0, 3.1, 3.0, 2.9]
+                .iter()
+                .map(|v| v * scale)
+                .collect();
+            c.throughput_ms = Some(qbench_core::schema::Throughput {
+                queue: vec![128, 128, 256],
+                summary: Summary::from_samples(&raw).unwrap(),
+                raw,
+            });
+            c
+        };
+        let mut before = report(vec![with_throughput(1.0)]);
+        before.settings.rounds = 3;
+        let mut after = report(vec![with_throughput(1.5)]);
+        after.settings.rounds = 3;
+        let c = compare(&before, &after, 0.05, 1);
+        let ch = &c.cells[0];
+        assert_eq!(
+            ch.verdict(),
+            Some(Verdict::Unsure),
+            "latency unchanged, one page without peers"
+        );
+        assert_eq!(ch.throughput_verdict(), Some(Verdict::Slower));
+        assert!(ch.is_regression());
+        assert!(
+            ch.describe().starts_with("throughput slower ×1.500"),
+            "{}",
+            ch.describe()
+        );
+        assert!(
+            c.counts()
+                .ends_with("throughput: 1 slower, 0 faster, 0 same, 0 unsure"),
+            "{}",
+            c.counts()
+        );
+        let same = compare(&before, &before, 0.05, 1);
+        assert_eq!(same.cells[0].throughput_verdict(), Some(Verdict::Same));
+        let plain = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
+        let missing = compare(&plain, &after, 0.05, 1);
+        assert_eq!(missing.cells[0].throughput, LatencyChange::Missing);
+        assert!(!missing.counts().contains("throughput"));
     }
 
     #[test]

@@ -8,7 +8,10 @@ use qbench_core::Precision;
 use qbench_core::profile::{CutSamples, stage_times};
 use qbench_core::protocol::CellResponse;
 use qbench_core::quality::{self, Quality};
-use qbench_core::schema::{Cell, Environment, Latency, Outcome, Round, Sampling, Split, Status};
+use qbench_core::schema::{
+    Cell, Environment, GpuTime, Latency, Outcome, Round, Sampling, Split, Status, Throughput,
+    smallest_step,
+};
 use qbench_core::stats::{Summary, median_ci_half_width};
 use qbench_model::network::CLASSES;
 use qbench_model::weights;
@@ -109,6 +112,38 @@ fn split(responses: &[&CellResponse]) -> Option<Split> {
     })
 }
 
+/// Pipelined throughput from every round that measured it, samples pooled;
+/// `None` when none did (or a page's samples are not numbers).
+fn throughput(responses: &[&CellResponse]) -> Option<Throughput> {
+    let measured: Vec<_> = responses
+        .iter()
+        .filter_map(|r| r.throughput.as_ref())
+        .collect();
+    let raw: Vec<f64> = measured
+        .iter()
+        .flat_map(|t| t.samples_ms.iter().copied())
+        .collect();
+    Some(Throughput {
+        queue: measured.iter().map(|t| t.queue).collect(),
+        summary: Summary::from_samples(&raw).ok()?,
+        raw,
+    })
+}
+
+/// GPU time from every round that measured it, samples pooled; `None` when
+/// none did.
+fn gpu_time(responses: &[&CellResponse]) -> Option<GpuTime> {
+    let raw: Vec<f64> = responses
+        .iter()
+        .flat_map(|r| r.gpu_ms.iter().copied())
+        .collect();
+    Some(GpuTime {
+        summary: Summary::from_samples(&raw).ok()?,
+        step_ms: smallest_step(&raw),
+        raw,
+    })
+}
+
 /// The cell from every run of it so far: the first failure's outcome (or `ok`),
 /// latency from every sample of every round pooled, each round's median kept.
 pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
@@ -154,6 +189,8 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
                         median: qbench_core::stats::median(&r.samples_ms)?,
                         first: r.first_ms?,
                         samples: r.samples_ms.len(),
+                        repetitions: r.repetitions,
+                        timer_step_ms: r.timer_step_ms,
                         stop: r.stop?,
                         warmup: r.warmup,
                         device_init_ms: r.device_init_ms,
@@ -174,6 +211,8 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
                 raw,
             });
             cell.split_ms = split(&responses);
+            cell.throughput_ms = throughput(&responses);
+            cell.gpu_ms = gpu_time(&responses);
             let cuts: Vec<&[CutSamples]> = responses.iter().map(|r| r.cuts.as_slice()).collect();
             cell.profile = stage_times(&cuts);
         }
@@ -227,6 +266,7 @@ mod tests {
     use super::*;
     use crate::plan::Agent;
     use qbench_core::sampling::Stop;
+    use qbench_core::throughput::ThroughputSamples;
     use qbench_core::{Backend, Browser};
 
     fn plan(precision: Precision) -> PlannedCell {
@@ -318,6 +358,61 @@ mod tests {
         assert_eq!(s.stop, Stop::Target);
         assert_eq!((c.attempts, c.flaky, c.wall_ms), (2, true, Some(20.0)));
         assert_eq!(c.split_ms, None, "no round timed the host-side part");
+    }
+
+    #[test]
+    fn throughput_and_repetitions_are_kept_per_round() {
+        let mut first = response(&[1.0, 2.0, 3.0]);
+        first.repetitions = Some(12);
+        first.timer_step_ms = Some(0.02);
+        first.throughput = Some(ThroughputSamples {
+            queue: 128,
+            floor_ms: 100.0,
+            samples_ms: vec![3.0, 3.5, 2.5],
+        });
+        let mut second = response(&[4.0]);
+        second.gpu_ms = vec![0.2, 0.4, 0.3];
+        second.throughput = Some(ThroughputSamples {
+            queue: 256,
+            floor_ms: 100.0,
+            samples_ms: vec![4.0, 5.0],
+        });
+        let c = pooled(
+            blank(&plan(Precision::F32), None),
+            &[
+                run(Outcome::Ok, Some(first), 1),
+                run(Outcome::Ok, Some(second), 1),
+                run(Outcome::Ok, Some(response(&[5.0])), 1),
+            ],
+        );
+        let t = c.throughput_ms.unwrap();
+        assert_eq!(t.queue, vec![128, 256]);
+        assert_eq!(t.raw, vec![3.0, 3.5, 2.5, 4.0, 5.0]);
+        assert_eq!((t.summary.median, t.summary.samples), (3.5, 5));
+        let gpu = c.gpu_ms.unwrap();
+        assert_eq!((gpu.summary.median, gpu.raw.len()), (0.3, 3));
+        assert!(
+            (gpu.step_ms.unwrap() - 0.1).abs() < 1e-12,
+            "{:?}",
+            gpu.step_ms
+        );
+        let rounds = c.sampling.unwrap().rounds;
+        assert_eq!(
+            rounds
+                .iter()
+                .map(|r| (r.repetitions, r.timer_step_ms))
+                .collect::<Vec<_>>(),
+            [(Some(12), Some(0.02)), (None, None), (None, None)]
+        );
+        let plain = pooled(
+            blank(&plan(Precision::F32), None),
+            &[run(Outcome::Ok, Some(response(&[5.0])), 1)],
+        );
+        assert_eq!(
+            (plain.throughput_ms, plain.gpu_ms),
+            (None, None),
+            "no round measured them"
+        );
     }
 
     #[test]

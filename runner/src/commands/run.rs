@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use qbench_core::Browser;
 use qbench_core::expect::Expectations;
+use qbench_core::sampling::SamplePlan;
 use qbench_core::schema::{PairedWith, Report, RunSettings};
 use serde_json::{Map, Value};
 
@@ -145,6 +146,8 @@ fn settings(config: &RunConfig, seed: u64) -> RunSettings {
         quality_inputs: config.quality_inputs,
         min_samples: config.min_samples,
         ci_target: config.interval_target / 100.0,
+        timer_steps: config.timer_steps,
+        throughput_samples: config.throughput_samples,
         rounds: config.rounds,
         seed,
         retries: config.retries,
@@ -197,6 +200,7 @@ fn native_args(config: &RunConfig) -> NativeArgs {
         max_samples: config.max_samples,
         min_samples: config.min_samples,
         interval_target: config.interval_target,
+        timer_steps: config.timer_steps,
         time_per_cell: config.time_per_cell.into(),
         timeout_per_cell: config.timeout_per_cell.into(),
         quality_inputs: config.quality_inputs,
@@ -475,7 +479,10 @@ fn schedule(config: &RunConfig, host: &str, cells: Vec<PlannedCell>, seed: u64) 
         rounds: config.rounds,
         seed,
         retries: config.retries,
-        plan: native_args(config).plan(),
+        plan: SamplePlan {
+            throughput_samples: config.throughput_samples,
+            ..native_args(config).plan()
+        },
         quality_inputs: config.quality_inputs,
         quality_batch: 100,
         open_timeout: config.timeout_session,

@@ -56,6 +56,10 @@ pub struct NativeArgs {
     /// Stop sampling once the half-width of the median's 95% interval is within this many percent of the median; 0: never.
     #[arg(long, value_name = "PCT", default_value_t = defaults::INTERVAL_TARGET_PCT)]
     pub interval_target: f64,
+    /// Each timed sample spans at least this many steps of the clock (its
+    /// inferences repeated until it does); 0: one inference per sample.
+    #[arg(long, value_name = "N", default_value_t = defaults::TIMER_STEPS)]
+    pub timer_steps: u32,
     /// Time budget for a cell's timed samples (a duration).
     #[arg(long, value_name = "DURATION", default_value_t = defaults::TIME_PER_CELL.into())]
     pub time_per_cell: humantime::Duration,
@@ -82,6 +86,9 @@ impl NativeArgs {
             min_samples: self.min_samples.clamp(1, self.max_samples.max(1)),
             budget_ms: defaults::ms(*self.time_per_cell),
             ci_target: self.interval_target / 100.0,
+            timer_steps: self.timer_steps,
+            // Native cells have no WebGPU.
+            throughput_samples: 0,
         }
     }
 }
@@ -121,6 +128,8 @@ pub async fn measure(
         quality_inputs: args.quality_inputs,
         min_samples: args.plan().min_samples,
         ci_target: args.plan().ci_target,
+        timer_steps: args.timer_steps,
+        throughput_samples: 0,
         rounds: 1,
         seed: 0,
         retries: 0,

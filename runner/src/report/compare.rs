@@ -91,6 +91,13 @@ pub fn render(c: &Comparison) -> String {
             }
             LatencyChange::Missing => ("–".into(), "–".into()),
         };
+        // Throughput's verdict joins the latency column when it has one.
+        let latency = match &ch.throughput {
+            LatencyChange::Judged(e) => {
+                format!("{latency}; throughput {} {}", interval(e), e.verdict.name())
+            }
+            _ => latency,
+        };
         let quality = ch.quality.map_or("–".into(), |q| {
             format!(
                 "agreement {:+.2}, accuracy {:+.2}",

@@ -44,6 +44,9 @@ struct CellEntry<'c> {
     /// The ratio now/before; `high` is `null` when the interval is unbounded.
     latency: Option<Latency>,
     not_comparable: Option<&'c str>,
+    /// Pipelined throughput, as `latency` (absent when neither side measured it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throughput: Option<Latency>,
     quality: Option<Quality>,
     /// The regression or fix in words, as the gate prints it; empty otherwise.
     summary: String,
@@ -105,6 +108,10 @@ fn entry(ch: &CellChange) -> CellEntry<'_> {
         median_after_ms: ch.medians.map(|(_, a)| a),
         latency,
         not_comparable,
+        throughput: match &ch.throughput {
+            LatencyChange::Judged(e) => Some(e.into()),
+            _ => None,
+        },
         quality: ch.quality.map(Quality::from),
         summary: ch.describe(),
     }
@@ -156,6 +163,7 @@ mod tests {
             transition,
             medians: Some((10.0, 12.5)),
             latency,
+            throughput: LatencyChange::Missing,
             quality,
         }
     }

@@ -123,6 +123,7 @@ pub fn render(report: &Report) -> String {
     environments(&mut out, report);
     compatibility(&mut out, report);
     latency(&mut out, report);
+    throughput(&mut out, report);
     split(&mut out, report);
     profile(&mut out, report);
     opening(&mut out, report);
@@ -262,15 +263,20 @@ fn latency(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Latency (ms per inference, output read back)\n");
     let _ = writeln!(
         out,
-        "| cell | first | median | p95 | 95% CI of median | ± | samples | stopped at | round medians | median per input |"
+        "| cell | first | median | p95 | 95% CI of median | ± | samples (× inferences each) | stopped at | round medians | median per input |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     for c in all_cells(report) {
         let Some(l) = c.latency_ms.as_ref() else {
             continue;
         };
-        let (width, stop, rounds) = c.sampling.as_ref().map_or(
-            ("–".to_string(), "–".to_string(), "–".to_string()),
+        let (width, stop, rounds, reps) = c.sampling.as_ref().map_or(
+            (
+                "–".to_string(),
+                "–".to_string(),
+                "–".to_string(),
+                String::new(),
+            ),
             |s| {
                 (
                     format!("{:.1}%", s.ci_half_width_pct),
@@ -280,12 +286,13 @@ fn latency(out: &mut String, report: &Report) {
                         .map(|r| format!("{:.3}", r.median))
                         .collect::<Vec<_>>()
                         .join(", "),
+                    repetitions(&s.rounds),
                 )
             },
         );
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {:.3} | {:.3} | {:.3} – {:.3} | {width} | {} | {stop} | {rounds} | {:.4} |",
+            "| {} | {:.2} | {:.3} | {:.3} | {:.3} – {:.3} | {width} | {}{reps} | {stop} | {rounds} | {:.4} |",
             c.id(),
             l.first,
             l.summary.median,
@@ -299,6 +306,17 @@ fn latency(out: &mut String, report: &Report) {
     let _ = writeln!(out);
 }
 
+/// How many inferences each sample timed, when more than one: ` × 12`, or
+/// ` × 3–12` when the rounds' pages chose differently.
+fn repetitions(rounds: &[Round]) -> String {
+    let reps: Vec<u32> = rounds.iter().map(|r| r.repetitions.unwrap_or(1)).collect();
+    match (reps.iter().min(), reps.iter().max()) {
+        (Some(&lo), Some(&hi)) if hi > 1 && lo == hi => format!(" × {hi}"),
+        (Some(&lo), Some(&hi)) if hi > 1 => format!(" × {lo}–{hi}"),
+        _ => String::new(),
+    }
+}
+
 /// A table as Markdown, then a blank line.
 fn table(out: &mut String, t: &super::time::Table) {
     let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
@@ -308,6 +326,19 @@ fn table(out: &mut String, t: &super::time::Table) {
         let _ = writeln!(out, "{}", line(row));
     }
     let _ = writeln!(out);
+}
+
+/// Pipelined throughput and GPU time of WebGPU cells ([`super::time::throughput`]).
+fn throughput(out: &mut String, report: &Report) {
+    let Some(t) = super::time::throughput(report) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "## Pipelined throughput and GPU time (ms per inference)\n"
+    );
+    let _ = writeln!(out, "{}\n", super::time::THROUGHPUT_NOTE);
+    table(out, &t);
 }
 
 /// Where a warm inference's time goes ([`super::time::split`]).
@@ -627,6 +658,8 @@ mod tests {
             median: 0.5,
             first: 20.4,
             samples: 100,
+            repetitions: None,
+            timer_step_ms: None,
             stop: qbench_core::sampling::Stop::Max,
             warmup: warmup.map(|(inferences, ms, settled)| qbench_core::sampling::Warmup {
                 inferences,

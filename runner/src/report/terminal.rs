@@ -4,10 +4,10 @@ use qbench_core::schema::Cell;
 
 use crate::fmt::human_bytes;
 
-/// One line per cell: outcome, latency, memory and quality.
+/// One line per cell: outcome, latency, pipelined throughput (WebGPU), memory and quality.
 pub fn table(cells: &[Cell]) -> String {
     let mut out = format!(
-        "{:<9} {:<7} {:<13} {:>5} {:<11} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8} {:>9}\n",
+        "{:<9} {:<7} {:<13} {:>5} {:<11} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8} {:>9}\n",
         "browser",
         "backend",
         "precision",
@@ -16,6 +16,7 @@ pub fn table(cells: &[Cell]) -> String {
         "first ms",
         "median ms",
         "p95 ms",
+        "queued ms",
         "weights",
         "agree %",
         "acc %",
@@ -32,6 +33,10 @@ pub fn table(cells: &[Cell]) -> String {
                         format!("{:.3}", l.summary.p95),
                     )
                 });
+        let queued = c
+            .throughput_ms
+            .as_ref()
+            .map_or(String::new(), |t| format!("{:.3}", t.summary.median));
         let (agree, acc, drift) =
             c.quality
                 .as_ref()
@@ -43,7 +48,7 @@ pub fn table(cells: &[Cell]) -> String {
                     )
                 });
         out.push_str(&format!(
-            "{:<9} {:<7} {:<13} {:>5} {:<11} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8} {:>9}\n",
+            "{:<9} {:<7} {:<13} {:>5} {:<11} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>8} {:>9}\n",
             c.browser,
             c.backend.name(),
             c.precision.name(),
@@ -52,6 +57,7 @@ pub fn table(cells: &[Cell]) -> String {
             first,
             median,
             p95,
+            queued,
             human_bytes(c.memory.estimated_weight_bytes),
             agree,
             acc,

@@ -158,6 +158,7 @@ mod tests {
                 transition: Transition::Breakage,
                 medians: None,
                 latency: LatencyChange::NotComparable(HOSTILE.into()),
+                throughput: LatencyChange::Missing,
                 quality: None,
             }],
             threshold: 0.05,

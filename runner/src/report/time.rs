@@ -24,6 +24,16 @@ pub const PROFILE_NOTE: &str = "The network was cut after each stage and timed u
      the cuts taken in turn after the cell's samples. A stage's cost is its cut minus the cut before it; \
      `upload` is the whole first cut (the images up, the sum, the readback), so it holds the floor every cut pays.";
 
+/// What pipelined throughput measures (both reports print it above the table).
+pub const THROUGHPUT_NOTE: &str = "Each sample queues k inferences back to back, each uploading its own images, and reads back only \
+     the last; then 2k the same way. What the k more cost, divided by k, is the steady cost of one queued inference: \
+     the readback and its wait cancel. k steps through [K, 1.5 K), K the shortest queue whose inferences outlast \
+     4 readback floors beyond the readback (and 50 ms). \
+     The host records inference i + 1 while the GPU runs i, so this is the rate of the page, the browser's GPU \
+     process and the adapter together, not the latency of one inference nor the GPU's time alone. \
+     GPU time, where the adapter offers timestamp-query: from the start of an inference's first compute pass to the end \
+     of its last, on the GPU's clock (median of 15; the clock step is the smallest difference the samples show).";
+
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |t| format!("{t:.3}"))
 }
@@ -58,6 +68,63 @@ pub fn split(report: &Report) -> Option<Table> {
             "until the forward call returned",
             "the rest",
             "readback floor",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    })
+}
+
+/// Pipelined throughput and GPU time (WebGPU cells that measured either):
+/// the cost per queued inference with its interval, and the dispatches' time
+/// on the GPU's clock with its step, beside the latency and the readback
+/// floor; `None` when no cell measured either.
+pub fn throughput(report: &Report) -> Option<Table> {
+    let rows: Vec<Vec<String>> = report
+        .cells
+        .iter()
+        .filter(|c| c.throughput_ms.is_some() || c.gpu_ms.is_some())
+        .filter_map(|c| {
+            let l = c.latency_ms.as_ref()?;
+            let floor = report.environment_of(c).and_then(|e| e.readback_floor_ms);
+            let t = c.throughput_ms.as_ref();
+            let queues = t.and_then(|t| {
+                let (lo, hi) = (t.queue.iter().min()?, t.queue.iter().max()?);
+                Some(if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}–{hi}")
+                })
+            });
+            let dash = || "–".to_string();
+            let gpu = c.gpu_ms.as_ref();
+            Some(vec![
+                c.id().to_string(),
+                ms(Some(l.summary.median)),
+                floor.map_or_else(dash, |t| format!("{t:.2}")),
+                ms(t.map(|t| t.summary.median)),
+                t.map_or_else(dash, |t| {
+                    format!("{:.3} – {:.3}", t.summary.ci95_low, t.summary.ci95_high)
+                }),
+                t.map_or_else(dash, |t| t.summary.samples.to_string()),
+                queues.unwrap_or_else(dash),
+                ms(gpu.map(|g| g.summary.median)),
+                gpu.and_then(|g| g.step_ms)
+                    .map_or_else(dash, |s| format!("{s:.4}")),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Table {
+        header: [
+            "cell",
+            "latency",
+            "readback floor",
+            "per queued inference",
+            "95% CI",
+            "samples",
+            "K",
+            "GPU time",
+            "GPU clock step",
         ]
         .map(String::from)
         .to_vec(),

@@ -170,6 +170,8 @@ fn schedule(agents: &[Agent], precisions: &[Precision], batches: &[u32]) -> Sche
             min_samples: 3,
             budget_ms: 0.0,
             ci_target: 0.0,
+            timer_steps: 0,
+            throughput_samples: 0,
         },
         quality_inputs: 4,
         quality_batch: 2,

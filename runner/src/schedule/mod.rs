@@ -415,12 +415,17 @@ impl Schedule {
             let (class, why) = classify(adapter);
             adapter.class = Some(class);
             adapter.class_reason = Some(why);
+            let timestamps = adapter.gpu_timestamps();
+            env.extra
+                .insert(qbench_core::schema::GPU_TIMESTAMPS_KEY.into(), timestamps);
         }
         env
     }
 
     /// What the page is asked for a cell: quality only when it is not known
-    /// yet (for the paired side too) and no larger batch of it comes later.
+    /// yet (for the paired side too) and no larger batch of it comes later;
+    /// the agent's readback floor, which throughput queues are sized against,
+    /// and whether its adapter can time dispatches.
     fn request(&self, state: &State, planned: &PlannedCell, larger_later: bool) -> CellRequest {
         let key = (planned.agent, planned.backend, planned.precision);
         let known = state.quality.probabilities.contains_key(&key)
@@ -440,6 +445,15 @@ impl Schedule {
             power_preference: self.power_preference,
             profile: self.profile,
             paired: None,
+            readback_floor_ms: state
+                .environments
+                .get(&planned.agent)
+                .and_then(|env| env.readback_floor_ms),
+            gpu_timestamps: state
+                .environments
+                .get(&planned.agent)
+                .and_then(|env| env.webgpu.as_ref())
+                .is_some_and(|a| a.offers(qbench_core::schema::TIMESTAMP_QUERY)),
         }
     }
 

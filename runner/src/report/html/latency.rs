@@ -1,4 +1,4 @@
-//! Latency and first-inference charts, a chart per row of the matrix.
+//! Latency, throughput and first-inference charts, a chart per row of the matrix.
 
 use qbench_core::Precision;
 use qbench_core::schema::{Cell, Report, Status};
@@ -31,27 +31,9 @@ pub(super) fn latency(page: &mut Page, report: &Report) -> anyhow::Result<()> {
     let multi_host = report.hosts().len() > 1;
     let batches = batches(&report.cells);
     for row in rows(&report.cells) {
-        let cells: Vec<&Cell> = ok_cells(report, &row).collect();
-        let series = precisions(&report.cells)
-            .into_iter()
-            .map(|p| Series {
-                name: p.to_string(),
-                color: precision_color(p),
-                points: cells
-                    .iter()
-                    .filter(|c| c.precision == p)
-                    .filter_map(|c| {
-                        let l = c.latency_ms.as_ref()?;
-                        Some(Point {
-                            category: batches.iter().position(|b| *b == c.batch)?,
-                            value: l.summary.median,
-                            interval: Some((l.summary.ci95_low, l.summary.ci95_high)),
-                        })
-                    })
-                    .collect(),
-            })
-            .filter(|s| !s.points.is_empty())
-            .collect();
+        let series = per_precision(report, &row, &batches, |c| {
+            c.latency_ms.as_ref().map(|l| &l.summary)
+        });
         let references: Vec<Reference> = batches
             .iter()
             .enumerate()
@@ -79,6 +61,77 @@ pub(super) fn latency(page: &mut Page, report: &Report) -> anyhow::Result<()> {
             &format!("latency-{}", slug(&row)),
             &chart,
             &format!("{}: one series per precision.", row_name(&row, multi_host)),
+        )?;
+    }
+    page.push("</div>");
+    Ok(())
+}
+
+/// One series per precision of `row`'s `ok` cells: `summary`'s median with
+/// its interval, one point per batch.
+fn per_precision(
+    report: &Report,
+    row: &Row,
+    batches: &[u32],
+    summary: impl Fn(&Cell) -> Option<&qbench_core::stats::Summary>,
+) -> Vec<Series> {
+    let cells: Vec<&Cell> = ok_cells(report, row).collect();
+    precisions(&report.cells)
+        .into_iter()
+        .map(|p| Series {
+            name: p.to_string(),
+            color: precision_color(p),
+            points: cells
+                .iter()
+                .filter(|c| c.precision == p)
+                .filter_map(|c| {
+                    let s = summary(c)?;
+                    Some(Point {
+                        category: batches.iter().position(|b| *b == c.batch)?,
+                        value: s.median,
+                        interval: Some((s.ci95_low, s.ci95_high)),
+                    })
+                })
+                .collect(),
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect()
+}
+
+/// Pipelined throughput (WebGPU rows that measured it), a chart per row;
+/// no section when no cell measured it.
+pub(super) fn throughput(page: &mut Page, report: &Report) -> anyhow::Result<()> {
+    if report.cells.iter().all(|c| c.throughput_ms.is_none()) {
+        return Ok(());
+    }
+    page.section("throughput", "Pipelined throughput");
+    page.push("<p class=\"meta\">Median cost of one more inference when many are queued back to back and read back once, with its 95% confidence interval; log scale. The readback and its wait cancel out, so where latency sits on the adapter's readback floor this still moves (how it is taken: <a href=\"#time\">Where the time goes</a>).</p><div class=\"charts\">");
+    let multi_host = report.hosts().len() > 1;
+    let batches = batches(&report.cells);
+    for row in rows(&report.cells) {
+        let series = per_precision(report, &row, &batches, |c| {
+            c.throughput_ms.as_ref().map(|t| &t.summary)
+        });
+        if series.is_empty() {
+            continue;
+        }
+        let chart = Chart {
+            title: format!("{} throughput", row_name(&row, multi_host)),
+            y_label: "ms per queued inference".into(),
+            categories: batches.iter().map(|b| format!("batch {b}")).collect(),
+            log: true,
+            y_range: None,
+            kind: Kind::Whiskers,
+            series,
+            references: None,
+        };
+        page.chart(
+            &format!("throughput-{}", slug(&row)),
+            &chart,
+            &format!(
+                "{}: pipelined throughput, one series per precision.",
+                row_name(&row, multi_host)
+            ),
         )?;
     }
     page.push("</div>");

@@ -15,7 +15,7 @@ mod time;
 use changes::changes;
 use environment::{adapter_cell, environments, header};
 use history::history;
-use latency::{first_inference, latency, ok_cells, slug};
+use latency::{first_inference, latency, ok_cells, slug, throughput};
 use matrix::{Row, batches, matrix, precisions, problems, row_name, rows};
 use memory::memory;
 use quality::quality;
@@ -99,6 +99,7 @@ pub fn render(report: &Report, extras: Extras<'_>) -> anyhow::Result<String> {
     matrix(&mut page, report);
     changes(&mut page, extras);
     latency(&mut page, report)?;
+    throughput(&mut page, report)?;
     first_inference(&mut page, report)?;
     time(&mut page, report);
     memory(&mut page, report)?;

@@ -34,6 +34,11 @@ pub(super) fn time(page: &mut Page, report: &Report) {
             crate::report::time::split(report),
         ),
         (
+            "Pipelined throughput and GPU time",
+            crate::report::time::THROUGHPUT_NOTE,
+            crate::report::time::throughput(report),
+        ),
+        (
             "Stage by stage",
             crate::report::time::PROFILE_NOTE,
             crate::report::time::profile(report),
