@@ -444,10 +444,15 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
                     let gpu = &c["gpu_ms"];
                     assert_eq!(gpu["samples"], 15, "{c}");
                     assert!(gpu["median"].as_f64().unwrap() > 0.0, "{c}");
-                    assert!(
-                        gpu["median"].as_f64().unwrap() <= c["latency_ms"]["max"].as_f64().unwrap(),
-                        "the dispatches within their inference: {c}"
-                    );
+                    // Each of the four layers timed, in the order they run.
+                    let layers: Vec<&str> = gpu["layers"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|l| l["median"].as_f64().unwrap() >= 0.0)
+                        .map(|l| l["stage"].as_str().unwrap())
+                        .collect();
+                    assert_eq!(layers, ["conv1", "conv2", "fc1", "fc2"], "{c}");
                 } else {
                     assert!(c["throughput_ms"].is_null() && c["gpu_ms"].is_null(), "{c}");
                 }

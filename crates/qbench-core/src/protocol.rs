@@ -147,10 +147,11 @@ pub struct CellResponse {
     /// Pipelined throughput (WebGPU cells with `throughput_samples`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<crate::throughput::ThroughputSamples>,
-    /// GPU time of each timed inference's dispatches, from the adapter's
-    /// timestamps (`gpu_timestamps` in the request), milliseconds.
+    /// GPU time of each timed inference's dispatches, layer by layer (conv1
+    /// to fc2), from the adapter's timestamps (`gpu_timestamps` in the
+    /// request), milliseconds; the layers' samples in the same order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub gpu_ms: Vec<f64>,
+    pub gpu_ms: Vec<CutSamples>,
     /// For each warm sample, the part until the forward call returned (host-side
     /// work, per inference as `samples_ms`), milliseconds; empty when not measured.
     #[serde(default)]

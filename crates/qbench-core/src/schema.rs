@@ -674,18 +674,30 @@ pub struct Throughput {
 }
 
 /// GPU time of one inference's dispatches, from the adapter's timestamps:
-/// from the start of its first compute pass to the end of its last.
+/// each layer's from the start of its first compute pass to the end of its
+/// last; an inference's is the sum of its layers'.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuTime {
-    /// Statistics of the samples of every round pooled, milliseconds.
+    /// Statistics of the inferences of every round pooled, milliseconds.
     #[serde(flatten)]
     pub summary: Summary,
+    /// Each layer's median, in the order they run.
+    pub layers: Vec<GpuLayer>,
     /// The smallest step between two different samples, milliseconds: the
     /// clock's quantum as far as the samples show it (browsers round
     /// timestamps, Chromium to 0.1 ms by default); `None` when all were equal.
     pub step_ms: Option<f64>,
     /// The samples, in order.
     pub raw: Vec<f64>,
+}
+
+/// One layer's GPU time, the median over the timed inferences.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GpuLayer {
+    /// The layer (`conv1`, `conv2`, `fc1`, `fc2`).
+    pub stage: crate::profile::Stage,
+    /// Its median, milliseconds.
+    pub median: f64,
 }
 
 /// The smallest positive difference between two of `samples`.

@@ -34,7 +34,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::module::{conv2d, max_pool2d};
 #[cfg(not(webgpu_kernels))]
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, ExecutionError, ProfileDuration, Tensor, TensorData};
 use qbench_core::profile::Stage;
 
 use crate::lowered::{
@@ -260,6 +260,35 @@ impl ChannelsLast {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.features(images, Stage::Conv2);
         self.fc2.forward(self.fc1.forward(flat(x)))
+    }
+
+    /// [`Self::forward`] with each layer's dispatches in a profiling window
+    /// of `device`'s (burn's `Device::profile`: on WebGPU, the adapter's
+    /// timestamps at the start of the layer's first compute pass and the end
+    /// of its last): the logits and each layer's window, conv1 to fc2. The
+    /// images' layout view is outside every window.
+    pub fn forward_windows(
+        &self,
+        images: Tensor<4>,
+        device: &Device,
+    ) -> Result<(Tensor<2>, Vec<(Stage, ProfileDuration)>), ExecutionError> {
+        let [batch, ..] = images.dims();
+        let x = images
+            .reshape([batch, IMAGE_SIDE, IMAGE_SIDE, 1])
+            .permute(NCHW_OF_NHWC);
+        let (x, conv1) = device.profile(|| conv_pool(&self.conv1, x))?;
+        let (x, conv2) = device.profile(|| conv_pool(&self.conv2, x))?;
+        let (h, fc1) = device.profile(|| self.fc1.forward(flat(x)))?;
+        let (logits, fc2) = device.profile(|| self.fc2.forward(h))?;
+        Ok((
+            logits,
+            vec![
+                (Stage::Conv1, conv1),
+                (Stage::Conv2, conv2),
+                (Stage::Fc1, fc1),
+                (Stage::Fc2, fc2),
+            ],
+        ))
     }
 
     /// Class probabilities `[batch, 10]` for images `[batch, 1, 28, 28]`.

@@ -348,38 +348,46 @@ impl Session {
         }))
     }
 
-    /// The GPU time of [`GPU_SAMPLES`] inferences' dispatches, each in a
-    /// profiling window of burn's, which on WebGPU writes the adapter's
-    /// timestamps at the start of the first compute pass and the end of the
-    /// last. The inferences are queued back to back and the last one read
-    /// back, then every window is resolved: one readback floor for all.
-    /// Empty unless asked (the adapter offers `timestamp-query`: without it
-    /// burn's profiler would have to block, which a page cannot).
-    async fn gpu_times(&self) -> Result<Vec<f64>, Failure> {
+    /// The GPU time of [`GPU_SAMPLES`] inferences' dispatches, layer by
+    /// layer, each layer in a profiling window of burn's, which on WebGPU
+    /// writes the adapter's timestamps at the start of the layer's first
+    /// compute pass and the end of its last. The inferences are queued back
+    /// to back and the last one read back, then every window is resolved:
+    /// one readback floor for all. Empty unless asked (the adapter offers
+    /// `timestamp-query`: without it burn's profiler would have to block,
+    /// which a page cannot).
+    async fn gpu_times(&self) -> Result<Vec<CutSamples>, Failure> {
         if !self.request.gpu_timestamps || self.request.backend != Backend::Webgpu {
             return Ok(Vec::new());
         }
-        let mut windows = Vec::with_capacity(GPU_SAMPLES);
+        let mut inferences = Vec::with_capacity(GPU_SAMPLES);
         let mut last = None;
         for i in 0..GPU_SAMPLES {
             let pixels = &self.inputs[i % self.inputs.len()];
-            let (logits, window) = self
-                .device
-                .profile(|| self.net.logits(pixels, &self.device))
-                .map_err(|e| Failure::Error(format!("opening a GPU timing window: {e}")))?;
-            windows.push(window);
+            let (logits, windows) = self.net.logits_windows(pixels, &self.device)?;
+            inferences.push(windows);
             last = Some(logits);
         }
         if let Some(logits) = last {
             read_back(logits).await?;
         }
-        let mut times = Vec::with_capacity(GPU_SAMPLES);
-        for window in windows {
-            if let Some(ticks) = window.resolve().await {
-                times.push(ticks.duration().as_secs_f64() * 1e3);
+        let mut layers: Vec<CutSamples> = Vec::new();
+        for windows in inferences {
+            for (stage, window) in windows {
+                let Some(ticks) = window.resolve().await else {
+                    continue;
+                };
+                let ms = ticks.duration().as_secs_f64() * 1e3;
+                match layers.iter_mut().find(|l| l.stage == stage) {
+                    Some(layer) => layer.samples_ms.push(ms),
+                    None => layers.push(CutSamples {
+                        stage,
+                        samples_ms: vec![ms],
+                    }),
+                }
             }
         }
-        Ok(times)
+        Ok(layers)
     }
 
     /// `k` inferences on the sampled inputs in turn, each uploading its
@@ -611,6 +619,31 @@ impl Model {
             }
             #[cfg(feature = "cpu")]
             Model::Lowered(net) => net.logits_of_pixels(pixels, device),
+        }
+    }
+
+    /// [`Self::logits`] with each layer in a GPU profiling window (WebGPU).
+    fn logits_windows(
+        &self,
+        pixels: &[f32],
+        device: &Device,
+    ) -> Result<
+        (
+            burn::tensor::Tensor<2>,
+            Vec<(Stage, burn::tensor::ProfileDuration)>,
+        ),
+        Failure,
+    > {
+        match self {
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::ChannelsLast(net) => net
+                .forward_windows(qbench_model::network::images_tensor(pixels, device), device)
+                .map_err(|e| Failure::Error(format!("opening a GPU timing window: {e}"))),
+            #[cfg(feature = "cpu")]
+            Model::Lowered(_) => {
+                let _ = (pixels, device);
+                Err(Failure::Error("GPU time is for WebGPU cells".into()))
+            }
         }
     }
 

@@ -9,8 +9,8 @@ use qbench_core::profile::{CutSamples, stage_times};
 use qbench_core::protocol::CellResponse;
 use qbench_core::quality::{self, Quality};
 use qbench_core::schema::{
-    Cell, Environment, GpuTime, Latency, Outcome, Round, Sampling, Split, Status, Throughput,
-    smallest_step,
+    Cell, Environment, GpuLayer, GpuTime, Latency, Outcome, Round, Sampling, Split, Status,
+    Throughput, smallest_step,
 };
 use qbench_core::stats::{Summary, median_ci_half_width};
 use qbench_model::network::CLASSES;
@@ -130,15 +130,38 @@ fn throughput(responses: &[&CellResponse]) -> Option<Throughput> {
     })
 }
 
-/// GPU time from every round that measured it, samples pooled; `None` when
-/// none did.
+/// GPU time from every round that measured it: each inference's the sum of
+/// its layers' (inferences with every layer timed), pooled, and each
+/// layer's median; `None` when no round did.
 fn gpu_time(responses: &[&CellResponse]) -> Option<GpuTime> {
-    let raw: Vec<f64> = responses
-        .iter()
-        .flat_map(|r| r.gpu_ms.iter().copied())
-        .collect();
+    let mut raw = Vec::new();
+    let mut layers: Vec<CutSamples> = Vec::new();
+    for r in responses.iter().filter(|r| !r.gpu_ms.is_empty()) {
+        let timed = r
+            .gpu_ms
+            .iter()
+            .map(|l| l.samples_ms.len())
+            .min()
+            .unwrap_or(0);
+        raw.extend((0..timed).map(|i| r.gpu_ms.iter().map(|l| l.samples_ms[i]).sum::<f64>()));
+        for layer in &r.gpu_ms {
+            match layers.iter_mut().find(|l| l.stage == layer.stage) {
+                Some(l) => l.samples_ms.extend(&layer.samples_ms),
+                None => layers.push(layer.clone()),
+            }
+        }
+    }
     Some(GpuTime {
         summary: Summary::from_samples(&raw).ok()?,
+        layers: layers
+            .iter()
+            .filter_map(|l| {
+                Some(GpuLayer {
+                    stage: l.stage,
+                    median: qbench_core::stats::median(&l.samples_ms)?,
+                })
+            })
+            .collect(),
         step_ms: smallest_step(&raw),
         raw,
     })
@@ -265,6 +288,7 @@ pub fn quality(
 mod tests {
     use super::*;
     use crate::plan::Agent;
+    use qbench_core::profile::Stage;
     use qbench_core::sampling::Stop;
     use qbench_core::throughput::ThroughputSamples;
     use qbench_core::{Backend, Browser};
@@ -371,7 +395,17 @@ mod tests {
             samples_ms: vec![3.0, 3.5, 2.5],
         });
         let mut second = response(&[4.0]);
-        second.gpu_ms = vec![0.2, 0.4, 0.3];
+        // Two inferences timed layer by layer: 0.25 + 0.5 and 0.5 + 0.25.
+        second.gpu_ms = vec![
+            CutSamples {
+                stage: Stage::Conv1,
+                samples_ms: vec![0.25, 0.5],
+            },
+            CutSamples {
+                stage: Stage::Fc2,
+                samples_ms: vec![0.5, 0.25],
+            },
+        ];
         second.throughput = Some(ThroughputSamples {
             queue: 256,
             floor_ms: 100.0,
@@ -390,11 +424,20 @@ mod tests {
         assert_eq!(t.raw, vec![3.0, 3.5, 2.5, 4.0, 5.0]);
         assert_eq!((t.summary.median, t.summary.samples), (3.5, 5));
         let gpu = c.gpu_ms.unwrap();
-        assert_eq!((gpu.summary.median, gpu.raw.len()), (0.3, 3));
-        assert!(
-            (gpu.step_ms.unwrap() - 0.1).abs() < 1e-12,
-            "{:?}",
-            gpu.step_ms
+        assert_eq!(gpu.raw, [0.75, 0.75], "each inference the sum of its layers");
+        assert_eq!(gpu.step_ms, None, "all equal");
+        assert_eq!(
+            gpu.layers,
+            [
+                GpuLayer {
+                    stage: Stage::Conv1,
+                    median: 0.375
+                },
+                GpuLayer {
+                    stage: Stage::Fc2,
+                    median: 0.375
+                }
+            ]
         );
         let rounds = c.sampling.unwrap().rounds;
         assert_eq!(

@@ -31,8 +31,9 @@ pub const THROUGHPUT_NOTE: &str = "Each sample queues k inferences back to back,
      4 readback floors beyond the readback (and 50 ms). \
      The host records inference i + 1 while the GPU runs i, so this is the rate of the page, the browser's GPU \
      process and the adapter together, not the latency of one inference nor the GPU's time alone. \
-     GPU time, where the adapter offers timestamp-query: from the start of an inference's first compute pass to the end \
-     of its last, on the GPU's clock (median of 15; the clock step is the smallest difference the samples show).";
+     GPU time, where the adapter offers timestamp-query: each layer's dispatches from the start of its first compute pass \
+     to the end of its last, on the GPU's clock, an inference's the sum of its layers' (15 inferences; the clock step is \
+     the smallest difference the samples show).";
 
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |t| format!("{t:.3}"))
@@ -109,6 +110,16 @@ pub fn throughput(report: &Report) -> Option<Table> {
                 t.map_or_else(dash, |t| t.summary.samples.to_string()),
                 queues.unwrap_or_else(dash),
                 ms(gpu.map(|g| g.summary.median)),
+                gpu.map_or_else(dash, |g| {
+                    format!("{:.3} – {:.3}", g.summary.ci95_low, g.summary.ci95_high)
+                }),
+                gpu.map_or_else(dash, |g| {
+                    g.layers
+                        .iter()
+                        .map(|l| format!("{:.3}", l.median))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                }),
                 gpu.and_then(|g| g.step_ms)
                     .map_or_else(dash, |s| format!("{s:.4}")),
             ])
@@ -124,6 +135,8 @@ pub fn throughput(report: &Report) -> Option<Table> {
             "samples",
             "K",
             "GPU time",
+            "GPU 95% CI",
+            "GPU by layer (conv1 / conv2 / fc1 / fc2)",
             "GPU clock step",
         ]
         .map(String::from)
