@@ -424,7 +424,11 @@ mod tests {
         assert_eq!(t.raw, vec![3.0, 3.5, 2.5, 4.0, 5.0]);
         assert_eq!((t.summary.median, t.summary.samples), (3.5, 5));
         let gpu = c.gpu_ms.unwrap();
-        assert_eq!(gpu.raw, [0.75, 0.75], "each inference the sum of its layers");
+        assert_eq!(
+            gpu.raw,
+            [0.75, 0.75],
+            "each inference the sum of its layers"
+        );
         assert_eq!(gpu.step_ms, None, "all equal");
         assert_eq!(
             gpu.layers,
