@@ -77,16 +77,7 @@ fn compare_with(
         .into_iter()
         .map(|id| {
             let (before, after) = (find(old, &id), find(new, &id));
-            let transition = match (&before, &after) {
-                (_, None) => Transition::NotRun,
-                (None, Some(_)) => Transition::New,
-                (Some(b), Some(a)) => match (b.outcome.kind(), a.outcome.kind()) {
-                    (x, y) if x == y => Transition::Unchanged,
-                    (Status::Ok, _) => Transition::Breakage,
-                    (_, Status::Ok) => Transition::Fix,
-                    _ => Transition::Changed,
-                },
-            };
+            let transition = transition(before.as_ref(), after.as_ref());
             let (medians, latency) = match (&before, &after) {
                 (Some(b), Some(a)) => judge(
                     Metric::Latency,
@@ -113,16 +104,7 @@ fn compare_with(
                 }
                 _ => LatencyChange::Missing,
             };
-            let quality = match (
-                before.as_ref().and_then(|c| c.quality),
-                after.as_ref().and_then(|c| c.quality),
-            ) {
-                (Some(b), Some(a)) => Some(QualityChange {
-                    agreement_points: a.top1_agreement_pct - b.top1_agreement_pct,
-                    accuracy_points: a.accuracy_pct - b.accuracy_pct,
-                }),
-                _ => None,
-            };
+            let quality = quality_change(before.as_ref(), after.as_ref());
             CellChange {
                 id,
                 before: before.map(|c| c.outcome.kind()),
@@ -142,6 +124,29 @@ fn compare_with(
         rounds: old.settings.rounds.min(new.settings.rounds),
         paired,
     }
+}
+
+/// How a cell's status changed between the reports.
+fn transition(before: Option<&Cell>, after: Option<&Cell>) -> Transition {
+    match (before, after) {
+        (_, None) => Transition::NotRun,
+        (None, Some(_)) => Transition::New,
+        (Some(b), Some(a)) => match (b.outcome.kind(), a.outcome.kind()) {
+            (x, y) if x == y => Transition::Unchanged,
+            (Status::Ok, _) => Transition::Breakage,
+            (_, Status::Ok) => Transition::Fix,
+            _ => Transition::Changed,
+        },
+    }
+}
+
+/// Top-1 agreement and accuracy now minus before, when both have quality.
+fn quality_change(before: Option<&Cell>, after: Option<&Cell>) -> Option<QualityChange> {
+    let (b, a) = (before?.quality?, after?.quality?);
+    Some(QualityChange {
+        agreement_points: a.top1_agreement_pct - b.top1_agreement_pct,
+        accuracy_points: a.accuracy_pct - b.accuracy_pct,
+    })
 }
 
 /// What a speed verdict is on.

@@ -130,6 +130,27 @@ fn throughput(responses: &[&CellResponse]) -> Option<Throughput> {
     })
 }
 
+/// Each round's median, first inference, samples and how they were taken;
+/// a round that lacks any of them is left out.
+fn rounds(responses: &[&CellResponse]) -> Vec<Round> {
+    responses
+        .iter()
+        .filter_map(|r| {
+            Some(Round {
+                median: qbench_core::stats::median(&r.samples_ms)?,
+                first: r.first_ms?,
+                samples: r.samples_ms.len(),
+                repetitions: r.repetitions,
+                timer_step_ms: r.timer_step_ms,
+                stop: r.stop?,
+                warmup: r.warmup,
+                device_init_ms: r.device_init_ms,
+                model_load_ms: r.model_load_ms,
+            })
+        })
+        .collect()
+}
+
 /// GPU time from every round that measured it: each inference's the sum of
 /// its layers' (inferences with every layer timed), pooled, and each
 /// layer's median; `None` when no round did.
@@ -205,22 +226,7 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
     let first = responses.iter().find_map(|r| r.first_ms);
     match (Summary::from_samples(&raw), first) {
         (Ok(summary), Some(first)) => {
-            let rounds: Vec<Round> = responses
-                .iter()
-                .filter_map(|r| {
-                    Some(Round {
-                        median: qbench_core::stats::median(&r.samples_ms)?,
-                        first: r.first_ms?,
-                        samples: r.samples_ms.len(),
-                        repetitions: r.repetitions,
-                        timer_step_ms: r.timer_step_ms,
-                        stop: r.stop?,
-                        warmup: r.warmup,
-                        device_init_ms: r.device_init_ms,
-                        model_load_ms: r.model_load_ms,
-                    })
-                })
-                .collect();
+            let rounds = rounds(&responses);
             if let Some(last) = rounds.last() {
                 cell.sampling = Some(Sampling {
                     stop: last.stop,
