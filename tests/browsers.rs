@@ -277,7 +277,7 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    // What the browser downloads: the two modules and their glue (a cell loads
+    // What the browser downloads: the three modules and their glue (a cell loads
     // one), the weights and the digits (fetched, not compiled in), each smaller
     // gzipped and smaller again with brotli; the CPU module is a fraction of
     // the WebGPU one.
@@ -291,6 +291,8 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
             "qbench_wasm.js",
             "qbench_cpu_bg.wasm",
             "qbench_cpu.js",
+            "qbench_cpu_relaxed_bg.wasm",
+            "qbench_cpu_relaxed.js",
             "weights.safetensors",
             "digits.safetensors"
         ]
@@ -300,7 +302,7 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
         files[2]["gzip"].as_u64().unwrap() * 2 < files[0]["gzip"].as_u64().unwrap(),
         "{bundle}"
     );
-    assert_eq!(files[4]["raw"], qbench_model::assets::WEIGHTS_BYTES.len());
+    assert_eq!(files[6]["raw"], qbench_model::assets::WEIGHTS_BYTES.len());
     for f in files {
         let size = |k: &str| f[k].as_u64().unwrap();
         assert!(
@@ -343,8 +345,8 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
         );
     }
     assert!(report["finished"].is_string());
-    // Both backends × six precisions × two batches.
-    let cells = 2 * 6 * 2;
+    // Both backends × seven precisions × two batches.
+    let cells = 2 * 7 * 2;
     assert_eq!(report["planned"].as_array().unwrap().len(), cells);
     assert_eq!(report["cells"].as_array().unwrap().len(), cells);
     for backend in ["webgpu", "cpu"] {
@@ -355,6 +357,7 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
             "int8-channel",
             "f16-native",
             "int8-native",
+            "int8-compute",
         ] {
             for batch in [1, 32] {
                 let c = cell(&report, browser, backend, precision, batch);
@@ -369,21 +372,45 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
                     assert_eq!(c["expectation"]["verdict"], "expected", "{c}");
                     continue;
                 }
-                // Each cell's page loaded only the module it needs.
-                let module = if backend == "cpu" {
-                    "qbench_cpu"
-                } else {
-                    "qbench_wasm"
+                assert_eq!(c["expectation"]["verdict"], "expected", "{c}");
+                if backend == "webgpu" && precision == "int8-compute" {
+                    // No integer kernels on WebGPU: the page says so.
+                    assert_eq!(c["status"], "unsupported", "{c}");
+                    assert!(c["reason"].as_str().unwrap().contains("CPU only"), "{c}");
+                    continue;
+                }
+                // Each cell's page loaded only the module it needs: for
+                // int8-compute on the CPU, the relaxed-SIMD one where the
+                // browser has relaxed SIMD (Chromium and Firefox do).
+                let relaxed = env["wasm_relaxed_simd"].as_bool().unwrap();
+                let module = match (backend, precision) {
+                    ("cpu", "int8-compute") if relaxed => "qbench_cpu_relaxed",
+                    ("cpu", _) => "qbench_cpu",
+                    _ => "qbench_wasm",
                 };
                 assert_eq!(c["module"], module, "{c}");
-                assert_eq!(c["expectation"]["verdict"], "expected", "{c}");
+                if browser != "webkit" {
+                    assert!(relaxed, "{env}");
+                }
                 let estimate = qbench_model::weights::memory(precision.parse().unwrap());
                 let bytes = match precision {
                     "f32" => 4,
                     "f16" | "f16-native" => 2,
                     _ => 1,
                 };
-                if precision != "int8-native" {
+                if precision == "int8-compute" {
+                    // int8 weights, int32 biases; the integer network's own
+                    // count of what it holds is at most 0.3× float32's.
+                    assert_eq!(estimate.estimated_weight_bytes, 421_408 + 4 * 234);
+                    let held = c["memory"]["measured_bytes"].as_u64().unwrap();
+                    assert!(held * 10 <= 421_642 * 4 * 3, "{c}");
+                    let scales = &c["activation_scales"];
+                    assert_eq!(
+                        scales["conv1"].as_f64().unwrap() as f32,
+                        qbench_model::integer::calibration().conv1,
+                        "{c}"
+                    );
+                } else if precision != "int8-native" {
                     assert_eq!(estimate.estimated_weight_bytes, 421_642 * bytes);
                 }
                 assert_eq!(
@@ -487,9 +514,10 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
     assert_eq!(
         parsed.test_suites.iter().map(|s| s.skipped).sum::<usize>(),
         match webgpu {
-            Webgpu::Software { shader_f16: true } => 0,
-            Webgpu::Software { shader_f16: false } => 2,
-            Webgpu::Absent => 12,
+            // int8-compute's two WebGPU cells, and f16-native's without shader-f16.
+            Webgpu::Software { shader_f16: true } => 2,
+            Webgpu::Software { shader_f16: false } => 4,
+            Webgpu::Absent => 14,
         }
     );
     assert_eq!(

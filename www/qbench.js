@@ -1,9 +1,11 @@
 // qbench page module: loads the wasm package and exposes it as `window.qbench`
 // for the runner (over WebDriver) and for the buttons of index.html.
 //
-// The package has two modules: `qbench_wasm` (burn-wgpu without burn-flex: the
-// probe and the WebGPU cells) and `qbench_cpu` (burn-flex without wgpu, a
-// fraction of the size: the CPU cells). Each is loaded on first use, so a page
+// The package has three modules: `qbench_wasm` (burn-wgpu without burn-flex:
+// the probe and the WebGPU cells), `qbench_cpu` (burn-flex without wgpu, a
+// fraction of the size: the CPU cells) and `qbench_cpu_relaxed` (the same,
+// with int8-compute's kernels on relaxed SIMD: the int8-compute CPU cells
+// where the browser validates it). Each is loaded on first use, so a page
 // that runs one cell loads only the module that cell needs.
 
 // The weights and held-out digits are files beside the module, not bytes in
@@ -37,9 +39,28 @@ function module(dir, name) {
   return loaded.get(url);
 }
 
+// A module whose function uses `i32x4.relaxed_dot_i8x16_i7x16_add_s`: it
+// validates where the browser has relaxed SIMD.
+const RELAXED_SIMD = WebAssembly.validate(new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0,
+  10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x93, 0x02, 0x0b,
+]));
+
 // The name of the module that runs `request`'s backend.
-const moduleName = (request) => (request.backend === "cpu" ? "qbench_cpu" : "qbench_wasm");
-const moduleFor = (dir, request) => module(dir, moduleName(request));
+function moduleName(request) {
+  if (request.backend !== "cpu") return "qbench_wasm";
+  return RELAXED_SIMD && request.precision === "int8-compute" ? "qbench_cpu_relaxed" : "qbench_cpu";
+}
+
+// The module that runs `request` from the package at `dir`, and its name: a
+// package built before the relaxed-SIMD module runs its CPU cells on qbench_cpu.
+async function moduleFor(dir, request) {
+  let name = moduleName(request);
+  if (name === "qbench_cpu_relaxed" && !(await fetch(`${dir}/${name}.js`, { method: "HEAD" })).ok) {
+    name = "qbench_cpu";
+  }
+  return { name, q: await module(dir, name) };
+}
 
 const full = () => module("/pkg", "qbench_wasm");
 
@@ -90,22 +111,21 @@ async function open(q, requestJson, judge) {
 
 // A cell of this build alone.
 async function runAlone(request, requestJson) {
-  const side = await open(await moduleFor("/pkg", request), requestJson);
-  return side.answer ?? (await drive([side]))[0];
+  const { name, q } = await moduleFor("/pkg", request);
+  const side = await open(q, requestJson);
+  return { ...(side.answer ?? (await drive([side]))[0]), module: name };
 }
 
 // A paired cell: side 0 is the other side, side 1 this build. Which side
 // opens (and runs its first inference) first is drawn per page. Resolves to
 // this build's response with the other side's as `baseline`.
 async function runPaired(request, requestJson) {
-  const pkg = () => moduleFor("/pkg", request);
+  const pkg = await moduleFor("/pkg", request);
+  const base = request.paired === "tfjs" ? undefined : await moduleFor("/base", request);
   // TF.js is told when it has settled by this build's rule, so both sides
   // settle alike.
-  const judge = request.paired === "tfjs" ? warmupJudge(await pkg(), request.plan) : undefined;
-  const modules = [
-    () => (request.paired === "tfjs" ? import("./tfjs.js") : moduleFor("/base", request)),
-    pkg,
-  ];
+  const judge = request.paired === "tfjs" ? warmupJudge(pkg.q, request.plan) : undefined;
+  const modules = [async () => base?.q ?? (await import("./tfjs.js")), async () => pkg.q];
   const sides = [];
   for (const side of Math.random() < 0.5 ? [0, 1] : [1, 0]) {
     sides[side] = await open(await modules[side](), requestJson, judge);
@@ -118,7 +138,10 @@ async function runPaired(request, requestJson) {
   if (other.status === "ok") {
     other.stop ??= ours.stop;
   }
-  return { ...ours, baseline: other };
+  if (base) {
+    other.module = base.name;
+  }
+  return { ...ours, module: pkg.name, baseline: other };
 }
 
 // The warm-up rule of module `q` for sampling plan `plan`, for a side that is
@@ -145,7 +168,6 @@ async function runCell(requestJson) {
   const answer = request.paired
     ? await runPaired(request, requestJson)
     : await runAlone(request, requestJson);
-  answer.module = moduleName(request);
   if (answer.baseline) {
     answer.baseline.module ??= answer.module;
   }

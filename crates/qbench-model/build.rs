@@ -1,7 +1,8 @@
 //! Records the SHA-256 of the shipped weights and digits, so a build that does
 //! not embed them can check the bytes a page fetched against the ones it was
 //! built for; and sets `cfg(webgpu_kernels)` where qbench's own WebGPU kernels
-//! are compiled in.
+//! are compiled in, `cfg(relaxed_simd)` where the integer kernels use relaxed
+//! SIMD.
 
 use sha2::{Digest, Sha256};
 
@@ -35,5 +36,11 @@ fn kernels_cfg() {
     let feature = |name: &str| std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
     if wasm && feature("WEBGPU_KERNELS") && !feature("FUSION") {
         println!("cargo::rustc-cfg=webgpu_kernels");
+    }
+    // The wasm build with the `relaxed-simd` feature (the
+    // `qbench_cpu_relaxed` module).
+    println!("cargo::rustc-check-cfg=cfg(relaxed_simd)");
+    if wasm && feature("RELAXED_SIMD") {
+        println!("cargo::rustc-cfg=relaxed_simd");
     }
 }

@@ -26,7 +26,8 @@ pub fn scale_count(precision: Precision, role: ParamRole, shape: &[usize]) -> u6
     match precision {
         Precision::Int8 => 1,
         Precision::Int8Native => u64::from(Precision::stores_int8(role, shape)),
-        Precision::Int8Channel => role
+        Precision::Int8Compute if role == ParamRole::Bias => 0,
+        Precision::Int8Channel | Precision::Int8Compute => role
             .channel_axis()
             .and_then(|axis| shape.get(axis))
             .map_or(1, |&channels| channels as u64),
@@ -39,6 +40,8 @@ pub fn scale_count(precision: Precision, role: ParamRole, shape: &[usize]) -> u6
 fn bytes_per_weight(precision: Precision, role: ParamRole, shape: &[usize]) -> u64 {
     match precision {
         Precision::Int8Native if !Precision::stores_int8(role, shape) => 4,
+        // int32 biases.
+        Precision::Int8Compute if role == ParamRole::Bias => 4,
         _ => precision.bytes_per_weight(),
     }
 }
@@ -101,6 +104,13 @@ mod tests {
             per_channel.estimated_weight_bytes,
             per_tensor.estimated_weight_bytes
         );
+    }
+
+    #[test]
+    fn int8_compute_has_channel_scales_and_int32_biases() {
+        let m = estimate(NET, Precision::Int8Compute);
+        assert_eq!(m.scales, 32 + 128);
+        assert_eq!(m.estimated_weight_bytes, 288 + 3136 * 128 + 4 * (32 + 128));
     }
 
     #[test]

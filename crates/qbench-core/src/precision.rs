@@ -10,7 +10,8 @@ named_enum!(
     /// dequantized back to float32 on the host, then the float32 network runs, so
     /// they measure the accuracy cost of the storage format. `f16-native` really
     /// computes in half precision on the device; `int8-native` really holds the
-    /// weights as 8-bit integers on the device.
+    /// weights as 8-bit integers on the device; `int8-compute` computes in
+    /// integers.
     Precision, "precision", {
         /// Float32 weights as trained.
         F32 => "f32",
@@ -27,6 +28,13 @@ named_enum!(
         /// products that read them; the tensors [`Precision::stores_int8`] leaves
         /// out stay float32.
         Int8Native => "int8-native",
+        /// The network in integer arithmetic (CPU): weights int8 with one scale
+        /// per output channel (the codes of `int8-channel`), activations int8
+        /// with one scale per tensor calibrated on the training digits, int8 ×
+        /// int8 products summed in int32, biases in int32, fixed-point
+        /// requantization, ReLU and max-pool on the integers; the logits are
+        /// dequantized for the softmax.
+        Int8Compute => "int8-compute",
     }
 );
 
@@ -44,13 +52,19 @@ impl Precision {
         match self {
             Precision::F32 => 4,
             Precision::F16 | Precision::F16Native => 2,
-            Precision::Int8 | Precision::Int8Channel | Precision::Int8Native => 1,
+            Precision::Int8
+            | Precision::Int8Channel
+            | Precision::Int8Native
+            | Precision::Int8Compute => 1,
         }
     }
 
     /// Whether the weights are quantized on the host and the network runs in float32.
     pub fn is_simulated(self) -> bool {
-        !matches!(self, Precision::F16Native | Precision::Int8Native)
+        !matches!(
+            self,
+            Precision::F16Native | Precision::Int8Native | Precision::Int8Compute
+        )
     }
 
     /// Whether `int8-native` holds this tensor as int8: weights whose output
@@ -90,7 +104,13 @@ impl Precision {
                 quantize::int8_per_tensor(values)
             }
             Precision::Int8Native => Ok(Quantized::unscaled(values.to_vec())),
-            Precision::Int8Channel => match role.channel_axis() {
+            // The biases are quantized with the activations' scales (int32 at
+            // input scale × weight scale) where the network is built: the
+            // values here are float32's.
+            Precision::Int8Compute if role == ParamRole::Bias => {
+                Ok(Quantized::unscaled(values.to_vec()))
+            }
+            Precision::Int8Channel | Precision::Int8Compute => match role.channel_axis() {
                 Some(axis) => quantize::int8_per_channel(values, shape, axis),
                 None => quantize::int8_per_tensor(values),
             },
@@ -113,14 +133,15 @@ mod tests {
                 "int8",
                 "int8-channel",
                 "f16-native",
-                "int8-native"
+                "int8-native",
+                "int8-compute"
             ]
         );
         let bytes: Vec<_> = Precision::ALL
             .iter()
             .map(|p| p.bytes_per_weight())
             .collect();
-        assert_eq!(bytes, [4, 2, 1, 1, 2, 1]);
+        assert_eq!(bytes, [4, 2, 1, 1, 2, 1, 1]);
         assert_eq!(
             "int8-channel".parse::<Precision>().unwrap(),
             Precision::Int8Channel
@@ -156,6 +177,24 @@ mod tests {
         assert!(!Precision::stores_int8(ParamRole::DenseWeight, &[128, 10]));
         assert!(!Precision::stores_int8(ParamRole::Bias, &[64]));
         assert!(!Precision::Int8Native.is_simulated());
+    }
+
+    #[test]
+    fn int8_compute_has_int8_channels_weights_and_float_biases() {
+        let w: Vec<f32> = (0..64).map(|i| (i as f32 - 20.5) / 7.0).collect();
+        for (shape, role) in [
+            ([16, 4, 1, 1].as_slice(), ParamRole::ConvWeight),
+            (&[16, 4], ParamRole::DenseWeight),
+        ] {
+            let channel = Precision::Int8Channel.quantize(&w, shape, role).unwrap();
+            let compute = Precision::Int8Compute.quantize(&w, shape, role).unwrap();
+            assert_eq!(channel, compute, "{role:?}");
+        }
+        let bias = Precision::Int8Compute
+            .quantize(&w, &[64], ParamRole::Bias)
+            .unwrap();
+        assert_eq!((bias.values, bias.scales), (w, vec![]));
+        assert!(!Precision::Int8Compute.is_simulated());
     }
 
     #[test]

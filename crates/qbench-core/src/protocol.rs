@@ -165,6 +165,9 @@ pub struct CellResponse {
     pub measured_bytes: Option<u64>,
     /// How `measured_bytes` was measured.
     pub measured_how: Option<String>,
+    /// The activation scales an `int8-compute` cell's network was built with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_scales: Option<crate::quantize::ActivationScales>,
     /// Device (or adapter) initialisation, milliseconds.
     pub device_init_ms: Option<f64>,
     /// Building the network and uploading its weights, milliseconds.
@@ -199,6 +202,7 @@ impl CellResponse {
             probabilities: Vec::new(),
             measured_bytes: None,
             measured_how: None,
+            activation_scales: None,
             device_init_ms: None,
             model_load_ms: None,
             baseline: None,
@@ -219,6 +223,9 @@ pub struct Probe {
     pub timer_resolution_ms: f64,
     /// Whether a module with a 128-bit SIMD instruction validates.
     pub wasm_simd: bool,
+    /// Whether a module with a relaxed-SIMD instruction validates.
+    #[serde(default)]
+    pub wasm_relaxed_simd: bool,
     /// `navigator.hardwareConcurrency`.
     pub hardware_concurrency: u32,
     /// The adapter, if `requestAdapter` gave one.

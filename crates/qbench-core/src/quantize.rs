@@ -142,30 +142,91 @@ pub fn int8_per_channel(
     shape: &[usize],
     axis: usize,
 ) -> Result<Quantized, QuantError> {
-    check_shape(values, shape)?;
-    check_finite(values)?;
-    let channels = *shape.get(axis).ok_or_else(|| QuantError::AxisOutOfRange {
-        axis,
-        shape: shape.to_vec(),
-    })?;
-    let inner: usize = shape[axis + 1..].iter().product();
-    let channel_of = |index: usize| (index / inner) % channels;
-
-    let mut max_abs = vec![0.0f32; channels];
-    for (i, v) in values.iter().enumerate() {
-        let m = &mut max_abs[channel_of(i)];
-        *m = m.max(v.abs());
-    }
-    let scales: Vec<f32> = max_abs.into_iter().map(|m| int8_scale([m])).collect();
-    let values = values
+    let codes = Int8Codes::per_channel(values, shape, axis)?;
+    let values = codes
+        .codes
         .iter()
         .enumerate()
-        .map(|(i, &v)| {
-            let scale = scales[channel_of(i)];
-            f32::from(int8_code(v, scale)) * scale
-        })
+        .map(|(i, &q)| f32::from(q) * codes.scales[codes.channel_of(i)])
         .collect();
-    Ok(Quantized { values, scales })
+    Ok(Quantized {
+        values,
+        scales: codes.scales,
+    })
+}
+
+/// A tensor's int8 codes with one scale per index of an axis: what
+/// [`int8_per_channel`] dequantizes, and what `int8-compute` multiplies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Int8Codes {
+    /// One code per value, same layout as the input.
+    pub codes: Vec<i8>,
+    /// One scale per channel.
+    pub scales: Vec<f32>,
+    /// Values per step of the channel index (the product of the later dimensions).
+    inner: usize,
+}
+
+impl Int8Codes {
+    /// Symmetric int8 codes of `values` (shape `shape`), one scale per index of `axis`.
+    pub fn per_channel(values: &[f32], shape: &[usize], axis: usize) -> Result<Self, QuantError> {
+        check_shape(values, shape)?;
+        check_finite(values)?;
+        let channels = *shape.get(axis).ok_or_else(|| QuantError::AxisOutOfRange {
+            axis,
+            shape: shape.to_vec(),
+        })?;
+        let inner: usize = shape[axis + 1..].iter().product();
+        let mut max_abs = vec![0.0f32; channels];
+        for (i, v) in values.iter().enumerate() {
+            let m = &mut max_abs[(i / inner) % channels];
+            *m = m.max(v.abs());
+        }
+        let scales: Vec<f32> = max_abs.into_iter().map(|m| int8_scale([m])).collect();
+        let codes = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| int8_code(v, scales[(i / inner) % channels]))
+            .collect();
+        Ok(Self {
+            codes,
+            scales,
+            inner,
+        })
+    }
+
+    /// The channel of the `i`-th value.
+    pub fn channel_of(&self, i: usize) -> usize {
+        (i / self.inner) % self.scales.len()
+    }
+}
+
+/// The scale of each activation tensor `int8-compute` quantizes, calibrated
+/// on the training digits: the largest value the float32 network's tensor
+/// takes over them, divided by 127. Every one of them follows a ReLU (the
+/// images are in [0, 1]), so their codes are 0 to 127.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ActivationScales {
+    /// The images.
+    pub input: f32,
+    /// conv1's output after its pool and ReLU.
+    pub conv1: f32,
+    /// conv2's output after its pool and ReLU.
+    pub conv2: f32,
+    /// fc1's output after its ReLU.
+    pub fc1: f32,
+}
+
+impl ActivationScales {
+    /// The scales in network order, with their tensors' names.
+    pub fn named(&self) -> [(&'static str, f32); 4] {
+        [
+            ("input", self.input),
+            ("conv1", self.conv1),
+            ("conv2", self.conv2),
+            ("fc1", self.fc1),
+        ]
+    }
 }
 
 #[cfg(test)]

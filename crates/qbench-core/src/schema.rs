@@ -292,6 +292,10 @@ pub struct Environment {
     pub timer_resolution_ms: Option<f64>,
     /// Whether WebAssembly SIMD (128-bit) validates.
     pub wasm_simd: Option<bool>,
+    /// Whether relaxed SIMD validates (the page then runs CPU cells on
+    /// `qbench_cpu_relaxed`); `None` natively and in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_relaxed_simd: Option<bool>,
     /// The WebGPU adapter, when there is one.
     pub webgpu: Option<Adapter>,
     /// Why there is no adapter, when there is none.
@@ -511,6 +515,10 @@ pub struct Cell {
     /// The module the page ran the cell with, when the page named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<crate::protocol::Module>,
+    /// The activation scales of an `int8-compute` cell, calibrated on the
+    /// training digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_scales: Option<crate::quantize::ActivationScales>,
 }
 
 /// How a cell's latency samples were taken.
@@ -624,6 +632,7 @@ impl Cell {
             expectation: None,
             paired: None,
             module: None,
+            activation_scales: None,
         }
     }
 

@@ -7,12 +7,14 @@ pub mod channels_last;
 pub mod digits;
 pub mod direct;
 mod fused;
+pub mod integer;
 pub mod lowered;
 pub mod network;
 pub mod weights;
 
 pub use channels_last::ChannelsLast;
 pub use digits::Digits;
+pub use integer::IntegerNet;
 pub use lowered::Lowered;
 pub use network::Net;
 pub use weights::{PARAMS, ParamSpec, Weights};

@@ -11,10 +11,10 @@ use qbench_core::throughput::{self, ThroughputSamples};
 use qbench_core::{Backend, Precision};
 #[cfg(all(target_family = "wasm", feature = "webgpu"))]
 use qbench_model::ChannelsLast;
-#[cfg(feature = "cpu")]
-use qbench_model::Lowered;
 use qbench_model::digits::Digits;
-use qbench_model::weights::QuantizedWeights;
+use qbench_model::weights::{QuantizedWeights, Weights};
+#[cfg(feature = "cpu")]
+use qbench_model::{IntegerNet, Lowered};
 
 use crate::assets;
 use crate::clock::{self, now_ms};
@@ -100,16 +100,18 @@ impl Session {
         let device = open_device(req.backend, req.precision, req.power_preference).await?;
         let device_init_ms = now_ms() - started;
 
-        let weights = assets::weights()
-            .and_then(|w| w.quantized(req.precision).map_err(|e| e.to_string()))
-            .map_err(error("loading weights"))?;
+        let raw = assets::weights().map_err(error("loading weights"))?;
+        let weights = raw
+            .quantized(req.precision)
+            .map_err(|e| Failure::Error(format!("loading weights: {e}")))?;
         let digits = assets::digits().map_err(error("loading digits"))?;
         let before = device.memory_pool_usage();
         let load_started = now_ms();
-        let net = Model::new(req.backend, req.precision, &weights, &device);
+        let net = Model::new(req.backend, req.precision, &raw, &weights, &device);
         let model_load_ms = now_ms() - load_started;
-        let measured_bytes = match (before, device.memory_pool_usage()) {
-            (Some(b), Some(a)) => Some(a.bytes_in_use.saturating_sub(b.bytes_in_use)),
+        let measured_bytes = match (net.host_bytes(), before, device.memory_pool_usage()) {
+            (Some(host), ..) => Some(host),
+            (None, Some(b), Some(a)) => Some(a.bytes_in_use.saturating_sub(b.bytes_in_use)),
             _ => None,
         };
 
@@ -268,10 +270,15 @@ impl Session {
             enqueue_ms: self.enqueue_ms,
             stop: self.stop,
             probabilities,
-            measured_how: self
-                .measured_bytes
-                .map(|_| "burn memory pool: bytes in use after uploading the weights".into()),
+            measured_how: self.measured_bytes.map(|_| {
+                match self.net.host_bytes() {
+                    Some(_) => "the integer network's int8 weights, int32 biases and float32 scales, as its kernels hold them",
+                    None => "burn memory pool: bytes in use after uploading the weights",
+                }
+                .into()
+            }),
             measured_bytes: self.measured_bytes,
+            activation_scales: self.net.activation_scales(),
             device_init_ms: Some(self.device_init_ms),
             model_load_ms: Some(self.model_load_ms),
             baseline: None,
@@ -438,6 +445,9 @@ async fn open_device(
     precision: Precision,
     preference: PowerPreference,
 ) -> Result<Device, Failure> {
+    if backend == Backend::Webgpu && precision == Precision::Int8Compute {
+        return Err(Failure::Unsupported(INT8_COMPUTE_ON_WEBGPU.into()));
+    }
     let mut device = match backend {
         #[cfg(feature = "cpu")]
         Backend::Cpu => cpu_device(),
@@ -473,6 +483,10 @@ async fn open_device(
     }
     Ok(device)
 }
+
+/// Why an `int8-compute` cell does not run on WebGPU.
+pub const INT8_COMPUTE_ON_WEBGPU: &str =
+    "int8-compute has integer kernels for the CPU only; on WebGPU, int8-native holds int8 weights";
 
 /// The page's WebGPU device for `preference` and float type, opened once per page.
 ///
@@ -576,7 +590,8 @@ fn cpu_device() -> Device {
 /// The network as the backend runs it fastest: on qbench's own kernels on
 /// WebGPU ([`ChannelsLast`]), lowered to matrix products on the CPU
 /// ([`Lowered`]; docs/performance.md, "What limits each backend"). `int8-native` holds its weights as
-/// packed int8 on both. Each module has only its own backend's network: the
+/// packed int8 on both; `int8-compute` runs [`IntegerNet`] on the host (CPU
+/// cells only). Each module has only its own backend's network: the
 /// CPU-only module has no channels-last path and so none of burn's WebGPU
 /// kernels, the WebGPU module no lowered one and so none of burn's matrix
 /// products.
@@ -585,17 +600,28 @@ enum Model {
     ChannelsLast(Box<ChannelsLast>),
     #[cfg(feature = "cpu")]
     Lowered(Box<Lowered>),
+    #[cfg(feature = "cpu")]
+    Integer(Box<IntegerNet>),
 }
 
 impl Model {
+    /// The network of `precision` for `backend`: `weights` quantized to it,
+    /// `raw` the float32 weights they came from.
     fn new(
         backend: Backend,
         precision: Precision,
+        raw: &Weights,
         weights: &QuantizedWeights,
         device: &Device,
     ) -> Self {
         let int8 = precision == Precision::Int8Native;
+        #[cfg(not(feature = "cpu"))]
+        let _ = raw;
         match backend {
+            #[cfg(feature = "cpu")]
+            Backend::Cpu if precision == Precision::Int8Compute => Model::Integer(Box::new(
+                IntegerNet::new(raw, qbench_model::integer::calibration()),
+            )),
             #[cfg(all(target_family = "wasm", feature = "webgpu"))]
             Backend::Webgpu => Model::ChannelsLast(Box::new(if int8 {
                 ChannelsLast::int8_native(weights, device)
@@ -619,6 +645,36 @@ impl Model {
             }
             #[cfg(feature = "cpu")]
             Model::Lowered(net) => net.logits_of_pixels(pixels, device),
+            #[cfg(feature = "cpu")]
+            Model::Integer(net) => {
+                let logits = net.logits(pixels);
+                let rows = logits.len() / qbench_model::network::CLASSES;
+                burn::tensor::Tensor::from_data(
+                    burn::tensor::TensorData::new(logits, [rows, qbench_model::network::CLASSES]),
+                    device,
+                )
+            }
+        }
+    }
+
+    /// Bytes the network holds on the host, where it runs there on its own
+    /// arrays (`int8-compute`).
+    fn host_bytes(&self) -> Option<u64> {
+        match self {
+            #[cfg(feature = "cpu")]
+            Model::Integer(net) => Some(net.stored_bytes() as u64),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The activation scales an integer network was built with.
+    fn activation_scales(&self) -> Option<qbench_core::quantize::ActivationScales> {
+        match self {
+            #[cfg(feature = "cpu")]
+            Model::Integer(net) => Some(net.scales()),
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 
@@ -640,7 +696,7 @@ impl Model {
                 .forward_windows(qbench_model::network::images_tensor(pixels, device), device)
                 .map_err(|e| Failure::Error(format!("opening a GPU timing window: {e}"))),
             #[cfg(feature = "cpu")]
-            Model::Lowered(_) => {
+            Model::Lowered(_) | Model::Integer(_) => {
                 let _ = (pixels, device);
                 Err(Failure::Error("GPU time is for WebGPU cells".into()))
             }
@@ -656,6 +712,11 @@ impl Model {
             }
             #[cfg(feature = "cpu")]
             Model::Lowered(net) => net.cut_of_pixels(pixels, device, last),
+            #[cfg(feature = "cpu")]
+            Model::Integer(net) => burn::tensor::Tensor::from_data(
+                burn::tensor::TensorData::new(vec![net.cut_sum(pixels, last)], [1]),
+                device,
+            ),
         }
     }
 }

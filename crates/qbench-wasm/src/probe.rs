@@ -15,6 +15,13 @@ const SIMD_MODULE: [u8; 31] = [
     15, 253, 98, 11,
 ];
 
+/// A module whose only function uses `i32x4.relaxed_dot_i8x16_i7x16_add_s`
+/// (the page checks the same bytes before it loads `qbench_cpu_relaxed`).
+const RELAXED_SIMD_MODULE: [u8; 37] = [
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13,
+    1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x93, 0x02, 0x0b,
+];
+
 /// Adapter limits worth recording for a CNN.
 const LIMITS: [&str; 7] = [
     "maxBufferSize",
@@ -57,6 +64,10 @@ pub async fn probe(preference: PowerPreference) -> Probe {
         timer_resolution_ms: crate::clock::step_ms(),
         wasm_simd: WebAssembly::validate(&Uint8Array::from(&SIMD_MODULE[..]).into())
             .unwrap_or(false),
+        wasm_relaxed_simd: WebAssembly::validate(
+            &Uint8Array::from(&RELAXED_SIMD_MODULE[..]).into(),
+        )
+        .unwrap_or(false),
         hardware_concurrency: get(&navigator, "hardwareConcurrency")
             .as_f64()
             .unwrap_or(0.0) as u32,

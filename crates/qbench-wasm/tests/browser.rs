@@ -393,3 +393,52 @@ async fn warmup_runs_until_settled() {
     let record = bindings::warmup_record(plan, vec![100.0; 3]).unwrap();
     assert_eq!(record, r#"{"inferences":3,"ms":300.0,"settled":true}"#);
 }
+
+/// `int8-compute` in the browser computes the integers native builds do:
+/// the logits of the first held-out digits, bit for bit, have the
+/// fingerprint the native tests check (qbench-model, `integer`). This
+/// module is built as `qbench_cpu`; `qbench_cpu_relaxed`'s kernels are
+/// checked the same way by a real run (tests/browsers.rs).
+#[wasm_bindgen_test]
+fn int8_compute_gives_native_integers_bit_for_bit() {
+    use qbench_model::integer::{self, FINGERPRINT_DIGITS, IntegerNet};
+    let weights = qbench_model::assets::weights().unwrap();
+    let net = IntegerNet::new(&weights, integer::calibration());
+    let pixels = qbench_model::assets::digits()
+        .unwrap()
+        .pixels(0, FINGERPRINT_DIGITS);
+    assert_eq!(
+        integer::logits_sha256(&net.logits(&pixels)),
+        integer::SHIPPED_LOGITS_SHA256
+    );
+}
+
+/// An `int8-compute` cell runs on the CPU, records its activation scales
+/// and the bytes its integer network holds, and is unsupported on WebGPU.
+#[wasm_bindgen_test]
+async fn int8_compute_runs_on_the_cpu_only() {
+    let here = backends().await;
+    let r = run(&request(Backend::Cpu, Precision::Int8Compute)).await;
+    assert_eq!(r.status, Status::Ok, "{:?}", r.reason);
+    let agree = agreeing(&r.probabilities);
+    assert!(agree >= INPUTS - 1, "{agree}/{INPUTS} agree with float32");
+    assert_eq!(
+        r.activation_scales,
+        Some(qbench_model::integer::calibration())
+    );
+    let bytes = r
+        .measured_bytes
+        .expect("the integer network counts its bytes");
+    assert!(
+        bytes * 100 <= PARAMETERS * 4 * 30,
+        "{bytes} B is more than 0.3× float32's"
+    );
+    if here.contains(&Backend::Webgpu) {
+        let r = run(&request(Backend::Webgpu, Precision::Int8Compute)).await;
+        assert_eq!(r.status, Status::Unsupported);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some(qbench_wasm::cell::INT8_COMPUTE_ON_WEBGPU)
+        );
+    }
+}

@@ -1,10 +1,14 @@
-//! `qbench inspect`: per-layer quantization table for every precision, and an
-//! export of every tensor as `.npy` for checking against other implementations.
+//! `qbench inspect`: per-layer quantization table for every precision,
+//! `int8-compute`'s activation scales with each layer's error against
+//! float32, and an export of every tensor as `.npy` for checking against
+//! other implementations.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use qbench_core::Precision;
+use qbench_model::integer::calibrate::float_activations;
+use qbench_model::integer::{self, IntegerNet};
 use qbench_model::{Weights, assets};
 
 use crate::report::npy;
@@ -47,13 +51,7 @@ pub fn rows(weights: &Weights) -> anyhow::Result<Vec<LayerRow>> {
         for (((spec, orig), (_, deq)), scales) in
             weights.iter().zip(q.weights.iter()).zip(&q.scales)
         {
-            let (signal, noise, max_err) =
-                orig.iter()
-                    .zip(deq)
-                    .fold((0.0f64, 0.0f64, 0.0f64), |(s, n, m), (&w, &d)| {
-                        let e = f64::from(w) - f64::from(d);
-                        (s + f64::from(w).powi(2), n + e * e, m.max(e.abs()))
-                    });
+            let (signal, noise, max_err) = error(orig, deq);
             let parameters = orig.len() as u64;
             out.push(LayerRow {
                 tensor: spec.name,
@@ -68,15 +66,122 @@ pub fn rows(weights: &Weights) -> anyhow::Result<Vec<LayerRow>> {
                         })
                 }),
                 max_abs_error: max_err,
-                sqnr_db: if noise == 0.0 {
-                    f64::INFINITY
-                } else {
-                    10.0 * (signal / noise).log10()
-                },
+                sqnr_db: sqnr(signal, noise),
             });
         }
     }
     Ok(out)
+}
+
+/// Held-out digits `inspect` compares `int8-compute`'s activations on.
+pub const ACTIVATION_DIGITS: usize = 200;
+
+/// One activation tensor of `int8-compute` against float32's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivationRow {
+    /// The layer whose output it is.
+    pub layer: &'static str,
+    /// Its int8 scale (`None` for the logits, which are dequantized).
+    pub scale: Option<f32>,
+    /// The largest float32 value over the digits.
+    pub float_max: f32,
+    /// Largest |float32 − dequantized int8|.
+    pub max_abs_error: f64,
+    /// 10·log10(Σf² / Σ(f − q)²), dB.
+    pub sqnr_db: f64,
+}
+
+/// A layer's name, int8 scale, float32 output and dequantized integer output.
+type Layer<'a> = (&'static str, Option<f32>, &'a [f32], Vec<f32>);
+
+/// `int8-compute`'s layers on the first [`ACTIVATION_DIGITS`] held-out
+/// digits, each against the float32 network's output there.
+pub fn activation_rows(weights: &Weights, pixels: &[f32]) -> Vec<ActivationRow> {
+    let scales = integer::calibration();
+    let int = IntegerNet::new(weights, scales).activations(pixels);
+    let float = float_activations(weights, pixels);
+    let dequantized = |codes: &[integer::kernel::Code], scale: f32| -> Vec<f32> {
+        codes.iter().map(|&c| f32::from(c) * scale).collect()
+    };
+    let layers: [Layer; 4] = [
+        (
+            "conv1",
+            Some(scales.conv1),
+            &float.conv1,
+            dequantized(&int.conv1, scales.conv1),
+        ),
+        (
+            "conv2",
+            Some(scales.conv2),
+            &float.conv2,
+            dequantized(&int.conv2, scales.conv2),
+        ),
+        (
+            "fc1",
+            Some(scales.fc1),
+            &float.fc1,
+            dequantized(&int.fc1, scales.fc1),
+        ),
+        ("fc2 (logits)", None, &float.logits, int.logits),
+    ];
+    layers
+        .into_iter()
+        .map(|(layer, scale, float, quantized)| {
+            let (signal, noise, max_abs_error) = error(float, &quantized);
+            ActivationRow {
+                layer,
+                scale,
+                float_max: float.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                max_abs_error,
+                sqnr_db: sqnr(signal, noise),
+            }
+        })
+        .collect()
+}
+
+/// Σw², Σ(w − q)² and the largest |w − q|.
+fn error(reference: &[f32], quantized: &[f32]) -> (f64, f64, f64) {
+    reference
+        .iter()
+        .zip(quantized)
+        .fold((0.0, 0.0, 0.0), |(s, n, m), (&w, &q)| {
+            let e = f64::from(w) - f64::from(q);
+            (s + f64::from(w).powi(2), n + e * e, f64::max(m, e.abs()))
+        })
+}
+
+/// 10·log10(signal / noise), dB; infinite without noise.
+fn sqnr(signal: f64, noise: f64) -> f64 {
+    if noise == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (signal / noise).log10()
+    }
+}
+
+/// Formats the activation rows as a table, with where the scales came from.
+pub fn activation_table(rows: &[ActivationRow]) -> String {
+    let calibration = integer::calibration_file();
+    let mut out = format!(
+        "\nint8-compute activations: scales calibrated on {} training digits ({}); \
+         input scale {:.4e}; error against float32 on {} held-out digits\n",
+        calibration.digits, calibration.method, calibration.scales.input, ACTIVATION_DIGITS
+    );
+    out.push_str(&format!(
+        "{:<13} {:>12} {:>12} {:>12} {:>9}\n",
+        "layer", "scale", "float max", "max |err|", "SQNR dB"
+    ));
+    for r in rows {
+        out.push_str(&format!(
+            "{:<13} {:>12} {:>12.4} {:>12.4e} {:>9.2}\n",
+            r.layer,
+            r.scale.map_or("–".into(), |s| format!("{s:.4e}")),
+            r.float_max,
+            r.max_abs_error,
+            r.sqnr_db
+        ));
+    }
+    out
 }
 
 /// Formats the rows as a table.
@@ -134,6 +239,9 @@ pub fn export(weights: &Weights, dir: &Path) -> anyhow::Result<usize> {
 pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     let weights = assets::weights().context("loading the shipped weights")?;
     print!("{}", table(&rows(&weights)?));
+    let digits = assets::digits().context("loading the shipped held-out digits")?;
+    let pixels = digits.pixels(0, ACTIVATION_DIGITS.min(digits.len()));
+    print!("{}", activation_table(&activation_rows(&weights, &pixels)));
     if let Some(dir) = &args.export {
         let n = export(&weights, dir)?;
         eprintln!("wrote {n} .npy files under {}", dir.display());
@@ -170,5 +278,40 @@ mod tests {
             .find(|r| r.tensor == "fc1.weight" && r.precision == Precision::Int8)
             .unwrap();
         assert!(fc1_channel.max_abs_error <= fc1_tensor.max_abs_error);
+    }
+
+    #[test]
+    fn int8_compute_activations_have_their_scales_and_small_errors() {
+        let w = assets::weights().unwrap();
+        let pixels = assets::digits().unwrap().pixels(0, 20);
+        let rows = activation_rows(&w, &pixels);
+        let scales = integer::calibration();
+        let names: Vec<_> = rows.iter().map(|r| r.layer).collect();
+        assert_eq!(names, ["conv1", "conv2", "fc1", "fc2 (logits)"]);
+        assert_eq!(
+            rows.iter().map(|r| r.scale).collect::<Vec<_>>(),
+            [
+                Some(scales.conv1),
+                Some(scales.conv2),
+                Some(scales.fc1),
+                None
+            ]
+        );
+        for r in &rows {
+            // Within a few quantization steps, and far above noise.
+            assert!(r.sqnr_db > 20.0, "{}: {:.1} dB", r.layer, r.sqnr_db);
+            if let Some(scale) = r.scale {
+                assert!(
+                    r.max_abs_error < 8.0 * f64::from(scale),
+                    "{}: {:e}",
+                    r.layer,
+                    r.max_abs_error
+                );
+                // The calibrated range covers these digits' values (or nearly).
+                assert!(r.float_max <= 1.2 * 127.0 * scale, "{}", r.layer);
+            }
+        }
+        let table = activation_table(&rows);
+        assert!(table.contains("8000 training digits"), "{table}");
     }
 }

@@ -298,6 +298,7 @@ impl Session {
             cross_origin_isolated: Some(probe.cross_origin_isolated),
             timer_resolution_ms: Some(probe.timer_resolution_ms),
             wasm_simd: Some(probe.wasm_simd),
+            wasm_relaxed_simd: Some(probe.wasm_relaxed_simd),
             webgpu: probe.webgpu,
             webgpu_unavailable_reason: probe.webgpu_unavailable_reason,
             readback_floor_ms: probe.readback_floor_ms,

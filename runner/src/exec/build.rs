@@ -100,7 +100,7 @@ pub struct Module {
 }
 
 /// The package's modules: the page loads only the one a cell needs.
-pub const MODULES: [Module; 2] = [
+pub const MODULES: [Module; 3] = [
     // The probe and the WebGPU cells: burn-wgpu without burn-flex.
     Module {
         name: "qbench_wasm",
@@ -117,6 +117,17 @@ pub const MODULES: [Module; 2] = [
         profile: "wasm",
         target_folder: "wasm-build-cpu",
         stamp_prefix: "cpu-",
+    },
+    // `int8-compute`'s CPU cells where the browser has relaxed SIMD: the
+    // CPU module whose integer kernels use relaxed SIMD's int8 dot product
+    // (enabled on those functions only: burn-flex's SIMD code does not
+    // build with relaxed SIMD on).
+    Module {
+        name: "qbench_cpu_relaxed",
+        feature: "cpu-relaxed",
+        profile: "wasm",
+        target_folder: "wasm-build-cpu-relaxed",
+        stamp_prefix: "cpu-relaxed-",
     },
 ];
 
@@ -258,7 +269,7 @@ fn cargo_build(
             features,
         ])
         .env("CARGO_TARGET_DIR", &target)
-        // 128-bit SIMD for the CPU backend's kernels; both browsers support it.
+        // 128-bit SIMD for the CPU backend's kernels; every browser has it.
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
             WASM_RUSTFLAGS,
@@ -361,7 +372,10 @@ fn stamps() -> impl Iterator<Item = String> {
 /// Whether `dir` holds every file a page loads, without sizing them (what
 /// [`describe`] does, which can take tens of seconds).
 pub fn check_package(dir: &Path) -> anyhow::Result<()> {
-    for name in super::sizes::SERVED {
+    for name in super::sizes::SERVED
+        .into_iter()
+        .filter(|n| !super::sizes::optional(n))
+    {
         anyhow::ensure!(
             dir.join(name).is_file(),
             "{} is not a built package: no {name} there (`qbench build --out DIR` makes one)",
@@ -382,7 +396,9 @@ pub fn copy_package(pkg: &Package, out: &Path) -> anyhow::Result<Package> {
             .with_context(|| format!("copying {} into {}", from.display(), out.display()))
     };
     for name in super::sizes::SERVED {
-        copy(name)?;
+        if !super::sizes::optional(name) || pkg.dir.join(name).exists() {
+            copy(name)?;
+        }
     }
     for stamp in stamps().filter(|s| pkg.dir.join(s).exists()) {
         copy(&stamp)?;
@@ -595,17 +611,30 @@ mod tests {
                 "build.txt",
                 "wasm-opt.txt",
                 "cpu-build.txt",
-                "cpu-wasm-opt.txt"
+                "cpu-wasm-opt.txt",
+                "cpu-relaxed-build.txt",
+                "cpu-relaxed-wasm-opt.txt"
             ]
         );
+        // A package without the relaxed-SIMD module (built before it) is whole.
         let dir = tempfile::tempdir().unwrap();
-        for name in &super::super::sizes::SERVED[1..] {
+        for name in super::super::sizes::SERVED[1..]
+            .iter()
+            .filter(|n| !super::super::sizes::optional(n))
+        {
             std::fs::write(dir.path().join(name), b"x").unwrap();
         }
         let err = check_package(dir.path()).unwrap_err().to_string();
         assert!(err.contains("no qbench_wasm_bg.wasm there"), "{err}");
         std::fs::write(dir.path().join("qbench_wasm_bg.wasm"), b"\0asm").unwrap();
         check_package(dir.path()).unwrap();
+        let sizes = super::super::sizes::served(dir.path(), &super::super::sizes::SERVED).unwrap();
+        assert_eq!(sizes.len(), super::super::sizes::SERVED.len() - 2);
+        assert!(
+            !sizes
+                .iter()
+                .any(|f| f.name.starts_with("qbench_cpu_relaxed"))
+        );
     }
 
     #[test]

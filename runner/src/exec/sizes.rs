@@ -13,14 +13,23 @@ use qbench_core::schema::ServedFile;
 use serde::{Deserialize, Serialize};
 
 /// The files of a package a page loads, in the order they are listed.
-pub const SERVED: [&str; 6] = [
+pub const SERVED: [&str; 8] = [
     "qbench_wasm_bg.wasm",
     "qbench_wasm.js",
     "qbench_cpu_bg.wasm",
     "qbench_cpu.js",
+    "qbench_cpu_relaxed_bg.wasm",
+    "qbench_cpu_relaxed.js",
     qbench_model::assets::FILES[0].0,
     qbench_model::assets::FILES[1].0,
 ];
+
+/// Whether a package may lack file `name`: the relaxed-SIMD module, which
+/// packages built before it do not have (their pages run every CPU cell on
+/// `qbench_cpu`).
+pub fn optional(name: &str) -> bool {
+    name.starts_with("qbench_cpu_relaxed")
+}
 
 /// The cache file in the package folder.
 const CACHE: &str = "sizes.json";
@@ -53,6 +62,9 @@ pub fn served(dir: &Path, names: &[&str]) -> anyhow::Result<Vec<ServedFile>> {
     let mut files = Vec::new();
     for &name in names {
         let path = dir.join(name);
+        if optional(name) && !path.exists() {
+            continue;
+        }
         let meta = std::fs::metadata(&path).with_context(|| format!("no {}", path.display()))?;
         let modified_ns = meta
             .modified()

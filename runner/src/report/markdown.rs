@@ -162,7 +162,14 @@ fn environments(out: &mut String, report: &Report) {
             md(&e.version),
             opt(e.cross_origin_isolated, |b| b.to_string()),
             opt(e.timer_resolution_ms, |t| format!("{t:.4} ms")),
-            opt(e.wasm_simd, |b| b.to_string()),
+            opt(e.wasm_simd, |b| format!(
+                "{b}{}",
+                if e.wasm_relaxed_simd == Some(true) {
+                    ", relaxed"
+                } else {
+                    ""
+                }
+            )),
             adapter,
             opt(e.webgpu.as_ref(), |a| a
                 .class

@@ -37,12 +37,24 @@ pub struct TrainArgs {
     /// Seed of weight initialisation and of the per-epoch shuffles.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Do not train: calibrate `int8-compute`'s activation scales for the
+    /// weights in `--out` on the training digits and write only
+    /// `calibration.json`.
+    #[arg(long)]
+    pub calibrate_only: bool,
 }
 
 /// Trains and writes the assets.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let (codes, labels) = dataset::read_mnist_package(&args.mnist)?;
     let split = dataset::split(&codes, &labels)?;
+    if args.calibrate_only {
+        let path = args.out.join("weights.safetensors");
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let weights = Weights::from_safetensors(&bytes)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        return write_calibration(&args.out, &weights, &split.train);
+    }
     let device = Device::flex().autodiff();
     device.seed(args.seed);
     let mut net = Net::init(&device);
@@ -79,7 +91,24 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         "held-out accuracy (float32): {accuracy:.2}% on {} digits",
         split.held_out.len()
     );
-    write(&args.out, &weights, &split.held_out)
+    write(&args.out, &weights, &split.held_out)?;
+    write_calibration(&args.out, &weights, &split.train)
+}
+
+/// Calibrates `int8-compute`'s activation scales for `weights` on the
+/// training digits `train` (never the held-out ones) and writes them.
+fn write_calibration(dir: &Path, weights: &Weights, train: &Digits) -> anyhow::Result<()> {
+    let pixels = train.pixels(0, train.len());
+    let calibration = qbench_model::integer::calibrate::calibrate(weights, &pixels, 250);
+    let path = dir.join("calibration.json");
+    let text = serde_json::to_string_pretty(&calibration)? + "\n";
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "wrote {} (activation scales on {} training digits)",
+        path.display(),
+        calibration.digits
+    );
+    Ok(())
 }
 
 fn batch(digits: &Digits, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {

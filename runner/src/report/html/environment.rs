@@ -118,7 +118,12 @@ pub(super) fn environments(page: &mut Page, report: &Report) {
                 }),
             e.readback_floor_ms
                 .map_or("–".into(), |t| format!("{t:.2} ms")),
-            e.wasm_simd.map_or("–", |b| if b { "yes" } else { "no" }),
+            match (e.wasm_simd, e.wasm_relaxed_simd) {
+                (Some(true), Some(true)) => "yes, relaxed",
+                (Some(true), _) => "yes",
+                (Some(false), _) => "no",
+                (None, _) => "–",
+            },
             e.timer_resolution_ms
                 .map_or("–".into(), |t| format!("{t:.4} ms")),
             e.cross_origin_isolated

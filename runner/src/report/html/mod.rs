@@ -48,6 +48,7 @@ pub(super) fn precision_color(p: Precision) -> u32 {
         Precision::Int8Channel => 0xd62728,
         Precision::F16Native => 0x9467bd,
         Precision::Int8Native => 0x8c564b,
+        Precision::Int8Compute => 0xe377c2,
     }
 }
 
