@@ -396,9 +396,9 @@ async fn warmup_runs_until_settled() {
 
 /// `int8-compute` in the browser computes the integers native builds do:
 /// the logits of the first held-out digits, bit for bit, have the
-/// fingerprint the native tests check (qbench-model, `integer`). This
-/// module is built as `qbench_cpu`; `qbench_cpu_relaxed`'s kernels are
-/// checked the same way by a real run (tests/browsers.rs).
+/// fingerprint the native tests check (qbench-model, `integer`). Built as
+/// usual, this is `qbench_cpu`'s kernels; with `--features cpu-relaxed`,
+/// `qbench_cpu_relaxed`'s (`.ci/run` runs both).
 #[wasm_bindgen_test]
 fn int8_compute_gives_native_integers_bit_for_bit() {
     use qbench_model::integer::{self, FINGERPRINT_DIGITS, IntegerNet};
