@@ -136,17 +136,12 @@ mod lanes {
         v128_load32_splat, v128_store,
     };
 
-    pub use super::wasm::{I4, requantize_lanes};
+    pub use super::wasm::{Group, I4, W8, requantize_lanes};
 
     /// An activation code: int8 values in 16-bit lanes.
     pub type Code = i16;
     /// Inputs per group: a pair.
     pub const GROUP: usize = 2;
-
-    /// A group's weights for a block: outputs 0–3 and 4–7, each four
-    /// channels' pairs as eight int16.
-    #[derive(Clone, Copy)]
-    pub struct W8(v128, v128);
 
     impl W8 {
         /// Sixteen int8 weights, sign-extended as they are loaded.
@@ -163,21 +158,7 @@ mod lanes {
                 )
             }
         }
-        /// Outputs 0–3.
-        #[inline(always)]
-        pub fn low(self) -> v128 {
-            self.0
-        }
-        /// Outputs 4–7.
-        #[inline(always)]
-        pub fn high(self) -> v128 {
-            self.1
-        }
     }
-
-    /// An input pair repeated in every 32-bit lane.
-    #[derive(Clone, Copy)]
-    pub struct Group(v128);
 
     impl Group {
         /// `acc` plus, in lane `j`, `x[0] × w[2j] + x[1] × w[2j + 1]`.
@@ -229,17 +210,12 @@ mod lanes {
         v128_load32_splat, v128_store64_lane,
     };
 
-    pub use super::wasm::{I4, requantize_lanes};
+    pub use super::wasm::{Group, I4, W8, requantize_lanes};
 
     /// An activation code: int8, 0–127 (every activation follows a ReLU).
     pub type Code = i8;
     /// Inputs per group: four.
     pub const GROUP: usize = 4;
-
-    /// A group's weights for a block: outputs 0–3 and 4–7, each four
-    /// channels' four weights.
-    #[derive(Clone, Copy)]
-    pub struct W8(v128, v128);
 
     impl W8 {
         /// Thirty-two int8 weights.
@@ -257,23 +233,7 @@ mod lanes {
                 )
             }
         }
-        /// Outputs 0–3.
-        #[inline]
-        #[target_feature(enable = "relaxed-simd")]
-        pub fn low(self) -> v128 {
-            self.0
-        }
-        /// Outputs 4–7.
-        #[inline]
-        #[target_feature(enable = "relaxed-simd")]
-        pub fn high(self) -> v128 {
-            self.1
-        }
     }
-
-    /// Four codes (0–127) repeated in every 32-bit lane.
-    #[derive(Clone, Copy)]
-    pub struct Group(v128);
 
     impl Group {
         /// `acc` plus, in lane `j`, `Σᵢ x[i] × w[4j + i]`.
@@ -331,6 +291,29 @@ mod wasm {
     /// Four int32 lanes.
     #[derive(Clone, Copy)]
     pub struct I4(pub(super) v128);
+
+    /// A group's weights for a block: outputs 0–3 and 4–7, each four
+    /// channels' weights for the group (the variant's `load` fills them).
+    #[derive(Clone, Copy)]
+    pub struct W8(pub(super) v128, pub(super) v128);
+
+    impl W8 {
+        /// Outputs 0–3.
+        #[inline(always)]
+        pub fn low(self) -> v128 {
+            self.0
+        }
+        /// Outputs 4–7.
+        #[inline(always)]
+        pub fn high(self) -> v128 {
+            self.1
+        }
+    }
+
+    /// An input group repeated in every 32-bit lane (the variant's
+    /// `splat_group` fills it).
+    #[derive(Clone, Copy)]
+    pub struct Group(pub(super) v128);
 
     impl I4 {
         /// Zeros.
