@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use qbench_core::host::Pinning;
 use qbench_core::protocol::PowerPreference;
 use qbench_core::{Backend, Browser, Precision};
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,10 @@ pub struct RunConfig {
     pub shuffle_seed: Option<u64>,
     /// Retries of a failed cell on a fresh session.
     pub retries: u32,
+    /// Retakes of a round whose page ran on a busy host.
+    pub retry_busy: u32,
+    /// The CPUs a local browser's processes run on.
+    pub pin_browser: Pinning,
     /// Report folder.
     pub out: PathBuf,
     /// Expectations file the cells are judged against.
@@ -165,6 +170,8 @@ impl Default for RunConfig {
             rounds: defaults::ROUNDS,
             shuffle_seed: None,
             retries: 0,
+            retry_busy: 0,
+            pin_browser: Pinning::Off,
             out: PathBuf::from(defaults::OUT),
             expect: None,
             junit: None,
@@ -288,6 +295,14 @@ pub struct RunFlags {
     #[arg(help_heading = "Sampling", long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    /// Take a round again (in a fresh page, this many times at most) when its page ran on a busy host: other processes used over a quarter of a core or the hypervisor took over 5% of one (local browsers on Linux)
+    #[arg(help_heading = "Sampling", long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_busy: Option<u32>,
+    /// Pin a local browser's processes (driver, browser, renderers) to CPUs: auto (the machine's last CPU when it has two or more, so the runner and the rest keep the others), off, or a list such as 3 or 2,3 [default: off]
+    #[arg(help_heading = "Sampling", long, value_name = "CPUS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin_browser: Option<Pinning>,
     /// Report folder: report.json (rewritten after every cell), report.md, report.html, comparison.json when comparing, and the logs of the drivers (and of Xvfb for WebKit); an earlier run's files are kept as report.prev.*.
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,6 +19,24 @@ pub fn settings() -> RunSettings {
         rounds: 1,
         seed: 0,
         retries: 0,
+        retry_busy: 0,
+        pin_browser: None,
+    }
+}
+
+/// A round of `median` ms: 10 samples, the host unwatched.
+pub fn round(median: f64) -> qbench_core::schema::Round {
+    qbench_core::schema::Round {
+        median,
+        first: median * 10.0,
+        samples: 10,
+        repetitions: None,
+        timer_step_ms: None,
+        stop: qbench_core::sampling::Stop::Max,
+        warmup: None,
+        device_init_ms: None,
+        model_load_ms: None,
+        host: None,
     }
 }
 

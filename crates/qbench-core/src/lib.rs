@@ -7,6 +7,7 @@
 pub mod adapter;
 pub mod comparison;
 pub mod expect;
+pub mod host;
 pub mod matrix;
 pub mod memory;
 pub mod precision;

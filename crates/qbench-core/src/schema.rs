@@ -260,6 +260,13 @@ pub struct RunSettings {
     /// Retries of a failed cell on a fresh session.
     #[serde(default)]
     pub retries: u32,
+    /// Retakes of a round whose page ran on a busy host.
+    #[serde(default)]
+    pub retry_busy: u32,
+    /// The CPUs local browsers were pinned to (`--pin-browser`; absent
+    /// before the setting: not pinned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_browser: Option<crate::host::Pinning>,
 }
 
 fn one() -> u32 {
@@ -310,6 +317,9 @@ pub struct Environment {
     /// Anything else measured about the environment (driver versions, hardware threads).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
+    /// The machine a local browser ran on (absent for remote endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<crate::host::Machine>,
 }
 
 /// A WebGPU adapter as the page sees it.
@@ -571,6 +581,10 @@ pub struct Round {
     /// Building the network and uploading its weights in this round's page, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_load_ms: Option<f64>,
+    /// What the host did while this round's page ran (local browsers on
+    /// Linux; absent elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<crate::host::HostActivity>,
 }
 
 /// Identifies a cell: host, browser, backend, precision and batch.
@@ -770,6 +784,8 @@ mod tests {
             rounds: 1,
             seed: 0,
             retries: 0,
+            retry_busy: 0,
+            pin_browser: None,
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod sink;
 
 use qbench_core::Precision;
+use qbench_core::host::HostActivity;
 use qbench_core::profile::{CutSamples, stage_times};
 use qbench_core::protocol::CellResponse;
 use qbench_core::quality::{self, Quality};
@@ -75,6 +76,8 @@ pub struct RunResult {
     pub attempts: u32,
     /// Wall-clock time of the run, page load included, milliseconds.
     pub wall_ms: f64,
+    /// What the host did during the run's page, where it could be seen.
+    pub host: Option<HostActivity>,
 }
 
 /// The outcome a page's answer reports.
@@ -130,12 +133,12 @@ fn throughput(responses: &[&CellResponse]) -> Option<Throughput> {
     })
 }
 
-/// Each round's median, first inference, samples and how they were taken;
-/// a round that lacks any of them is left out.
-fn rounds(responses: &[&CellResponse]) -> Vec<Round> {
-    responses
-        .iter()
-        .filter_map(|r| {
+/// Each round's median, first inference, samples, how they were taken and
+/// what the host did meanwhile; a round that lacks any of them is left out.
+fn rounds(runs: &[RunResult]) -> Vec<Round> {
+    runs.iter()
+        .filter_map(|run| {
+            let r = run.response.as_ref()?;
             Some(Round {
                 median: qbench_core::stats::median(&r.samples_ms)?,
                 first: r.first_ms?,
@@ -146,6 +149,7 @@ fn rounds(responses: &[&CellResponse]) -> Vec<Round> {
                 warmup: r.warmup,
                 device_init_ms: r.device_init_ms,
                 model_load_ms: r.model_load_ms,
+                host: run.host.clone(),
             })
         })
         .collect()
@@ -227,7 +231,7 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
     let first = responses.iter().find_map(|r| r.first_ms);
     match (Summary::from_samples(&raw), first) {
         (Ok(summary), Some(first)) => {
-            let rounds = rounds(&responses);
+            let rounds = rounds(runs);
             if let Some(last) = rounds.last() {
                 cell.sampling = Some(Sampling {
                     stop: last.stop,
@@ -328,6 +332,7 @@ mod tests {
             outcome,
             response,
             attempts,
+            host: None,
             wall_ms: 10.0,
         }
     }

@@ -447,6 +447,7 @@ async fn adapters(args: &DoctorArgs, pkg: &Path) -> Vec<Check> {
             },
             None => Endpoint::Local {
                 log_dir: logs.path().to_path_buf(),
+                pin: None,
             },
         };
         let mut exec = BrowserExecutor::new(endpoint, server.url(), Duration::from_secs(60));

@@ -22,8 +22,8 @@ use crate::exec::baseline_cache;
 use crate::exec::browser::{BrowserExecutor, Endpoint};
 use crate::exec::native::{self, NativeArgs};
 use crate::exec::page::Page;
-use crate::exec::{build, server};
-use crate::exit::{Ended, ResultExt, could_not_run};
+use crate::exec::{build, host, server};
+use crate::exit::{Ended, ResultExt, bad_input, could_not_run};
 use crate::history::store::{self, HistoryView};
 use crate::plan::{self, PlannedCell};
 use crate::report::{self, export, export::Exporter};
@@ -70,8 +70,18 @@ struct EndpointPlan {
 
 /// The endpoints of a run: `--webdriver`, the config's `[[endpoint]]`s, or local drivers.
 fn endpoints(config: &RunConfig, host: &str) -> anyhow::Result<Vec<EndpointPlan>> {
+    let cores = host::cores();
+    let pin = config.pin_browser.cpus(cores);
+    if let Some(cpu) = pin.iter().flatten().find(|c| **c >= cores) {
+        return Err(bad_input(anyhow::anyhow!(
+            "--pin-browser {}: this machine has CPUs 0 to {} only, not {cpu}",
+            config.pin_browser,
+            cores - 1
+        )));
+    }
     let local = Endpoint::Local {
         log_dir: config.out.clone(),
+        pin,
     };
     if let Some(url) = &config.webdriver {
         let endpoint = Endpoint::Remote {
@@ -151,6 +161,8 @@ fn settings(config: &RunConfig, seed: u64) -> RunSettings {
         rounds: config.rounds,
         seed,
         retries: config.retries,
+        retry_busy: config.retry_busy,
+        pin_browser: Some(config.pin_browser.clone()),
     }
 }
 
@@ -479,6 +491,7 @@ fn schedule(config: &RunConfig, host: &str, cells: Vec<PlannedCell>, seed: u64) 
         rounds: config.rounds,
         seed,
         retries: config.retries,
+        busy_retries: config.retry_busy,
         plan: SamplePlan {
             throughput_samples: config.throughput_samples,
             ..native_args(config).plan()

@@ -11,11 +11,13 @@ use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
 use qbench_core::Browser;
+use qbench_core::host::{BusyLimits, HostActivity};
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
 use qbench_core::schema::{Environment, PairedWith};
 use serde_json::{Map, Value, json};
 
 use super::driver::{self, Driver};
+use super::host;
 use crate::fmt::truncate;
 use crate::plan::{Agent, PlannedCell};
 use crate::schedule::{ExecError, Executor};
@@ -27,6 +29,8 @@ pub enum Endpoint {
     Local {
         /// Folder for the driver logs.
         log_dir: PathBuf,
+        /// The CPUs the driver and its browser run on (`None`: any).
+        pin: Option<Vec<usize>>,
     },
     /// A W3C WebDriver remote end (a Selenium Grid hub or standalone).
     Remote {
@@ -197,9 +201,9 @@ impl Session {
     ) -> anyhow::Result<Self> {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         match endpoint {
-            Endpoint::Local { log_dir } => {
+            Endpoint::Local { log_dir, pin } => {
                 let exe = driver::find(browser)?;
-                let driver = Driver::start(browser, &exe, log_dir).await?;
+                let driver = Driver::start(browser, &exe, log_dir, pin.as_deref()).await?;
                 let profile = tempfile::Builder::new()
                     .prefix(&format!("qbench-{browser}-"))
                     .tempdir()?;
@@ -235,6 +239,11 @@ impl Session {
                 })
             }
         }
+    }
+
+    /// The process group of the local driver and its browser (`None` for a remote end).
+    pub fn process_group(&self) -> Option<u32> {
+        self.driver.as_ref().and_then(Driver::process_group)
     }
 
     /// The local driver's log so far (empty for a remote end).
@@ -445,7 +454,11 @@ pub struct BrowserExecutor {
     /// Every cell runs paired with what the server has at `/base/`: the
     /// baseline package, or TF.js.
     pub paired: Option<PairedWith>,
+    /// When a page counts as taken on a busy host.
+    pub busy_limits: BusyLimits,
     session: Option<Session>,
+    /// What the host did during the last page (local browsers only).
+    host: Option<HostActivity>,
 }
 
 impl BrowserExecutor {
@@ -458,7 +471,9 @@ impl BrowserExecutor {
             cell_limit,
             power_preference: PowerPreference::default(),
             paired: None,
+            busy_limits: BusyLimits::default(),
             session: None,
+            host: None,
         }
     }
 }
@@ -500,6 +515,20 @@ impl Executor for BrowserExecutor {
                 )));
             }
         };
+        let pinned = match &self.endpoint {
+            Endpoint::Local { pin, .. } => pin.clone(),
+            Endpoint::Remote { .. } => None,
+        };
+        let env = Environment {
+            machine: session
+                .process_group()
+                .and_then(|_| host::machine())
+                .map(|m| host::Machine {
+                    browser_cpus: pinned,
+                    ..m
+                }),
+            ..env
+        };
         self.session = Some(session);
         Ok(env)
     }
@@ -509,13 +538,23 @@ impl Executor for BrowserExecutor {
         _cell: &PlannedCell,
         request: &CellRequest,
     ) -> Result<CellResponse, ExecError> {
+        self.host = None;
         let session = self
             .session
             .as_ref()
             .ok_or_else(|| ExecError::SessionLost("no session is open".into()))?;
-        session
+        let watch = session
+            .process_group()
+            .and_then(|group| host::Watch::start(group, self.busy_limits));
+        let answer = session
             .run_cell(&self.url, request, self.paired, self.cell_limit)
-            .await
+            .await;
+        self.host = watch.and_then(host::Watch::finish);
+        answer
+    }
+
+    fn host_activity(&mut self) -> Option<HostActivity> {
+        self.host.take()
     }
 
     async fn close(&mut self) {

@@ -87,7 +87,12 @@ pub struct Driver {
 
 impl Driver {
     /// Starts the driver on a free port and waits (up to 20 s) until it accepts connections.
-    pub async fn start(browser: Browser, exe: &Path, log_dir: &Path) -> anyhow::Result<Self> {
+    pub async fn start(
+        browser: Browser,
+        exe: &Path,
+        log_dir: &Path,
+        pin: Option<&[usize]>,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let log = log_dir.join(format!("{}-{port}.log", driver_name(browser).0));
         let log_file =
@@ -130,6 +135,7 @@ impl Driver {
             .spawn()
             .with_context(|| format!("starting {}", exe.display()))?;
         let pgid = child.id();
+        pin_before_any_browser(exe, pgid, pin)?;
         let mut driver = Driver {
             child,
             pgid,
@@ -167,6 +173,12 @@ impl Driver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The process group of the driver and its browser (`None` where there
+    /// are no process groups).
+    pub fn process_group(&self) -> Option<u32> {
+        self.pgid
+    }
+
     /// The driver's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -182,6 +194,20 @@ impl Drop for Driver {
         let _ = self.child.start_kill();
         // Then the display they drew on.
         self.display.take();
+    }
+}
+
+/// Pins a driver that just started to `pin`'s CPUs, before it starts a
+/// browser: the browser and every process it starts inherit the mask.
+fn pin_before_any_browser(
+    exe: &Path,
+    pid: Option<u32>,
+    pin: Option<&[usize]>,
+) -> anyhow::Result<()> {
+    match (pin, pid) {
+        (Some(cpus), Some(pid)) => super::host::pin(pid, cpus)
+            .with_context(|| format!("pinning {} to CPUs {cpus:?}", exe.display())),
+        _ => Ok(()),
     }
 }
 

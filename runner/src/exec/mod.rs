@@ -7,6 +7,7 @@ pub mod baseline_cache;
 pub mod browser;
 pub mod build;
 pub mod driver;
+pub mod host;
 pub mod native;
 pub mod page;
 pub mod server;

@@ -110,15 +110,9 @@ pub fn references(n: usize) -> anyhow::Result<References> {
     })
 }
 
-/// Measures every requested precision × batch natively, through the scheduler;
-/// quality is measured against `refs` (from [`references`], covering `args.quality_inputs`).
-pub async fn measure(
-    args: &NativeArgs,
-    refs: &References,
-    cancel: &Cancel,
-    observer: Box<dyn sink::Observer>,
-) -> anyhow::Result<Report> {
-    let settings = RunSettings {
+/// The settings a native measurement records.
+fn settings(args: &NativeArgs) -> RunSettings {
+    RunSettings {
         warmup: args.warmup,
         warmup_ms: args.warmup_time.as_millis() as u64,
         settle_ms: args.settle_time.as_millis() as u64,
@@ -133,7 +127,20 @@ pub async fn measure(
         rounds: 1,
         seed: 0,
         retries: 0,
-    };
+        retry_busy: 0,
+        pin_browser: None,
+    }
+}
+
+/// Measures every requested precision × batch natively, through the scheduler;
+/// quality is measured against `refs` (from [`references`], covering `args.quality_inputs`).
+pub async fn measure(
+    args: &NativeArgs,
+    refs: &References,
+    cancel: &Cancel,
+    observer: Box<dyn sink::Observer>,
+) -> anyhow::Result<Report> {
+    let settings = settings(args);
     let schedule = Schedule {
         host: None,
         cells: plan::cells(
@@ -145,6 +152,7 @@ pub async fn measure(
         rounds: 1,
         seed: 0,
         retries: 0,
+        busy_retries: 0,
         plan: args.plan(),
         quality_inputs: args.quality_inputs,
         quality_batch: 100,

@@ -129,6 +129,7 @@ pub fn render(report: &Report) -> String {
     opening(&mut out, report);
     memory(&mut out, report);
     quality(&mut out, report);
+    super::pages::markdown(&mut out, report);
     problems(&mut out, report);
     out
 }
@@ -675,6 +676,7 @@ mod tests {
             }),
             device_init_ms,
             model_load_ms: Some(3.0),
+            host: None,
         };
         let mut c = Cell::new(
             "chromium".parse().unwrap(),

@@ -13,6 +13,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod npy;
+pub mod pages;
 pub mod summary;
 pub mod terminal;
 pub mod text;

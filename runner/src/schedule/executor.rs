@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use qbench_core::host::HostActivity;
 use qbench_core::protocol::{CellRequest, CellResponse};
 use qbench_core::schema::Environment;
 
@@ -54,6 +55,12 @@ pub trait Executor: Send {
         cell: &PlannedCell,
         request: &CellRequest,
     ) -> impl Future<Output = Result<CellResponse, ExecError>> + Send;
+
+    /// What the host did while the last cell ran, once (`None` where it
+    /// cannot be seen: remote endpoints, no `/proc`).
+    fn host_activity(&mut self) -> Option<HostActivity> {
+        None
+    }
 
     /// Ends the agent politely (each call bounded in time), then as `discard`.
     fn close(&mut self) -> impl Future<Output = ()> + Send;

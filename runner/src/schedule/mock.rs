@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use qbench_core::host::HostActivity;
 use qbench_core::profile::{CutSamples, Stage};
 use qbench_core::protocol::{CellRequest, CellResponse};
 use qbench_core::sampling::{SamplePlan, Stop};
@@ -33,7 +34,27 @@ struct Mock {
     /// Answer as a paired page: the baseline package's side attached, twice as
     /// slow, its non-float32 precisions less confident than this build's.
     paired: bool,
+    /// What the host did during each run, in order: a busy reason, or quiet
+    /// (`None`); nothing once empty.
+    hosts: VecDeque<Option<&'static str>>,
+    /// The host activity of the last run, until taken.
+    host: Option<HostActivity>,
     log: Vec<String>,
+}
+
+fn activity(busy_reason: Option<&str>) -> HostActivity {
+    HostActivity {
+        seconds: 1.0,
+        load_before: 0.5,
+        load_after: 0.5,
+        busy: 0.5,
+        ours: 0.5,
+        others: 0.0,
+        steal: 0.0,
+        main_thread: None,
+        anon_huge_kib: 0,
+        busy_reason: busy_reason.map(String::from),
+    }
 }
 
 fn one_hot(class: usize, p: f32) -> Vec<f32> {
@@ -88,6 +109,7 @@ impl Executor for Mock {
             "run {} {} {} q={}",
             cell.backend, cell.precision, cell.batch, request.quality_inputs
         ));
+        self.host = self.hosts.pop_front().map(activity);
         let act = self
             .script
             .get_mut(&(cell.agent, cell.precision, cell.batch))
@@ -142,6 +164,10 @@ impl Executor for Mock {
         }
     }
 
+    fn host_activity(&mut self) -> Option<HostActivity> {
+        self.host.take()
+    }
+
     async fn close(&mut self) {
         self.log.push("close".into());
     }
@@ -161,6 +187,7 @@ fn schedule(agents: &[Agent], precisions: &[Precision], batches: &[u32]) -> Sche
         rounds: 1,
         seed: 3,
         retries: 0,
+        busy_retries: 0,
         plan: SamplePlan {
             warmup: 0,
             warmup_ms: 0.0,
@@ -516,6 +543,63 @@ async fn a_failed_cell_is_retried_on_a_fresh_agent_and_a_pass_is_flaky() {
         1 + 2 + 1,
         "{:?}",
         mock.log
+    );
+}
+
+#[tokio::test]
+async fn a_page_on_a_busy_host_is_taken_again_until_quiet_or_out_of_retakes() {
+    let mut s = schedule(&[CHROMIUM], &[Precision::F32], &[1, 32]);
+    s.busy_retries = 2;
+    let mut mock = Mock {
+        // The first cell to run: busy, busy, quiet; the second: busy thrice.
+        hosts: VecDeque::from([
+            Some("other processes used 0.60 cores"),
+            Some("other processes used 0.40 cores"),
+            None,
+            Some("a"),
+            Some("b"),
+            Some("c"),
+        ]),
+        ..Mock::default()
+    };
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    let runs = mock.log.iter().filter(|l| l.starts_with("run")).count();
+    assert_eq!(runs, 6, "{:?}", mock.log);
+    let cells = final_cells(&events);
+    let host = |batch| {
+        let c = find(&cells, "chromium", Precision::F32, batch);
+        assert_eq!((c.attempts, c.flaky), (1, false));
+        let rounds = &c.sampling.as_ref().unwrap().rounds;
+        assert_eq!(rounds.len(), 1);
+        rounds[0].host.clone().unwrap()
+    };
+    // One cell's third page was quiet; the other ran out of retakes and
+    // kept its last page, marked (whichever ran first).
+    let mut kept = vec![host(1).busy_reason, host(32).busy_reason];
+    kept.sort();
+    assert_eq!(kept, vec![None, Some("c".to_string())]);
+    let retakes = events
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if m.contains("busy host")))
+        .count();
+    assert_eq!(retakes, 4);
+}
+
+#[tokio::test]
+async fn without_retakes_a_busy_page_is_kept_and_marked() {
+    let s = schedule(&[CHROMIUM], &[Precision::F32], &[1]);
+    let mut mock = Mock {
+        hosts: VecDeque::from([Some("the hypervisor took 0.20 cores")]),
+        ..Mock::default()
+    };
+    let (_, events) = go(&s, &mut mock, &Cancel::new()).await;
+    assert_eq!(mock.log.iter().filter(|l| l.starts_with("run")).count(), 1);
+    let cells = final_cells(&events);
+    let c = find(&cells, "chromium", Precision::F32, 1);
+    let round = &c.sampling.as_ref().unwrap().rounds[0];
+    assert_eq!(
+        round.host.as_ref().unwrap().busy_reason.as_deref(),
+        Some("the hypervisor took 0.20 cores")
     );
 }
 

@@ -46,6 +46,8 @@ pub struct Schedule {
     pub seed: u64,
     /// Retries of a failed cell, each on a fresh agent.
     pub retries: u32,
+    /// Retries of a round whose page was taken on a busy host, in a fresh page.
+    pub busy_retries: u32,
     /// How the page samples latency.
     pub plan: SamplePlan,
     /// Held-out digits quality is measured on.
@@ -225,12 +227,27 @@ impl Schedule {
         cancel: &Cancel,
     ) -> Option<RunResult> {
         let mut attempts = 0;
+        let mut busy_attempts = 0;
         loop {
             attempts += 1;
             let started = Instant::now();
             let (outcome, response) = self
                 .attempt(exec, state, planned, larger_later, events, cancel)
                 .await?;
+            let host = exec.host_activity();
+            let busy = host.as_ref().and_then(|h| h.busy_reason.clone());
+            if let Some(why) = busy.filter(|_| outcome == Outcome::Ok)
+                && busy_attempts < self.busy_retries
+            {
+                busy_attempts += 1;
+                attempts -= 1;
+                let _ = events.send(Event::Message(format!(
+                    "{}: its page was taken on a busy host ({why}); taking it again ({busy_attempts}/{})",
+                    planned.id(self.host.as_deref()),
+                    self.busy_retries
+                )));
+                continue;
+            }
             let failed = matches!(outcome, Outcome::Error { .. } | Outcome::Timeout { .. });
             let can_retry = !matches!(state.agenda, Agenda::Failed(..));
             if failed && can_retry && attempts <= self.retries {
@@ -251,6 +268,7 @@ impl Schedule {
                 response,
                 attempts,
                 wall_ms: elapsed_ms(started),
+                host,
             });
         }
     }
@@ -520,6 +538,7 @@ impl Schedule {
                     response: Some(b.clone()),
                     attempts: r.attempts,
                     wall_ms: r.wall_ms,
+                    host: r.host.clone(),
                 })
             })
             .collect();

@@ -131,4 +131,12 @@ pub(super) fn environments(page: &mut Page, report: &Report) {
         );
     }
     page.push("</table>");
+    for (host, m) in crate::report::pages::machines(report) {
+        let _ = write!(
+            page.body,
+            "<p>{}: {}</p>",
+            esc(&host),
+            esc(&crate::report::pages::describe(m))
+        );
+    }
 }
