@@ -962,6 +962,52 @@ mod chromium {
         check_full_matrix("chromium", Webgpu::Software { shader_f16: false });
     }
 
+    /// `--pin-browser auto`: the browser's inference thread ran on the last
+    /// CPU in every page; every page's host activity and the machine are in
+    /// the report, and report.md shows them.
+    #[test]
+    fn a_pinned_browser_runs_on_its_cpu_and_every_page_is_watched() {
+        let out = tempfile::tempdir().unwrap();
+        let (output, report) = qbench_run(
+            out.path(),
+            &[
+                "--browsers",
+                "chromium",
+                "--backends",
+                "cpu",
+                "--precisions",
+                "f32",
+                "--batch",
+                "1",
+                "--rounds",
+                "2",
+                "--pin-browser",
+                "auto",
+            ],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let last = serde_json::json!([cores - 1]);
+        assert_eq!(report["settings"]["pin_browser"], "auto");
+        let machine = &report["environments"][0]["machine"];
+        assert_eq!(machine["cores"], cores);
+        assert_eq!(machine["browser_cpus"], last);
+        let rounds = report["cells"][0]["sampling"]["rounds"].as_array().unwrap();
+        assert_eq!(rounds.len(), 2);
+        for round in rounds {
+            let host = &round["host"];
+            assert!(host["seconds"].as_f64().unwrap() > 0.0, "{host}");
+            assert!(host["ours"].as_f64().unwrap() > 0.0, "{host}");
+            assert_eq!(host["main_thread"]["cpu"], cores - 1, "{host}");
+        }
+        let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+        assert!(md.contains("## Host and pages"), "{md}");
+        assert!(
+            md.contains(&format!("browser pinned to CPU {}", cores - 1)),
+            "{md}"
+        );
+    }
+
     /// A package whose digits file is not the one its module was built with:
     /// the page refuses it naming the file and both hashes, no browser can be
     /// used, exit 3.

@@ -9,7 +9,7 @@
 //! | command line | [`cli`] | flags, subcommands |
 //! | commands | [`commands`] | one module per subcommand, its phases in order |
 //! | configuration | [`config`] | defaults, then `qbench.toml`, then flags |
-//! | executors | [`exec`] | package, server, drivers, WebDriver sessions, the native executor |
+//! | executors | [`exec`] | package, server, drivers, host checks, WebDriver sessions, the native executor |
 //! | scheduler | [`schedule`] | the one run loop over an `Executor` |
 //! | collection | [`collect`] | answers into report cells, the report kept on disk |
 //! | analysis | [`analysis`] | comparisons and verdicts, merging, what was unexpected |

@@ -24,6 +24,22 @@ pub fn settings() -> RunSettings {
     }
 }
 
+/// What a quiet host did during a 1-second page, or a busy one's (`busy_reason`).
+pub fn host_activity(busy_reason: Option<&str>) -> qbench_core::host::HostActivity {
+    qbench_core::host::HostActivity {
+        seconds: 1.0,
+        load_before: 0.5,
+        load_after: 0.5,
+        busy: 0.5,
+        ours: 0.5,
+        others: 0.0,
+        steal: 0.0,
+        main_thread: None,
+        anon_huge_kib: 0,
+        busy_reason: busy_reason.map(String::from),
+    }
+}
+
 /// A round of `median` ms: 10 samples, the host unwatched.
 pub fn round(median: f64) -> qbench_core::schema::Round {
     qbench_core::schema::Round {

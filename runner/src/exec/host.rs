@@ -282,7 +282,10 @@ mod tests {
 
     #[test]
     fn a_pinned_process_may_run_on_those_cpus_only() {
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let last = cores() - 1;
         pin(child.id(), &[last]).unwrap();
         let status = read(format!("/proc/{}/status", child.id())).unwrap();

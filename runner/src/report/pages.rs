@@ -166,27 +166,11 @@ pub fn markdown(out: &mut String, report: &Report) {
 
 #[cfg(test)]
 mod tests {
-    use qbench_core::host::HostActivity;
     use qbench_core::schema::{Round, Sampling};
     use qbench_core::{Backend, Browser, Precision};
 
     use super::*;
-    use crate::testing::round;
-
-    fn activity(busy_reason: Option<&str>) -> HostActivity {
-        HostActivity {
-            seconds: 2.0,
-            load_before: 1.0,
-            load_after: 1.0,
-            busy: 0.5,
-            ours: 0.5,
-            others: 0.0,
-            steal: 0.0,
-            main_thread: None,
-            anon_huge_kib: 0,
-            busy_reason: busy_reason.map(String::from),
-        }
-    }
+    use crate::testing::{host_activity as activity, round};
 
     fn cell(rounds: Vec<Round>) -> Cell {
         let mut c = Cell::new(

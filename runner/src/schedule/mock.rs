@@ -42,21 +42,6 @@ struct Mock {
     log: Vec<String>,
 }
 
-fn activity(busy_reason: Option<&str>) -> HostActivity {
-    HostActivity {
-        seconds: 1.0,
-        load_before: 0.5,
-        load_after: 0.5,
-        busy: 0.5,
-        ours: 0.5,
-        others: 0.0,
-        steal: 0.0,
-        main_thread: None,
-        anon_huge_kib: 0,
-        busy_reason: busy_reason.map(String::from),
-    }
-}
-
 fn one_hot(class: usize, p: f32) -> Vec<f32> {
     let mut row = vec![(1.0 - p) / 9.0; 10];
     row[class] = p;
@@ -109,7 +94,7 @@ impl Executor for Mock {
             "run {} {} {} q={}",
             cell.backend, cell.precision, cell.batch, request.quality_inputs
         ));
-        self.host = self.hosts.pop_front().map(activity);
+        self.host = self.hosts.pop_front().map(crate::testing::host_activity);
         let act = self
             .script
             .get_mut(&(cell.agent, cell.precision, cell.batch))
