@@ -127,20 +127,21 @@ pub fn markdown(out: &mut String, report: &Report) {
     if !machines.is_empty() {
         let _ = writeln!(out);
     }
-    if spreads.is_empty() {
+    busy_pages(out, &spreads);
+    let several: Vec<&PageSpread> = spreads.iter().filter(|s| s.medians.len() >= 2).collect();
+    if several.is_empty() {
         return;
     }
     let _ = writeln!(
         out,
-        "Each round runs a cell in a page of its own. How far the pages' medians spread, and \
-         the pages taken on a busy host (other processes' CPU use, or the hypervisor's; \
-         `--retry-busy N` takes them again):\n"
+        "Each round runs a cell in a page of its own; how far the pages' medians spread:\n"
     );
     let _ = writeln!(
         out,
         "| cell | pages | slowest / fastest | spread (CV) | busy pages |\n|---|---|---|---|---|"
     );
-    for s in &spreads {
+    for s in several {
+        let busy: Vec<String> = s.busy.iter().map(|(round, _)| round.to_string()).collect();
         let _ = writeln!(
             out,
             "| {} | {} | ×{:.3} | {:.1}% | {} |",
@@ -150,18 +151,39 @@ pub fn markdown(out: &mut String, report: &Report) {
             s.cv() * 100.0,
             if s.watched == 0 {
                 "host not watched".to_string()
-            } else if s.busy.is_empty() {
+            } else if busy.is_empty() {
                 format!("none of {} watched", s.watched)
             } else {
-                s.busy
-                    .iter()
-                    .map(|(round, why)| format!("round {round}: {}", md(why)))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                format!("round {}", busy.join(", "))
             }
         );
     }
     let _ = writeln!(out);
+}
+
+/// How many pages were watched and which were taken on a busy host, why.
+fn busy_pages(out: &mut String, spreads: &[PageSpread]) {
+    let watched: usize = spreads.iter().map(|s| s.watched).sum();
+    if watched == 0 {
+        return;
+    }
+    let busy: Vec<String> = spreads
+        .iter()
+        .flat_map(|s| {
+            s.busy
+                .iter()
+                .map(move |(round, why)| format!("- {} round {round}: {}", md(&s.cell), md(why)))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "Pages with the host watched: {watched}; taken on a busy host (other processes' CPU \
+         use, or the hypervisor's; `--retry-busy N` takes them again): {}\n",
+        busy.len()
+    );
+    if !busy.is_empty() {
+        let _ = writeln!(out, "{}\n", busy.join("\n"));
+    }
 }
 
 #[cfg(test)]
@@ -219,7 +241,15 @@ mod tests {
         );
         let mut out = String::new();
         markdown(&mut out, &report);
-        assert!(out.contains("| ×2.000 | 33.3% | round 2: other processes used 0.60 cores |"));
+        assert!(out.contains("| ×2.000 | 33.3% | round 2 |"), "{out}");
+        assert!(
+            out.contains("Pages with the host watched: 2; taken on a busy host"),
+            "{out}"
+        );
+        assert!(
+            out.contains("- chromium cpu f32 batch 1 round 2: other processes used 0.60 cores"),
+            "{out}"
+        );
         report.cells[0].sampling.as_mut().unwrap().rounds[1].host = Some(activity(None));
         let mut out = String::new();
         markdown(&mut out, &report);
@@ -235,6 +265,22 @@ mod tests {
             out.contains("| ×2.000 | 33.3% | host not watched |"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn single_pages_are_counted_not_tabled() {
+        let mut quiet = round(1.0);
+        quiet.host = Some(activity(None));
+        let mut report = Report::new("0", "2026-12-07T00:00:00Z", crate::testing::settings());
+        report.cells.push(cell(vec![quiet]));
+        let mut out = String::new();
+        markdown(&mut out, &report);
+        assert!(
+            out.contains("Pages with the host watched: 1; taken on a busy host"),
+            "{out}"
+        );
+        assert!(out.contains("them again): 0\n"), "{out}");
+        assert!(!out.contains("| cell |"), "{out}");
     }
 
     #[test]
