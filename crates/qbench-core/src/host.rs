@@ -220,9 +220,6 @@ impl Default for BusyLimits {
     }
 }
 
-/// Clock ticks per second of `/proc/stat` and `/proc/PID/stat` on Linux.
-pub const TICKS_PER_SECOND: f64 = 100.0;
-
 impl HostActivity {
     /// What changed between `before` and `after`, `seconds` apart, on a
     /// machine of `cores` cores.

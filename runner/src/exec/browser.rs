@@ -11,7 +11,7 @@ use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
 use qbench_core::Browser;
-use qbench_core::host::{BusyLimits, HostActivity};
+use qbench_core::host::HostActivity;
 use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
 use qbench_core::schema::{Environment, PairedWith};
 use serde_json::{Map, Value, json};
@@ -454,8 +454,6 @@ pub struct BrowserExecutor {
     /// Every cell runs paired with what the server has at `/base/`: the
     /// baseline package, or TF.js.
     pub paired: Option<PairedWith>,
-    /// When a page counts as taken on a busy host.
-    pub busy_limits: BusyLimits,
     session: Option<Session>,
     /// What the host did during the last page (local browsers only).
     host: Option<HostActivity>,
@@ -471,7 +469,6 @@ impl BrowserExecutor {
             cell_limit,
             power_preference: PowerPreference::default(),
             paired: None,
-            busy_limits: BusyLimits::default(),
             session: None,
             host: None,
         }
@@ -543,9 +540,7 @@ impl Executor for BrowserExecutor {
             .session
             .as_ref()
             .ok_or_else(|| ExecError::SessionLost("no session is open".into()))?;
-        let watch = session
-            .process_group()
-            .and_then(|group| host::Watch::start(group, self.busy_limits));
+        let watch = session.process_group().and_then(host::Watch::start);
         let answer = session
             .run_cell(&self.url, request, self.paired, self.cell_limit)
             .await;

@@ -16,18 +16,16 @@ pub struct Watch {
     group: u32,
     before: Snapshot,
     started: Instant,
-    limits: BusyLimits,
 }
 
 impl Watch {
     /// Reads the counters of the machine and of process group `group`;
     /// `None` where `/proc` cannot be read.
-    pub fn start(group: u32, limits: BusyLimits) -> Option<Self> {
+    pub fn start(group: u32) -> Option<Self> {
         Some(Self {
             group,
             before: snapshot(group)?,
             started: Instant::now(),
-            limits,
         })
     }
 
@@ -39,7 +37,7 @@ impl Watch {
             &after,
             self.started.elapsed().as_secs_f64(),
             cores(),
-            self.limits,
+            BusyLimits::default(),
         ))
     }
 }
