@@ -179,6 +179,9 @@ pub struct CellResponse {
     /// The module that ran the cell, as the page names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
+    /// How an `int8-compute` WebGPU cell's kernels took their products.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integer_dot: Option<IntegerDot>,
     /// The network cut after each stage, timed (`profile` in the request).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cuts: Vec<CutSamples>,
@@ -207,7 +210,45 @@ impl CellResponse {
             model_load_ms: None,
             baseline: None,
             module: None,
+            integer_dot: None,
             cuts: Vec::new(),
+        }
+    }
+}
+
+/// How `int8-compute`'s WebGPU kernels multiply words of four int8 values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IntegerDot {
+    /// WGSL's `dot4I8Packed`: the adapter has the
+    /// `packed_4x8_integer_dot_product` language feature.
+    #[serde(rename = "dot4I8Packed")]
+    Packed,
+    /// The four bytes sign-extended and multiplied in i32, where the adapter
+    /// lacks that feature.
+    #[serde(rename = "unpacked")]
+    Unpacked,
+}
+
+impl IntegerDot {
+    /// The WGSL language feature [`IntegerDot::Packed`] needs.
+    pub const LANGUAGE_FEATURE: &str = "packed_4x8_integer_dot_product";
+
+    /// The name reports give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IntegerDot::Packed => "dot4I8Packed",
+            IntegerDot::Unpacked => "unpacked",
+        }
+    }
+
+    /// The dot product for an adapter whose WGSL language features are `features`.
+    pub fn for_features<S: AsRef<str>>(features: &[S]) -> Self {
+        match features
+            .iter()
+            .any(|f| f.as_ref() == Self::LANGUAGE_FEATURE)
+        {
+            true => IntegerDot::Packed,
+            false => IntegerDot::Unpacked,
         }
     }
 }

@@ -339,6 +339,9 @@ pub struct Adapter {
     pub features: Vec<String>,
     /// Key `adapter.limits`.
     pub limits: BTreeMap<String, f64>,
+    /// `navigator.gpu.wgslLanguageFeatures`, sorted (empty in older reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wgsl_language_features: Vec<String>,
     /// Hardware or software ([`crate::adapter::classify`]); filled in by the runner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<AdapterClass>,
@@ -354,6 +357,15 @@ pub const TIMESTAMP_QUERY: &str = "timestamp-query";
 pub const GPU_TIMESTAMPS_KEY: &str = "gpu timestamps";
 
 impl Adapter {
+    /// Whether the adapter's WGSL has `dot4I8Packed`, as the page read it;
+    /// `None` when the page listed no WGSL language features (an older report).
+    pub fn packed_dot(&self) -> Option<bool> {
+        (!self.wgsl_language_features.is_empty()).then(|| {
+            crate::protocol::IntegerDot::for_features(&self.wgsl_language_features)
+                == crate::protocol::IntegerDot::Packed
+        })
+    }
+
     /// Whether the adapter offers `feature` (`adapter.features`).
     pub fn offers(&self, feature: &str) -> bool {
         self.features.iter().any(|f| f == feature)
@@ -529,6 +541,9 @@ pub struct Cell {
     /// training digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_scales: Option<crate::quantize::ActivationScales>,
+    /// How an `int8-compute` WebGPU cell's kernels took their products.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integer_dot: Option<crate::protocol::IntegerDot>,
 }
 
 /// How a cell's latency samples were taken.
@@ -647,6 +662,7 @@ impl Cell {
             paired: None,
             module: None,
             activation_scales: None,
+            integer_dot: None,
         }
     }
 

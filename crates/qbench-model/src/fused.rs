@@ -11,7 +11,13 @@
 use std::fmt;
 
 #[cfg(webgpu_kernels)]
+mod integer;
+#[cfg_attr(not(webgpu_kernels), allow(dead_code))]
+pub mod integer_wgsl;
+#[cfg(webgpu_kernels)]
 mod webgpu;
+#[cfg(webgpu_kernels)]
+pub use integer::IntegerWebgpu;
 #[cfg(webgpu_kernels)]
 pub use webgpu::{conv3x3_pool_relu, dense};
 
@@ -51,7 +57,44 @@ impl fmt::Display for Refused {
 #[cfg(not(webgpu_kernels))]
 mod absent {
     use super::Refused;
-    use burn::tensor::Tensor;
+    use burn::tensor::{Device, ExecutionError, ProfileDuration, Tensor};
+    use qbench_core::profile::Stage;
+    use qbench_core::protocol::IntegerDot;
+    use qbench_core::quantize::ActivationScales;
+
+    use crate::integer::IntegerLayers;
+
+    /// `int8-compute` on WebGPU, which this build cannot make.
+    pub enum IntegerWebgpu {}
+
+    #[allow(clippy::unused_self, missing_docs)]
+    impl IntegerWebgpu {
+        pub fn new(_: &IntegerLayers, _: IntegerDot, _: &Device) -> Result<Self, Refused> {
+            Err(Refused::NotCompiled)
+        }
+        pub fn dot(&self) -> IntegerDot {
+            match *self {}
+        }
+        pub fn scales(&self) -> ActivationScales {
+            match *self {}
+        }
+        pub fn stored_bytes(&self) -> usize {
+            match *self {}
+        }
+        pub fn forward(&self, _: &[f32]) -> Tensor<2> {
+            match *self {}
+        }
+        pub fn forward_windows(
+            &self,
+            _: &[f32],
+            _: &Device,
+        ) -> Result<(Tensor<2>, Vec<(Stage, ProfileDuration)>), ExecutionError> {
+            match *self {}
+        }
+        pub fn cut(&self, _: &[f32], _: Stage) -> Tensor<1> {
+            match *self {}
+        }
+    }
 
     pub fn conv3x3_pool_relu(
         _x: &Tensor<4>,
@@ -71,4 +114,4 @@ mod absent {
     }
 }
 #[cfg(not(webgpu_kernels))]
-pub use absent::{conv3x3_pool_relu, dense};
+pub use absent::{IntegerWebgpu, conv3x3_pool_relu, dense};

@@ -14,6 +14,7 @@ pub mod weights;
 
 pub use channels_last::ChannelsLast;
 pub use digits::Digits;
+pub use fused::{IntegerWebgpu, Refused};
 pub use integer::IntegerNet;
 pub use lowered::Lowered;
 pub use network::Net;

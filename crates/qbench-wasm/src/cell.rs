@@ -9,10 +9,10 @@ use qbench_core::sampling::{Stop, Warming, repetitions};
 use qbench_core::schema::Status;
 use qbench_core::throughput::{self, ThroughputSamples};
 use qbench_core::{Backend, Precision};
-#[cfg(all(target_family = "wasm", feature = "webgpu"))]
-use qbench_model::ChannelsLast;
 use qbench_model::digits::Digits;
 use qbench_model::weights::{QuantizedWeights, Weights};
+#[cfg(all(target_family = "wasm", feature = "webgpu"))]
+use qbench_model::{ChannelsLast, IntegerWebgpu};
 #[cfg(feature = "cpu")]
 use qbench_model::{IntegerNet, Lowered};
 
@@ -107,7 +107,7 @@ impl Session {
         let digits = assets::digits().map_err(error("loading digits"))?;
         let before = device.memory_pool_usage();
         let load_started = now_ms();
-        let net = Model::new(req.backend, req.precision, &raw, &weights, &device);
+        let net = Model::new(req.backend, req.precision, &raw, &weights, &device)?;
         let model_load_ms = now_ms() - load_started;
         let measured_bytes = match (net.host_bytes(), before, device.memory_pool_usage()) {
             (Some(host), ..) => Some(host),
@@ -283,6 +283,7 @@ impl Session {
             model_load_ms: Some(self.model_load_ms),
             baseline: None,
             module: None,
+            integer_dot: self.net.integer_dot(),
             cuts,
         }
     }
@@ -445,9 +446,6 @@ async fn open_device(
     precision: Precision,
     preference: PowerPreference,
 ) -> Result<Device, Failure> {
-    if backend == Backend::Webgpu && precision == Precision::Int8Compute {
-        return Err(Failure::Unsupported(INT8_COMPUTE_ON_WEBGPU.into()));
-    }
     let mut device = match backend {
         #[cfg(feature = "cpu")]
         Backend::Cpu => cpu_device(),
@@ -483,10 +481,6 @@ async fn open_device(
     }
     Ok(device)
 }
-
-/// Why an `int8-compute` cell does not run on WebGPU.
-pub const INT8_COMPUTE_ON_WEBGPU: &str =
-    "int8-compute has integer kernels for the CPU only; on WebGPU, int8-native holds int8 weights";
 
 /// The page's WebGPU device for `preference` and float type, opened once per page.
 ///
@@ -533,6 +527,18 @@ async fn webgpu_device(preference: PowerPreference, f16: bool) -> Result<Device,
         .map_err(|e| Failure::Unsupported(format!("no WebGPU device: {e}")))?;
     OPENED.with(|o| o.borrow_mut().push((key, device.clone())));
     Ok(device)
+}
+
+/// The page's WebGPU device for `preference` (float32), as cells open it: for
+/// tests that drive the model crate's WebGPU networks directly.
+///
+/// # Errors
+/// Why no device opened.
+#[cfg(all(target_family = "wasm", feature = "webgpu"))]
+pub async fn open_webgpu(preference: PowerPreference) -> Result<Device, String> {
+    webgpu_device(preference, false).await.map_err(|f| match f {
+        Failure::Unsupported(m) | Failure::Error(m) => m,
+    })
 }
 
 /// The median time of the smallest WebGPU round trip through burn on the page's
@@ -590,14 +596,16 @@ fn cpu_device() -> Device {
 /// The network as the backend runs it fastest: on qbench's own kernels on
 /// WebGPU ([`ChannelsLast`]), lowered to matrix products on the CPU
 /// ([`Lowered`]; docs/performance.md, "What limits each backend"). `int8-native` holds its weights as
-/// packed int8 on both; `int8-compute` runs [`IntegerNet`] on the host (CPU
-/// cells only). Each module has only its own backend's network: the
+/// packed int8 on both; `int8-compute` runs [`IntegerNet`] on the host (CPU)
+/// or [`IntegerWebgpu`]'s integer kernels (WebGPU). Each module has only its own backend's network: the
 /// CPU-only module has no channels-last path and so none of burn's WebGPU
 /// kernels, the WebGPU module no lowered one and so none of burn's matrix
 /// products.
 enum Model {
     #[cfg(all(target_family = "wasm", feature = "webgpu"))]
     ChannelsLast(Box<ChannelsLast>),
+    #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+    IntegerGpu(Box<IntegerWebgpu>),
     #[cfg(feature = "cpu")]
     Lowered(Box<Lowered>),
     #[cfg(feature = "cpu")]
@@ -613,15 +621,26 @@ impl Model {
         raw: &Weights,
         weights: &QuantizedWeights,
         device: &Device,
-    ) -> Self {
+    ) -> Result<Self, Failure> {
         let int8 = precision == Precision::Int8Native;
-        #[cfg(not(feature = "cpu"))]
-        let _ = raw;
-        match backend {
+        Ok(match backend {
             #[cfg(feature = "cpu")]
             Backend::Cpu if precision == Precision::Int8Compute => Model::Integer(Box::new(
                 IntegerNet::new(raw, qbench_model::integer::calibration()),
             )),
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Backend::Webgpu if precision == Precision::Int8Compute => {
+                let layers = qbench_model::integer::IntegerLayers::new(
+                    raw,
+                    qbench_model::integer::calibration(),
+                );
+                let dot = qbench_core::protocol::IntegerDot::for_features(
+                    &crate::probe::wgsl_language_features(),
+                );
+                Model::IntegerGpu(Box::new(IntegerWebgpu::new(&layers, dot, device).map_err(
+                    |refused| Failure::Unsupported(format!("int8-compute on WebGPU: {refused}")),
+                )?))
+            }
             #[cfg(all(target_family = "wasm", feature = "webgpu"))]
             Backend::Webgpu => Model::ChannelsLast(Box::new(if int8 {
                 ChannelsLast::int8_native(weights, device)
@@ -631,8 +650,11 @@ impl Model {
             #[cfg(feature = "cpu")]
             Backend::Cpu => Model::Lowered(Box::new(Lowered::new(weights, int8, device))),
             #[allow(unreachable_patterns)]
-            _ => unreachable!("open_device refuses {backend:?} in this build"),
-        }
+            _ => {
+                let _ = (raw, device);
+                unreachable!("open_device refuses {backend:?} in this build")
+            }
+        })
     }
 
     /// Upload the images `pixels` and run the network on them up to the
@@ -643,6 +665,8 @@ impl Model {
             Model::ChannelsLast(net) => {
                 net.forward(qbench_model::network::images_tensor(pixels, device))
             }
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::IntegerGpu(net) => net.forward(pixels),
             #[cfg(feature = "cpu")]
             Model::Lowered(net) => net.logits_of_pixels(pixels, device),
             #[cfg(feature = "cpu")]
@@ -673,6 +697,18 @@ impl Model {
         match self {
             #[cfg(feature = "cpu")]
             Model::Integer(net) => Some(net.scales()),
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::IntegerGpu(net) => Some(net.scales()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// How an integer WebGPU network takes its products.
+    fn integer_dot(&self) -> Option<qbench_core::protocol::IntegerDot> {
+        match self {
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::IntegerGpu(net) => Some(net.dot()),
             #[allow(unreachable_patterns)]
             _ => None,
         }
@@ -695,6 +731,10 @@ impl Model {
             Model::ChannelsLast(net) => net
                 .forward_windows(qbench_model::network::images_tensor(pixels, device), device)
                 .map_err(|e| Failure::Error(format!("opening a GPU timing window: {e}"))),
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::IntegerGpu(net) => net
+                .forward_windows(pixels, device)
+                .map_err(|e| Failure::Error(format!("opening a GPU timing window: {e}"))),
             #[cfg(feature = "cpu")]
             Model::Lowered(_) | Model::Integer(_) => {
                 let _ = (pixels, device);
@@ -710,6 +750,8 @@ impl Model {
             Model::ChannelsLast(net) => {
                 net.cut(qbench_model::network::images_tensor(pixels, device), last)
             }
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
+            Model::IntegerGpu(net) => net.cut(pixels, last),
             #[cfg(feature = "cpu")]
             Model::Lowered(net) => net.cut_of_pixels(pixels, device, last),
             #[cfg(feature = "cpu")]

@@ -124,8 +124,28 @@ async fn adapter(navigator: &JsValue, preference: PowerPreference) -> Result<Ada
         is_fallback_adapter: is_fallback.unwrap_or(false),
         features,
         limits,
+        wgsl_language_features: wgsl_language_features(),
         ..Adapter::default()
     })
+}
+
+/// `navigator.gpu.wgslLanguageFeatures`, sorted; empty where the browser
+/// has no WebGPU or does not list them.
+pub fn wgsl_language_features() -> Vec<String> {
+    let gpu = get(&get(&js_sys::global(), "navigator"), "gpu");
+    if gpu.is_undefined() || gpu.is_null() {
+        return Vec::new();
+    }
+    let listed = get(&gpu, "wgslLanguageFeatures");
+    if listed.is_undefined() || listed.is_null() {
+        return Vec::new();
+    }
+    let mut features: Vec<String> = Array::from(&listed)
+        .iter()
+        .filter_map(|f| f.as_string())
+        .collect();
+    features.sort();
+    features
 }
 
 fn describe(value: JsValue) -> String {

@@ -6,7 +6,7 @@
 #![cfg(target_family = "wasm")]
 
 use qbench_core::profile::Stage;
-use qbench_core::protocol::{CellRequest, CellResponse, PowerPreference, Probe};
+use qbench_core::protocol::{CellRequest, CellResponse, IntegerDot, PowerPreference, Probe};
 use qbench_core::sampling::SamplePlan;
 use qbench_core::schema::Status;
 use qbench_core::{Backend, Precision};
@@ -413,32 +413,78 @@ fn int8_compute_gives_native_integers_bit_for_bit() {
     );
 }
 
-/// An `int8-compute` cell runs on the CPU, records its activation scales
-/// and the bytes its integer network holds, and is unsupported on WebGPU.
+/// An `int8-compute` cell runs on both backends, records its activation
+/// scales and holds at most 0.3× float32's bytes; on WebGPU it says which
+/// dot product its kernels took, the one the adapter's WGSL offers.
 #[wasm_bindgen_test]
-async fn int8_compute_runs_on_the_cpu_only() {
-    let here = backends().await;
-    let r = run(&request(Backend::Cpu, Precision::Int8Compute)).await;
-    assert_eq!(r.status, Status::Ok, "{:?}", r.reason);
-    let agree = agreeing(&r.probabilities);
-    assert!(agree >= INPUTS - 1, "{agree}/{INPUTS} agree with float32");
-    assert_eq!(
-        r.activation_scales,
-        Some(qbench_model::integer::calibration())
-    );
-    let bytes = r
-        .measured_bytes
-        .expect("the integer network counts its bytes");
-    assert!(
-        bytes * 100 <= PARAMETERS * 4 * 30,
-        "{bytes} B is more than 0.3× float32's"
-    );
-    if here.contains(&Backend::Webgpu) {
-        let r = run(&request(Backend::Webgpu, Precision::Int8Compute)).await;
-        assert_eq!(r.status, Status::Unsupported);
-        assert_eq!(
-            r.reason.as_deref(),
-            Some(qbench_wasm::cell::INT8_COMPUTE_ON_WEBGPU)
+async fn int8_compute_runs_on_both_backends() {
+    for backend in backends().await {
+        let r = run(&request(backend, Precision::Int8Compute)).await;
+        assert_eq!(r.status, Status::Ok, "{backend:?}: {:?}", r.reason);
+        let agree = agreeing(&r.probabilities);
+        assert!(
+            agree >= INPUTS - 1,
+            "{backend:?}: {agree}/{INPUTS} agree with float32"
         );
+        assert_eq!(
+            r.activation_scales,
+            Some(qbench_model::integer::calibration())
+        );
+        let bytes = r
+            .measured_bytes
+            .expect("the integer network's bytes are measured");
+        assert!(
+            bytes * 100 <= PARAMETERS * 4 * 30,
+            "{backend:?}: {bytes} B is more than 0.3× float32's"
+        );
+        let dot = match backend {
+            Backend::Webgpu => {
+                let features = probe().await.webgpu.unwrap().wgsl_language_features;
+                Some(IntegerDot::for_features(&features))
+            }
+            Backend::Cpu => None,
+        };
+        assert_eq!(r.integer_dot, dot, "{backend:?}");
+    }
+}
+
+/// `int8-compute`'s WebGPU kernels compute the integers native builds do,
+/// with either dot product: the logits of the first held-out digits, bit for
+/// bit, have the fingerprint the native tests check. `dot4I8Packed` is tried
+/// only where the adapter's WGSL has it.
+#[wasm_bindgen_test]
+async fn int8_compute_on_webgpu_gives_native_integers_bit_for_bit() {
+    use qbench_model::IntegerWebgpu;
+    use qbench_model::integer::{self, FINGERPRINT_DIGITS, IntegerLayers};
+    if !backends().await.contains(&Backend::Webgpu) {
+        return;
+    }
+    let features = probe().await.webgpu.unwrap().wgsl_language_features;
+    let device = qbench_wasm::cell::open_webgpu(PowerPreference::default())
+        .await
+        .unwrap();
+    let weights = qbench_model::assets::weights().unwrap();
+    let layers = IntegerLayers::new(&weights, integer::calibration());
+    let pixels = qbench_model::assets::digits()
+        .unwrap()
+        .pixels(0, FINGERPRINT_DIGITS);
+    let mut dots = vec![IntegerDot::Unpacked];
+    if IntegerDot::for_features(&features) == IntegerDot::Packed {
+        dots.push(IntegerDot::Packed);
+    }
+    for dot in dots {
+        let net = IntegerWebgpu::new(&layers, dot, &device).unwrap();
+        for batch in [FINGERPRINT_DIGITS, 3] {
+            let mut logits = Vec::new();
+            for images in pixels.chunks(batch * 784) {
+                let data = net.forward(images).into_data_async().await.unwrap();
+                logits.extend(data.try_into_vec::<f32>().expect("float32 logits"));
+            }
+            assert_eq!(
+                integer::logits_sha256(&logits),
+                integer::SHIPPED_LOGITS_SHA256,
+                "{dot:?}, batches of {batch}"
+            );
+        }
     }
 }

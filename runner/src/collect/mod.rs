@@ -212,6 +212,7 @@ pub fn pooled(blank: Cell, runs: &[RunResult]) -> Cell {
     let responses: Vec<&CellResponse> = runs.iter().filter_map(|r| r.response.as_ref()).collect();
     cell.module = responses.iter().find_map(|r| r.module.clone());
     cell.activation_scales = responses.iter().find_map(|r| r.activation_scales);
+    cell.integer_dot = responses.iter().find_map(|r| r.integer_dot);
     if let Some(r) = responses.iter().find(|r| r.measured_bytes.is_some()) {
         cell.memory.measured_bytes = r.measured_bytes;
         cell.memory.measured_how = r.measured_how.clone();

@@ -475,8 +475,15 @@ fn describe_adapter(env: &qbench_core::schema::Environment) -> String {
             } else {
                 "no shader-f16 (f16-native WebGPU cells are unsupported)"
             };
+            let dot = match a.packed_dot() {
+                Some(true) => ", dot4I8Packed",
+                Some(false) => {
+                    ", no dot4I8Packed (int8-compute WebGPU cells take the unpacked product)"
+                }
+                None => "",
+            };
             format!(
-                "{} ({} adapter), {f16}; {} {}",
+                "{} ({} adapter), {f16}{dot}; {} {}",
                 crate::fmt::adapter_name(a),
                 class.name(),
                 env.name,

@@ -138,9 +138,9 @@ fn environments(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Environments\n");
     let _ = writeln!(
         out,
-        "| host | browser | endpoint | version | isolated | timer resolution | wasm SIMD | WebGPU adapter | class | shader-f16 | readback floor |"
+        "| host | browser | endpoint | version | isolated | timer resolution | wasm SIMD | WebGPU adapter | class | shader-f16 | dot4I8Packed | readback floor |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
     for e in &report.environments {
         let adapter = match (&e.webgpu, &e.webgpu_unavailable_reason, &e.start_error) {
             (_, _, Some(err)) => {
@@ -155,7 +155,7 @@ fn environments(out: &mut String, report: &Report) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             e.host.as_deref().map_or("–".to_string(), md),
             e.browser,
             e.endpoint.as_deref().map_or("–".to_string(), md),
@@ -179,6 +179,8 @@ fn environments(out: &mut String, report: &Report) {
                 .features
                 .iter()
                 .any(|f| f == "shader-f16")
+                .to_string()),
+            opt(e.webgpu.as_ref().and_then(|a| a.packed_dot()), |b| b
                 .to_string()),
             opt(e.readback_floor_ms, |t| format!("{t:.2} ms")),
         );

@@ -120,25 +120,32 @@ impl Requant {
 }
 
 /// What a layer makes of its int32 sums (bias added).
-#[derive(Debug, Clone)]
-enum Output {
-    /// int8 codes after ReLU; the multipliers padded to whole blocks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// int8 codes after ReLU, requantized to the next tensor's scale.
     Relu(Requant),
     /// float32 values, one scale per output channel.
     Dequantized(Vec<f32>),
 }
 
-/// One layer's integer weights, biases and output rule.
-#[derive(Debug, Clone)]
-struct Layer {
-    weight: GroupedWeights,
-    /// One per output channel, padded with zeros to whole blocks.
-    bias: Vec<i32>,
-    output: Output,
-    outputs: usize,
+/// One layer in integers as the network defines it, before any kernel lays
+/// it out: what the CPU kernels ([`IntegerNet`]) and the WebGPU kernels
+/// (`fused::integer`) both compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerInts {
+    /// Inputs per output (a convolution's: tap × input channels + channel).
+    pub inputs: usize,
+    /// Output channels.
+    pub outputs: usize,
+    /// `codes[k * outputs + o]`: the int8 weight from input `k` to output `o`.
+    pub codes: Vec<i8>,
+    /// One int32 bias per output channel, at its sum's scale.
+    pub bias: Vec<i32>,
+    /// What the sums become.
+    pub output: Output,
 }
 
-impl Layer {
+impl LayerInts {
     /// A layer of `inputs × outputs` int8 weights (`code(k, o)`, per-channel
     /// `weight_scales`), float `bias`, reading activations of scale
     /// `input_scale`; its outputs requantized to `output_scale` after ReLU,
@@ -152,26 +159,149 @@ impl Layer {
         output_scale: Option<f32>,
     ) -> Self {
         let outputs = weight_scales.len();
-        let weight = GroupedWeights::new(inputs, outputs, code);
-        let padded = weight.blocks() * BLOCK;
+        let codes = (0..inputs * outputs)
+            .map(|i| code(i / outputs, i % outputs))
+            .collect();
         let sum_scale = sum_scales(input_scale, weight_scales);
-        let mut bias: Vec<i32> = int32_biases(bias, &sum_scale);
-        bias.resize(padded, 0);
         let output = match output_scale {
             Some(out) => {
                 let reals: Vec<f64> = sum_scale.iter().map(|s| s / f64::from(out)).collect();
-                let mut requant = Requant::new(&reals);
+                Output::Relu(Requant::new(&reals))
+            }
+            None => Output::Dequantized(sum_scale.iter().map(|&s| s as f32).collect()),
+        };
+        Self {
+            inputs,
+            outputs,
+            codes,
+            bias: int32_biases(bias, &sum_scale),
+            output,
+        }
+    }
+
+    /// The weight from input `k` to output `o`.
+    pub fn code(&self, k: usize, o: usize) -> i8 {
+        self.codes[k * self.outputs + o]
+    }
+}
+
+/// The network in integers, layer by layer ([module docs](self)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegerLayers {
+    /// The activation scales the layers were built for.
+    pub scales: ActivationScales,
+    /// 3×3 taps (`ky * 3 + kx`) of the one input channel → 32.
+    pub conv1: LayerInts,
+    /// 9 taps × 32 channels → 64.
+    pub conv2: LayerInts,
+    /// 3136 (NHWC order: y, x, channel) → 128.
+    pub fc1: LayerInts,
+    /// 128 → 10, dequantized.
+    pub fc2: LayerInts,
+}
+
+impl IntegerLayers {
+    /// The float32 `weights` quantized (per output channel) for activations
+    /// of `scales`.
+    pub fn new(weights: &Weights, scales: ActivationScales) -> Self {
+        let codes = |name: &str, axis: usize| {
+            let (shape, values) = weights.tensor(name);
+            (
+                shape,
+                Int8Codes::per_channel(values, shape, axis)
+                    .expect("the shipped weights are finite and match their shapes"),
+            )
+        };
+        let bias = |name: &str| weights.tensor(name).1;
+        // Convolutions: `[out, in, 3, 3]`.
+        let (_, w1) = codes("conv1.weight", 0);
+        let conv1 = LayerInts::new(
+            9,
+            &w1.scales,
+            |k, o| w1.codes[o * 9 + k],
+            bias("conv1.bias"),
+            scales.input,
+            Some(scales.conv1),
+        );
+        let (shape, w2) = codes("conv2.weight", 0);
+        let c_in = shape[1];
+        let conv2 = LayerInts::new(
+            9 * c_in,
+            &w2.scales,
+            |k, o| w2.codes[(o * c_in + k % c_in) * 9 + k / c_in],
+            bias("conv2.bias"),
+            scales.conv1,
+            Some(scales.conv2),
+        );
+        // Dense: `[in, out]`; fc1's inputs in NHWC order (y, x, c) read rows
+        // (c, y, x) of the weight.
+        let (shape, f1) = codes("fc1.weight", 1);
+        let (fc1_out, channels, cells) = (shape[1], 64, 49);
+        let fc1 = LayerInts::new(
+            FLAT_FEATURES,
+            &f1.scales,
+            |k, o| f1.codes[((k % channels) * cells + k / channels) * fc1_out + o],
+            bias("fc1.bias"),
+            scales.conv2,
+            Some(scales.fc1),
+        );
+        let (_, f2) = codes("fc2.weight", 1);
+        let fc2 = LayerInts::new(
+            fc1_out,
+            &f2.scales,
+            |k, o| f2.codes[k * CLASSES + o],
+            bias("fc2.bias"),
+            scales.fc1,
+            None,
+        );
+        Self {
+            scales,
+            conv1,
+            conv2,
+            fc1,
+            fc2,
+        }
+    }
+}
+
+/// One layer's integer weights laid out for the CPU kernels, its biases and
+/// output rule padded to whole blocks.
+#[derive(Debug, Clone)]
+struct Layer {
+    weight: GroupedWeights,
+    /// One per output channel, padded with zeros to whole blocks.
+    bias: Vec<i32>,
+    output: Output,
+    outputs: usize,
+}
+
+impl Layer {
+    /// `layer` with `inputs` kernel inputs, `code(k, o)` the weight the
+    /// kernel reads from its input `k` to output `o`.
+    fn new(layer: &LayerInts, inputs: usize, code: impl Fn(usize, usize) -> i8) -> Self {
+        let weight = GroupedWeights::new(inputs, layer.outputs, code);
+        let padded = weight.blocks() * BLOCK;
+        let mut bias = layer.bias.clone();
+        bias.resize(padded, 0);
+        let output = match &layer.output {
+            Output::Relu(requant) => {
+                let mut requant = requant.clone();
                 requant.multipliers.resize(padded, 0);
                 Output::Relu(requant)
             }
-            None => Output::Dequantized(sum_scale.iter().map(|&s| s as f32).collect()),
+            dequantized => dequantized.clone(),
         };
         Self {
             weight,
             bias,
             output,
-            outputs,
+            outputs: layer.outputs,
         }
+    }
+
+    /// `layer` with the kernel reading its inputs in the definition's order.
+    fn natural(layer: &LayerInts) -> Self {
+        Self::new(layer, layer.inputs, |k, o| layer.code(k, o))
     }
 
     /// Block `block`'s sums (bias not yet added) as codes into `out` (eight).
@@ -259,69 +389,25 @@ impl IntegerNet {
     /// The float32 `weights` quantized (per output channel) for activations
     /// of `scales`.
     pub fn new(weights: &Weights, scales: ActivationScales) -> Self {
-        let codes = |name: &str, axis: usize| {
-            let (shape, values) = weights.tensor(name);
-            (
-                shape,
-                Int8Codes::per_channel(values, shape, axis)
-                    .expect("the shipped weights are finite and match their shapes"),
-            )
-        };
-        let bias = |name: &str| weights.tensor(name).1;
-        // Convolutions: `[out, in, 3, 3]`.
-        let (_, w1) = codes("conv1.weight", 0);
-        let conv1 = Layer::new(
-            GROUP * CONV1_TAPS.len(),
-            &w1.scales,
-            |k, o| {
-                let (ky, kx) = CONV1_TAPS[k / GROUP];
-                match kx + k % GROUP {
-                    kx if kx < 3 => w1.codes[o * 9 + ky * 3 + kx],
-                    _ => 0,
-                }
-            },
-            bias("conv1.bias"),
-            scales.input,
-            Some(scales.conv1),
-        );
-        // conv2's input k is tap × channels + channel.
-        let (shape, w2) = codes("conv2.weight", 0);
-        let c_in = shape[1];
-        let conv2 = Layer::new(
-            9 * c_in,
-            &w2.scales,
-            |k, o| w2.codes[(o * c_in + k % c_in) * 9 + k / c_in],
-            bias("conv2.bias"),
-            scales.conv1,
-            Some(scales.conv2),
-        );
-        // Dense: `[in, out]`; fc1's inputs in NHWC order (y, x, c) read rows
-        // (c, y, x) of the weight.
-        let (shape, f1) = codes("fc1.weight", 1);
-        let (fc1_out, channels, cells) = (shape[1], 64, 49);
-        let fc1 = Layer::new(
-            FLAT_FEATURES,
-            &f1.scales,
-            |k, o| f1.codes[((k % channels) * cells + k / channels) * fc1_out + o],
-            bias("fc1.bias"),
-            scales.conv2,
-            Some(scales.fc1),
-        );
-        let (_, f2) = codes("fc2.weight", 1);
-        let fc2 = Layer::new(
-            fc1_out,
-            &f2.scales,
-            |k, o| f2.codes[k * CLASSES + o],
-            bias("fc2.bias"),
-            scales.fc1,
-            None,
-        );
+        Self::from_layers(&IntegerLayers::new(weights, scales))
+    }
+
+    /// `layers` laid out for the CPU kernels.
+    pub fn from_layers(layers: &IntegerLayers) -> Self {
+        let taps = &layers.conv1;
+        let conv1 = Layer::new(taps, GROUP * CONV1_TAPS.len(), |k, o| {
+            let (ky, kx) = CONV1_TAPS[k / GROUP];
+            match kx + k % GROUP {
+                kx if kx < 3 => taps.code(ky * 3 + kx, o),
+                _ => 0,
+            }
+        });
         Self {
-            scales,
+            scales: layers.scales,
             conv1,
-            conv2,
-            fc1,
-            fc2,
+            conv2: Layer::natural(&layers.conv2),
+            fc1: Layer::natural(&layers.fc1),
+            fc2: Layer::natural(&layers.fc2),
         }
     }
 

@@ -97,12 +97,12 @@ pub(super) fn environments(page: &mut Page, report: &Report) {
     page.section("environments", "Environments");
     page.push(
         "<table><tr><th>host</th><th>browser</th><th>version</th><th>where</th><th>WebGPU adapter</th>\
-         <th>shader-f16</th><th title=\"median of four floats up, one dispatch, read back: no WebGPU cell is faster\">readback floor</th><th>wasm SIMD</th><th>timer step</th><th>isolated</th></tr>",
+         <th>shader-f16</th><th title=\"WGSL's packed_4x8_integer_dot_product: int8-compute's WebGPU kernels take dot4I8Packed\">dot4I8Packed</th><th title=\"median of four floats up, one dispatch, read back: no WebGPU cell is faster\">readback floor</th><th>wasm SIMD</th><th>timer step</th><th>isolated</th></tr>",
     );
     for e in &report.environments {
         let _ = write!(
             page.body,
-            "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(e.host.as_deref().unwrap_or("–")),
             esc(e.browser.name()),
             esc(&e.name),
@@ -116,6 +116,11 @@ pub(super) fn environments(page: &mut Page, report: &Report) {
                 } else {
                     "no"
                 }),
+            match e.webgpu.as_ref().and_then(|a| a.packed_dot()) {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "–",
+            },
             e.readback_floor_ms
                 .map_or("–".into(), |t| format!("{t:.2} ms")),
             match (e.wasm_simd, e.wasm_relaxed_simd) {
