@@ -94,15 +94,20 @@ fn dot4(a: u32, b: u32) -> i32 {
 }
 ";
 
+/// The bindings of conv1, conv2 and fc1, whose weights are `vec4<WEIGHT>`:
+/// the input codes, weights, biases, requantization multipliers, output codes.
+const RELU_BINDINGS: &str = "
+@group(0) @binding(0) var<storage, read> input: array<u32>;
+@group(0) @binding(1) var<storage, read> weight: array<vec4<WEIGHT>>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<i32>>;
+@group(0) @binding(3) var<storage, read> mult: array<vec4<i32>>;
+@group(0) @binding(4) var<storage, read_write> output: array<u32>;
+";
+
 /// conv1, its pool, bias, requantization and ReLU: padded image codes
 /// `[N][IMAGE_WORDS]` → `[N][14][14][8]` words. An invocation owns one pooled
 /// position and four channels.
 const CONV1: &str = r"
-@group(0) @binding(0) var<storage, read> input: array<u32>;
-@group(0) @binding(1) var<storage, read> weight: array<vec4<i32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<i32>>;
-@group(0) @binding(3) var<storage, read> mult: array<vec4<i32>>;
-@group(0) @binding(4) var<storage, read_write> output: array<u32>;
 
 fn code(base: u32, i: u32) -> i32 {
     return i32((input[base + i / 4u] >> (8u * (i % 4u))) & 0xffu);
@@ -139,11 +144,6 @@ fn conv1(@builtin(global_invocation_id) gid: vec3<u32>) {
 /// `[N][7][7][16]` words. An invocation owns one pooled position and four
 /// channels; weights `[tap][input word][output quad]` as four words.
 const CONV2: &str = r"
-@group(0) @binding(0) var<storage, read> input: array<u32>;
-@group(0) @binding(1) var<storage, read> weight: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<i32>>;
-@group(0) @binding(3) var<storage, read> mult: array<vec4<i32>>;
-@group(0) @binding(4) var<storage, read_write> output: array<u32>;
 
 @compute @workgroup_size(64)
 fn conv2(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -182,11 +182,6 @@ fn conv2(@builtin(global_invocation_id) gid: vec3<u32>) {
 /// four output channels of `ROWS` rows, each weight read serving them all;
 /// rows past the batch read the last row and are not written.
 const FC1: &str = r"
-@group(0) @binding(0) var<storage, read> input: array<u32>;
-@group(0) @binding(1) var<storage, read> weight: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<i32>>;
-@group(0) @binding(3) var<storage, read> mult: array<vec4<i32>>;
-@group(0) @binding(4) var<storage, read_write> output: array<u32>;
 
 @compute @workgroup_size(64)
 fn fc1(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -309,6 +304,11 @@ pub fn text(
     out
 }
 
+/// `body` after [`RELU_BINDINGS`] with weights of `weight` words.
+fn relu(body: &str, weight: &str) -> String {
+    RELU_BINDINGS.replace("WEIGHT", weight) + body
+}
+
 /// The WGSL of the four layers' kernels and of the cut sums, for one batch size.
 pub struct Texts {
     /// conv1, its pool, requantization and ReLU.
@@ -331,13 +331,18 @@ impl Texts {
         let sum = |words: usize| text(SUM, &[n, ("WORDS", words)], None, dot);
         Self {
             conv1: text(
-                CONV1,
+                &relu(CONV1, "i32"),
                 &[n, ("SIDE", PADDED), ("IMAGE_WORDS", IMAGE_WORDS)],
                 Some(shifts[0]),
                 dot,
             ),
-            conv2: text(CONV2, &[n], Some(shifts[1]), dot),
-            fc1: text(FC1, &[n, ("ROWS", fc1_rows(batch))], Some(shifts[2]), dot),
+            conv2: text(&relu(CONV2, "u32"), &[n], Some(shifts[1]), dot),
+            fc1: text(
+                &relu(FC1, "u32"),
+                &[n, ("ROWS", fc1_rows(batch))],
+                Some(shifts[2]),
+                dot,
+            ),
             fc2: text(FC2, &[n], None, dot),
             sums: [
                 sum(IMAGE_WORDS),
