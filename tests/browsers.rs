@@ -517,9 +517,9 @@ fn check_full_matrix(browser: &str, webgpu: Webgpu) {
     assert_eq!(
         parsed.test_suites.iter().map(|s| s.skipped).sum::<usize>(),
         match webgpu {
-            // int8-compute's two WebGPU cells, and f16-native's without shader-f16.
-            Webgpu::Software { shader_f16: true } => 2,
-            Webgpu::Software { shader_f16: false } => 4,
+            // f16-native's two WebGPU cells without shader-f16.
+            Webgpu::Software { shader_f16: true } => 0,
+            Webgpu::Software { shader_f16: false } => 2,
             Webgpu::Absent => 14,
         }
     );
