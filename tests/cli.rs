@@ -778,6 +778,64 @@ fn history_imports_reports_and_answers_trend_and_changes() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
+/// `compare --history` learns from a real history's pages, never from the
+/// two runs it compares; a history that is not there, or an empty window,
+/// is bad input naming it; `history spread` tells what each class allows.
+#[test]
+fn compare_learns_from_a_history_but_not_from_the_runs_it_compares() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let (before, after) = (golden("before.json"), golden("after.json"));
+    let compare = |extra: &[&str]| {
+        qbench()
+            .arg("compare")
+            .arg(&before)
+            .arg(&after)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let db_arg = db.to_str().unwrap();
+    let out = compare(&["--history", db_arg]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("--history {db_arg}: no such file")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.exists(), "a missing history is not created");
+    run_ok(
+        qbench()
+            .args(["history", "--db", db_arg, "import"])
+            .arg(&before)
+            .arg(&after),
+    );
+    let spread = run_ok(qbench().args(["history", "--db", db_arg, "spread"]));
+    assert!(
+        spread.starts_with(&format!(
+            "{db_arg}: 2 of the newest 30 runs have quiet pages of ok cells\nclass"
+        )),
+        "{spread}"
+    );
+    assert!(spread.contains("chromium webgpu batch 1"), "{spread}");
+    let json = dir.path().join("comparison.json");
+    let out = compare(&["--history", db_arg, "--json", json.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        v["learned_from"],
+        serde_json::json!({"source": db_arg, "runs": 0}),
+        "both runs of the history are the compared ones"
+    );
+    let out = compare(&["--history", db_arg, "--history-window", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--history-window 0"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// The golden fixtures: two runs a day apart, the newer with a breakage.
 fn golden(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

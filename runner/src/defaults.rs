@@ -45,6 +45,13 @@ pub const ROUNDS: u32 = 1;
 pub const PAIRED_ROUNDS: u32 = 3;
 /// Smallest latency change that counts, percent.
 pub const THRESHOLD_PCT: f64 = 5.0;
+/// Runs of the history a comparison of single rounds learns the spread of
+/// pages from: the newest this many (Bencher's window of past runs).
+pub const HISTORY_WINDOW: usize = 30;
+/// Speed verdicts a comparison of two default runs gives at once on a
+/// machine like CI's (software WebGPU adapters): the 68 `ok` cells' latency
+/// and 26 WebGPU cells' throughput (`qbench history spread --verdicts`).
+pub const VERDICTS: usize = 94;
 /// The report folder.
 pub const OUT: &str = "qbench-report";
 

@@ -158,6 +158,18 @@ pub struct Comparison {
     /// sample alternately (`run --baseline-pkg`, `--baseline-tfjs`), and judged
     /// as pairs; `None` for two reports.
     pub paired: Option<PairedWith>,
+    /// The history single-round intervals learned the spread of pages from
+    /// (`--history`); `None` when none was given.
+    pub learned_from: Option<LearnedFrom>,
+}
+
+/// Where a comparison learned how far pages of one class land apart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LearnedFrom {
+    /// The history, as given (a path).
+    pub source: String,
+    /// Runs of its window that had pages (the compared reports' own left out).
+    pub runs: usize,
 }
 
 impl Comparison {

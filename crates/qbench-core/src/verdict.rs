@@ -47,6 +47,10 @@ named_enum!(
         Peers => "peers",
         /// One page a side, widened by the largest swing of level inside a page.
         Swing => "swing",
+        /// One page a side, widened by how far pages of the cell's class landed
+        /// from one another on this host in earlier runs (`--history`), pooled
+        /// with the peers.
+        History => "history",
         /// One page a side and fewer than two peers on either: nothing in the
         /// reports bounds how far a page lands from the next, so the interval is
         /// unbounded and the verdict `unsure`.
@@ -258,6 +262,89 @@ pub struct SessionSpread<'a> {
     /// host, browser, backend and batch, every precision), in either report:
     /// a page's level is the page's and the machine's, whatever it computes.
     pub swing: f64,
+    /// How far pages of the cell's class landed from one another on this
+    /// host in earlier runs, when a history was given.
+    pub learned: Option<LearnedSpread>,
+    /// How many verdicts the comparison gives at once (a gate fails on any):
+    /// the interval is each one's of a family that holds at 95% together
+    /// ([`family_quantile`]), so an A/A comparison of many cells says
+    /// `slower` of none. 0 or 1: a plain 95% interval.
+    pub family: usize,
+}
+
+/// Fewest degrees of freedom (pages less groups) a [`LearnedSpread`] needs
+/// before it counts: with fewer, the t quantile alone (2.3 at 8) makes the
+/// interval wider than the peers' would be.
+pub const MIN_LEARNED_DF: usize = 8;
+
+/// How far pages of one class of cells (a host, browser, backend and batch)
+/// land from one another, learned from earlier runs (Bencher's thresholds
+/// over a window of past runs): the pooled variance of the pages' log
+/// medians, each around the mean of its group, a group being pages that ran
+/// the same arithmetic from the same build (so only the page moved them
+/// apart, whatever changed between builds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LearnedSpread {
+    /// The sum, over groups, of the squared deviations of each page's log
+    /// median from its group's mean.
+    pub squares: f64,
+    /// Degrees of freedom: pages less groups, over groups of two or more.
+    pub df: usize,
+    /// Pages in groups of two or more.
+    pub pages: usize,
+    /// Runs those pages came from (set by whoever knows the runs).
+    pub runs: usize,
+}
+
+impl LearnedSpread {
+    /// Learns from groups of page medians (ms). A group of one page, and a
+    /// median that is not a positive finite number, add nothing.
+    pub fn from_groups<'a>(groups: impl IntoIterator<Item = &'a [f64]>) -> Self {
+        let mut spread = Self::default();
+        for group in groups {
+            let logs: Vec<f64> = group
+                .iter()
+                .filter(|m| m.is_finite() && **m > 0.0)
+                .map(|m| m.ln())
+                .collect();
+            if logs.len() < 2 {
+                continue;
+            }
+            let (_, var) = mean_and_variance(&logs);
+            spread.squares += var * (logs.len() - 1) as f64;
+            spread.df += logs.len() - 1;
+            spread.pages += logs.len();
+        }
+        spread
+    }
+
+    /// The standard deviation of a page's log median around its group's
+    /// level; `None` with no degrees of freedom.
+    pub fn sigma(&self) -> Option<f64> {
+        (self.df > 0).then(|| (self.squares / self.df as f64).sqrt())
+    }
+
+    /// The half-width, on the log scale, of the interval of the ratio of two
+    /// single pages, one of `family` verdicts at 95% together: t × √2 ×
+    /// sigma; `None` below [`MIN_LEARNED_DF`].
+    pub fn half_width(&self, family: usize) -> Option<f64> {
+        (self.df >= MIN_LEARNED_DF).then(|| pooled_half_width(self.squares, self.df, family))
+    }
+
+    /// The smallest slowdown a comparison of single pages can call `slower`
+    /// against `threshold` with this spread alone, one of `family` verdicts:
+    /// the ratio whose interval's lower end is 1 + threshold. `None` below
+    /// [`MIN_LEARNED_DF`].
+    pub fn smallest_slowdown(&self, threshold: f64, family: usize) -> Option<f64> {
+        self.half_width(family).map(|h| (1.0 + threshold) * h.exp())
+    }
+}
+
+/// t × √(2 × squares / df): the half-width, on the log scale, of the
+/// difference of two page levels whose variance is estimated by `squares`
+/// over `df` degrees of freedom, one of `family` intervals at 95% together.
+fn pooled_half_width(squares: f64, df: usize, family: usize) -> f64 {
+    family_quantile(df as f64, family) * (2.0 * squares / df as f64).sqrt()
 }
 
 /// Widens a comparison of single browser sessions by how much sessions move a
@@ -281,6 +368,18 @@ pub struct SessionSpread<'a> {
 ///   `faster` by ×1.43 and ×0.68 that way, while a page of their class swung
 ///   by ×1.55 inside itself).
 ///
+/// With a [`LearnedSpread`] of [`MIN_LEARNED_DF`] or more, the peers' squares
+/// are pooled with the history's, and the interval is never unbounded: the
+/// history has seen many more pages of the class on this host than the two
+/// reports hold, and its t quantile is the smaller for it ([`Basis::History`]).
+/// The swing still counts, as what the present pages themselves show.
+///
+/// The t quantile is each verdict's of the comparison's family
+/// ([`SessionSpread::family`]): a gate fails on any of its cells, so the
+/// intervals hold at 95% together (on a noisy 2-core machine, plain 95%
+/// intervals called a cell `slower` or `faster` in 9 of 45 A/A pairs of
+/// 42-cell reports).
+///
 /// The larger half-width, on the log scale around the ratio, replaces
 /// `estimate`'s interval where it is wider, and the verdict is judged again.
 pub fn widen_by_sessions(
@@ -288,47 +387,34 @@ pub fn widen_by_sessions(
     spread: SessionSpread,
     threshold: f64,
 ) -> RatioEstimate {
-    let sides: Vec<Vec<f64>> = spread
-        .peers
-        .into_iter()
-        .map(|peers| {
-            peers
-                .iter()
-                .filter(|m| m.is_finite() && **m > 0.0)
-                .map(|m| m.ln())
-                .collect::<Vec<f64>>()
-        })
-        .filter(|logs| logs.len() >= 2)
-        .collect();
-    if sides.is_empty() {
-        return RatioEstimate {
-            low: 0.0,
-            high: f64::INFINITY,
-            basis: Basis::Unbounded,
-            verdict: Verdict::Unsure,
-            ..estimate
-        };
-    }
-    let from_peers = {
-        let df: usize = sides.iter().map(|logs| logs.len() - 1).sum();
-        let squares: f64 = sides
-            .iter()
-            .map(|logs| {
-                let (_, var) = mean_and_variance(logs);
-                var * (logs.len() - 1) as f64
-            })
-            .sum();
-        t975(df as f64) * (2.0 * squares / df as f64).sqrt()
+    let peers = LearnedSpread::from_groups(spread.peers);
+    let (squares, df, basis) = match spread.learned.filter(|l| l.df >= MIN_LEARNED_DF) {
+        Some(learned) => (
+            peers.squares + learned.squares,
+            peers.df + learned.df,
+            Basis::History,
+        ),
+        None if peers.df == 0 => {
+            return RatioEstimate {
+                low: 0.0,
+                high: f64::INFINITY,
+                basis: Basis::Unbounded,
+                verdict: Verdict::Unsure,
+                ..estimate
+            };
+        }
+        None => (peers.squares, peers.df, Basis::Peers),
     };
+    let from_pages = pooled_half_width(squares, df, spread.family);
     let swing = if spread.swing.is_finite() {
         spread.swing.max(0.0)
     } else {
         0.0
     };
-    let (half, basis) = if swing > from_peers {
+    let (half, basis) = if swing > from_pages {
         (swing, Basis::Swing)
     } else {
-        (from_peers, Basis::Peers)
+        (from_pages, basis)
     };
     let d = estimate.ratio.ln();
     let (low, high) = ((d - half).exp(), (d + half).exp());
@@ -414,32 +500,27 @@ fn mean_and_variance(v: &[f64]) -> (f64, f64) {
     (mean, var)
 }
 
-/// The 0.975 quantile of Student's t with `df` degrees of freedom (fractional
-/// df interpolated linearly in 1/df between the tabled values; 1.96 at infinity).
+/// The `p` quantile of Student's t with `df` degrees of freedom (fractional
+/// df too; below one, one; the normal's at infinity).
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    if df.is_finite() {
+        distrs::StudentsT::ppf(p, df.max(1.0))
+    } else {
+        distrs::Normal::ppf(p, 0.0, 1.0)
+    }
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom: a 95%
+/// two-sided interval's.
 pub fn t975(df: f64) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    const NORMAL: f64 = 1.959_964;
-    if !df.is_finite() {
-        return NORMAL;
-    }
-    let df = df.max(1.0);
-    let (lo, hi) = (df.floor() as usize, df.ceil() as usize);
-    // `lo < 30` below, so `hi ≤ 30`: both are tabled.
-    let at = |k: usize| -> (f64, f64) { (1.0 / k as f64, TABLE[k - 1]) };
-    if lo >= 30 {
-        // Between 30 and infinity, linear in 1/df.
-        let (x0, y0) = at(30);
-        return NORMAL + (y0 - NORMAL) * (1.0 / df) / x0;
-    }
-    let ((x0, y0), (x1, y1)) = (at(lo), at(hi));
-    if x0 == x1 {
-        return y0;
-    }
-    y0 + (y1 - y0) * (1.0 / df - x0) / (x1 - x0)
+    t_quantile(0.975, df)
+}
+
+/// The quantile of a two-sided interval of one of `family` verdicts that
+/// holds for all of them at once with 95% (Bonferroni): 1 − 0.025 / family.
+/// A family of one (or none) is the plain 95% interval's.
+pub fn family_quantile(df: f64, family: usize) -> f64 {
+    t_quantile(1.0 - 0.025 / family.max(1) as f64, df)
 }
 
 /// The median of one resample with replacement of `samples`, drawn into `scratch`.
@@ -524,7 +605,7 @@ mod tests {
     fn peers<'a>(old: &'a [f64], new: &'a [f64]) -> SessionSpread<'a> {
         SessionSpread {
             peers: [old, new],
-            swing: 0.0,
+            ..SessionSpread::default()
         }
     }
 
@@ -566,6 +647,95 @@ mod tests {
     }
 
     #[test]
+    fn a_learned_spread_pools_each_group_around_its_own_mean() {
+        let e1 = std::f64::consts::E;
+        // Groups at different levels: only the deviations inside each count.
+        // ln: [0, 2] (mean 1, squares 2), [1, 1, 1] (0), [5] (a lone page: nothing).
+        let (a, b, c) = ([1.0, e1 * e1], [e1, e1, e1], [e1.powi(5)]);
+        let s = LearnedSpread::from_groups([&a[..], &b[..], &c[..], &[f64::NAN, 1.0][..]]);
+        assert!((s.squares - 2.0).abs() < 1e-12, "{s:?}");
+        assert_eq!((s.df, s.pages, s.runs), (3, 5, 0));
+        assert!((s.sigma().unwrap() - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        // Below eight degrees of freedom it does not count.
+        assert_eq!(
+            (s.half_width(1), s.smallest_slowdown(0.05, 1)),
+            (None, None)
+        );
+        assert_eq!(LearnedSpread::default().sigma(), None);
+        // Nine groups of two pages ×1.02 apart: df 9, squares 9 × (ln 1.02)² / 2.
+        let pair = [1.0, 1.02];
+        let s = LearnedSpread::from_groups(std::iter::repeat_n(&pair[..], 9));
+        assert_eq!((s.df, s.pages), (9, 18));
+        let sigma = 1.02f64.ln() / 2f64.sqrt();
+        assert!((s.sigma().unwrap() - sigma).abs() < 1e-12);
+        let half = t975(9.0) * 2f64.sqrt() * sigma;
+        assert!((s.half_width(1).unwrap() - half).abs() < 1e-12);
+        assert!((s.smallest_slowdown(0.05, 1).unwrap() - 1.05 * half.exp()).abs() < 1e-12);
+        // One of 40 verdicts at 95% together: wider, by t(0.999375, 9) / t(0.975, 9).
+        let wide = s.half_width(40).unwrap();
+        assert!((wide / half - t_quantile(0.999_375, 9.0) / t975(9.0)).abs() < 1e-12);
+    }
+
+    /// A history of many tight pages narrows what four peers a side allow,
+    /// and bounds a cell that has no peers; a history of wide pages widens;
+    /// too little history changes nothing; the swing still counts.
+    #[test]
+    fn a_learned_spread_bounds_and_narrows_a_single_session_comparison() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (old, new) = (latencies(40, 1.0, &mut rng), latencies(40, 1.12, &mut rng));
+        let e = compare(&old, &new, 0.05, 1).unwrap();
+        assert_eq!(e.verdict, Verdict::Slower, "{e:?}");
+        // Peers ±4%: their t quantile over 6 df leaves 12% unsure.
+        let (old_peers, new_peers) = ([1.0, 1.04, 0.96, 1.0], [1.08, 1.12, 1.16, 1.12]);
+        let by_peers = widen_by_sessions(e, peers(&old_peers, &new_peers), 0.05);
+        assert_eq!(
+            (by_peers.basis, by_peers.verdict),
+            (Basis::Peers, Verdict::Unsure)
+        );
+        // Sixty pages a history learned at ±1%: slower, on the history.
+        let tight = [1.0, 1.01, 0.99, 1.0, 1.005, 0.995];
+        let learned = LearnedSpread::from_groups(std::iter::repeat_n(&tight[..], 10));
+        let spread = |learned| SessionSpread {
+            peers: [&old_peers, &new_peers],
+            learned: Some(learned),
+            ..SessionSpread::default()
+        };
+        let judged = widen_by_sessions(e, spread(learned), 0.05);
+        assert_eq!(
+            (judged.basis, judged.verdict),
+            (Basis::History, Verdict::Slower)
+        );
+        assert!(judged.high - judged.low < by_peers.high - by_peers.low);
+        // No peers at all: the history bounds it.
+        let alone = SessionSpread {
+            learned: Some(learned),
+            ..SessionSpread::default()
+        };
+        assert_eq!(widen_by_sessions(e, alone, 0.05).basis, Basis::History);
+        // A history of pages ×1.6 apart: unsure.
+        let wide = [1.0, 1.6, 1.0, 1.6];
+        let learned_wide = LearnedSpread::from_groups(std::iter::repeat_n(&wide[..], 5));
+        let judged = widen_by_sessions(e, spread(learned_wide), 0.05);
+        assert_eq!(
+            (judged.basis, judged.verdict),
+            (Basis::History, Verdict::Unsure)
+        );
+        // Too few degrees of freedom: as if there were no history.
+        let short = LearnedSpread::from_groups([&tight[..]]);
+        assert_eq!(widen_by_sessions(e, spread(short), 0.05), by_peers);
+        // A page that swung ×1.3 inside itself outweighs a tight history.
+        let swung = SessionSpread {
+            swing: 1.3f64.ln(),
+            ..spread(learned)
+        };
+        let judged = widen_by_sessions(e, swung, 0.05);
+        assert_eq!(
+            (judged.basis, judged.verdict),
+            (Basis::Swing, Verdict::Unsure)
+        );
+    }
+
+    #[test]
     fn state_swing_is_the_range_of_block_medians() {
         // Blocks of five: medians 20, 31, 20 (one stray sample in each moves nothing).
         let mut s = vec![20.0, 20.5, 19.5, 20.0, 90.0];
@@ -598,6 +768,7 @@ mod tests {
         let spread = SessionSpread {
             peers: [&old_peers, &new_peers],
             swing,
+            ..SessionSpread::default()
         };
         let widened = widen_by_sessions(e, spread, 0.05);
         assert_eq!(widened.verdict, Verdict::Unsure, "{widened:?}");
@@ -625,7 +796,7 @@ mod tests {
     #[test]
     fn session_spread_keeps_separate_runs_from_crying_wolf() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let (mut bare, mut widened_alarms) = (0, 0);
+        let (mut bare, mut widened_alarms, mut family_alarms) = (0, 0, 0);
         for seed in 0..400 {
             let (old, new) = (
                 session_medians(0.2, &mut rng),
@@ -639,9 +810,16 @@ mod tests {
             bare += alarm(e.verdict);
             widened_alarms +=
                 alarm(widen_by_sessions(e, peers(&old[1..], &new[1..]), 0.05).verdict);
+            let family = SessionSpread {
+                family: 400,
+                ..peers(&old[1..], &new[1..])
+            };
+            family_alarms += alarm(widen_by_sessions(e, family, 0.05).verdict);
         }
         assert!(bare > 300, "{bare} of 400 without the peers");
         assert!(widened_alarms <= 20, "{widened_alarms} of 400 with them");
+        // Judged as one gate of 400 verdicts, at 95% together: none.
+        assert_eq!(family_alarms, 0);
         for seed in 0..50 {
             let (old, new) = (
                 session_medians(0.02, &mut rng),
@@ -767,15 +945,26 @@ mod tests {
     }
 
     #[test]
-    fn t_quantiles_match_the_table_and_the_normal_limit() {
-        assert_eq!(t975(1.0), 12.706);
-        assert_eq!(t975(4.0), 2.776);
-        assert_eq!(t975(30.0), 2.042);
-        assert!((t975(f64::INFINITY) - 1.96).abs() < 1e-3);
+    fn t_quantiles_match_the_tables_and_the_normal_limit() {
+        // Student's t tables, 0.975 and 0.9995 (two-sided 99.9%).
+        for (df, q) in [(1.0, 12.706), (4.0, 2.776), (9.0, 2.262), (30.0, 2.042)] {
+            assert!((t975(df) - q).abs() < 1e-3, "{df}: {}", t975(df));
+        }
+        for (df, q) in [(4.0, 8.610), (10.0, 4.587), (60.0, 3.460)] {
+            assert!((t_quantile(0.9995, df) - q).abs() < 2e-3, "{df}");
+        }
+        assert!((t975(f64::INFINITY) - 1.959_964).abs() < 1e-6);
         assert!((t975(1e9) - 1.96).abs() < 1e-3);
         let mid = t975(2.5);
         assert!(mid < 4.303 && mid > 3.182, "{mid}");
-        assert_eq!(t975(0.2), 12.706, "below one degree of freedom: one");
+        assert!(
+            (t975(0.2) - 12.706).abs() < 1e-3,
+            "below one degree of freedom: one"
+        );
+        // A family of 20 verdicts at 95% together: each at 1 − 0.025/20.
+        assert_eq!(family_quantile(9.0, 20), t_quantile(0.99875, 9.0));
+        assert_eq!(family_quantile(9.0, 1), t975(9.0));
+        assert_eq!(family_quantile(9.0, 0), t975(9.0));
     }
 
     #[test]

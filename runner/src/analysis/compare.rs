@@ -1,14 +1,18 @@
 //! Compares a report with an earlier one, cell by cell: compatibility
 //! transitions (breakages and fixes), latency as a ratio of medians with a 95%
 //! interval judged against a threshold (never across software and hardware
-//! adapters), and quality drops. Cells missing from a partial report are
-//! "not run", never regressions.
+//! adapters, never on pages taken on a busy host), and quality drops. Cells
+//! missing from a partial report are "not run", never regressions.
 
 use qbench_core::Backend;
 use qbench_core::adapter::AdapterClass;
-use qbench_core::comparison::{CellChange, Comparison, LatencyChange, QualityChange, Transition};
+use qbench_core::comparison::{
+    CellChange, Comparison, LatencyChange, LearnedFrom, QualityChange, Transition,
+};
 use qbench_core::schema::{Cell, CellId, Outcome, PairedWith, Report, Status};
 use qbench_core::verdict::{self, SessionSpread};
+
+use super::learned::Learned;
 
 /// The id cells are matched by: with hosts only when a report has several.
 fn match_id(cell: &Cell, with_host: bool) -> CellId {
@@ -32,9 +36,80 @@ fn adapter_class(report: &Report, cell: &Cell) -> Option<(AdapterClass, String)>
     Some((class, name))
 }
 
-/// Compares `new` with `old`; `threshold` is a fraction, `seed` fixes the bootstrap.
-pub fn compare(old: &Report, new: &Report, threshold: f64, seed: u64) -> Comparison {
-    compare_with(old, new, threshold, seed, None)
+/// Compares `new` with `old`; `threshold` is a fraction, `seed` fixes the
+/// bootstrap. With `learned` (a history's spread of pages on these hosts), a
+/// cell judged on one round a side is widened by it as well as by its peers.
+pub fn compare(
+    old: &Report,
+    new: &Report,
+    threshold: f64,
+    seed: u64,
+    learned: Option<&Learned>,
+) -> Comparison {
+    let family = family(new);
+    compare_with(
+        old,
+        new,
+        threshold,
+        seed,
+        Judging::Separate { learned, family },
+    )
+}
+
+/// How a comparison's latency is judged.
+#[derive(Debug, Clone, Copy)]
+enum Judging<'l> {
+    /// Two separate runs, with what a history learned of this host's pages,
+    /// and how many verdicts the comparison gives at once.
+    Separate {
+        learned: Option<&'l Learned>,
+        family: usize,
+    },
+    /// The two sides of a paired run.
+    Paired(PairedWith),
+}
+
+impl Judging<'_> {
+    /// What a paired run's sides were.
+    fn paired(self) -> Option<PairedWith> {
+        match self {
+            Judging::Paired(with) => Some(with),
+            Judging::Separate { .. } => None,
+        }
+    }
+
+    /// The history single-round intervals learn from, named for the reader.
+    fn learned_from(self) -> Option<LearnedFrom> {
+        match self {
+            Judging::Separate {
+                learned: Some(l), ..
+            } => Some(LearnedFrom {
+                source: l.source.clone(),
+                runs: l.runs,
+            }),
+            _ => None,
+        }
+    }
+
+    /// How many verdicts a comparison of separate runs gives at once.
+    fn family(self) -> usize {
+        match self {
+            Judging::Separate { family, .. } => family,
+            Judging::Paired(_) => 0,
+        }
+    }
+}
+
+/// How many speed verdicts a comparison with `new` can give: one per
+/// latency and one per throughput of its `ok` cells. A gate fails on any of
+/// them, so single-round intervals are each one's of a family that holds at
+/// 95% together.
+fn family(new: &Report) -> usize {
+    new.cells
+        .iter()
+        .filter(|c| c.outcome == Outcome::Ok)
+        .map(|c| usize::from(c.latency_ms.is_some()) + usize::from(c.throughput_ms.is_some()))
+        .sum()
 }
 
 /// Compares each cell of a paired run (`run --baseline-pkg`) with the baseline
@@ -49,7 +124,7 @@ pub fn paired(report: &Report, threshold: f64, seed: u64) -> Comparison {
         .collect();
     old.bundle = report.paired_bundle.clone();
     let with = report.paired_with.unwrap_or(PairedWith::Package);
-    compare_with(&old, report, threshold, seed, Some(with))
+    compare_with(&old, report, threshold, seed, Judging::Paired(with))
 }
 
 fn compare_with(
@@ -57,7 +132,7 @@ fn compare_with(
     new: &Report,
     threshold: f64,
     seed: u64,
-    paired: Option<PairedWith>,
+    judging: Judging,
 ) -> Comparison {
     let with_host = old.hosts().len() > 1 || new.hosts().len() > 1;
     let mut ids: Vec<CellId> = new.cells.iter().map(|c| match_id(c, with_host)).collect();
@@ -85,11 +160,12 @@ fn compare_with(
                     [b, a],
                     threshold,
                     seed,
-                    paired.is_some(),
+                    judging,
                 ),
                 _ => (None, LatencyChange::Missing),
             };
-            // Throughput samples are not taken alternately: never as pairs.
+            // Throughput samples are not taken alternately: never as pairs; and the
+            // history's pages are latency medians: no learned spread.
             let throughput = match (&before, &after) {
                 (Some(b), Some(a)) => {
                     judge(
@@ -98,7 +174,10 @@ fn compare_with(
                         [b, a],
                         threshold,
                         seed,
-                        false,
+                        Judging::Separate {
+                            learned: None,
+                            family: judging.family(),
+                        },
                     )
                     .1
                 }
@@ -122,7 +201,8 @@ fn compare_with(
         threshold,
         partial: !new.is_complete(),
         rounds: old.settings.rounds.min(new.settings.rounds),
-        paired,
+        paired: judging.paired(),
+        learned_from: judging.learned_from(),
     }
 }
 
@@ -194,7 +274,7 @@ fn judge(
     [b, a]: [&Cell; 2],
     threshold: f64,
     seed: u64,
-    paired: bool,
+    judging: Judging,
 ) -> (Option<(f64, f64)>, LatencyChange) {
     let (Some(mb), Some(ma)) = (metric.median(b), metric.median(a)) else {
         return (None, LatencyChange::Missing);
@@ -214,36 +294,88 @@ fn judge(
         );
         return (medians, LatencyChange::NotComparable(why));
     }
-    let (before, after) = (metric.rounds(b), metric.rounds(a));
-    let judged = if paired {
-        verdict::compare_paired(&before, &after, threshold, seed)
-    } else {
-        // With one session on a side, how far sessions move a median comes from
-        // the peers' medians and from how far any of those pages swung.
-        let medians = |report: &Report, cell: &Cell| -> Vec<f64> {
-            class(report, cell)
-                .filter(|c| c.precision != cell.precision && c.precision.is_simulated())
-                .filter_map(|c| metric.median(c))
-                .collect()
-        };
-        let (old_medians, new_medians) = (medians(old, b), medians(new, a));
-        // A page's level is the page's and the machine's, whatever it computes
-        // (docs/methodology.md, "Comparing two builds"): any page of the class that swung
-        // is evidence.
-        let swing = class(old, b)
-            .chain(class(new, a))
-            .flat_map(|c| metric.rounds(c))
-            .map(verdict::state_swing)
-            .fold(0.0, f64::max);
-        let spread = SessionSpread {
-            peers: [&old_medians, &new_medians],
-            swing,
-        };
-        verdict::compare_rounds(&before, &after, spread, threshold, seed)
+    let judged = match judging {
+        // A busy host slows both sides of a pair alike: every page counts.
+        Judging::Paired(_) => {
+            verdict::compare_paired(&metric.rounds(b), &metric.rounds(a), threshold, seed)
+        }
+        Judging::Separate { learned, family } => {
+            let (before, after) = match (quiet_rounds(metric, b), quiet_rounds(metric, a)) {
+                (Ok(before), Ok(after)) => (before, after),
+                (Err(reason), _) => return (medians, busy(reason, "before")),
+                (_, Err(reason)) => return (medians, busy(reason, "now")),
+            };
+            let (old_peers, new_peers, swing) = peers_and_swing(metric, [old, new], [b, a]);
+            let spread = SessionSpread {
+                peers: [&old_peers, &new_peers],
+                swing,
+                learned: learned
+                    .filter(|_| metric == Metric::Latency)
+                    .and_then(|l| l.of(a)),
+                family,
+            };
+            verdict::compare_rounds(&before, &after, spread, threshold, seed)
+        }
     };
     match judged {
         Ok(e) => (medians, LatencyChange::Judged(e)),
         Err(e) => (medians, LatencyChange::NotComparable(e.to_string())),
+    }
+}
+
+/// A comparison refused because every page of one side ran on a busy host.
+fn busy(reason: String, side: &str) -> LatencyChange {
+    LatencyChange::NotComparable(format!(
+        "every page {side} ran on a busy host ({reason}): no evidence of speed"
+    ))
+}
+
+/// What the two reports show of how far pages of `b`'s and `a`'s class lie
+/// apart: the peers' medians in each, and the largest swing inside any quiet
+/// page of the class in either.
+fn peers_and_swing(
+    metric: Metric,
+    [old, new]: [&Report; 2],
+    [b, a]: [&Cell; 2],
+) -> (Vec<f64>, Vec<f64>, f64) {
+    // With one session on a side, how far sessions move a median comes from
+    // the peers' medians and from how far any of those pages swung.
+    let medians = |report: &Report, cell: &Cell| -> Vec<f64> {
+        class(report, cell)
+            .filter(|c| c.precision != cell.precision && c.precision.is_simulated())
+            .filter_map(|c| metric.median(c))
+            .collect()
+    };
+    // A page's level is the page's and the machine's, whatever it computes
+    // (docs/methodology.md, "Comparing two builds"): any page of the class that swung
+    // is evidence.
+    let swing = class(old, b)
+        .chain(class(new, a))
+        .flat_map(|c| quiet_rounds(metric, c).unwrap_or_default())
+        .map(verdict::state_swing)
+        .fold(0.0, f64::max);
+    (medians(old, b), medians(new, a), swing)
+}
+
+/// `cell`'s samples of `metric` by page, leaving out the pages taken on a busy
+/// host (`host.busy_reason`); when every page was, the first one's reason.
+/// Samples that do not split into the cell's rounds are one page, kept.
+fn quiet_rounds(metric: Metric, cell: &Cell) -> Result<Vec<&[f64]>, String> {
+    let pages = metric.rounds(cell);
+    let rounds = cell.sampling.as_ref().map_or(&[][..], |s| &s.rounds[..]);
+    if pages.len() != rounds.len() {
+        return Ok(pages);
+    }
+    let reason = |r: &qbench_core::schema::Round| r.host.as_ref()?.busy_reason.clone();
+    let quiet: Vec<&[f64]> = pages
+        .iter()
+        .zip(rounds)
+        .filter(|(_, r)| reason(r).is_none())
+        .map(|(p, _)| *p)
+        .collect();
+    match rounds.iter().find_map(reason) {
+        Some(first) if quiet.is_empty() => Err(first),
+        _ => Ok(quiet),
     }
 }
 
@@ -298,7 +430,7 @@ mod tests {
     use qbench_core::quality::Quality;
     use qbench_core::schema::{Adapter, Environment, Latency};
     use qbench_core::stats::Summary;
-    use qbench_core::verdict::Verdict;
+    use qbench_core::verdict::{Basis, Verdict};
 
     fn report(cells: Vec<Cell>) -> Report {
         let mut r = Report::new("0", "2026-11-28T00:00:00Z", crate::testing::settings());
@@ -401,7 +533,7 @@ mod tests {
         let (mut old, mut new) = (r.clone(), r);
         old.cells = vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))];
         new.cells = vec![cell(Precision::F32, Outcome::Ok, &switching(1.0))];
-        let separate = compare(&old, &new, 0.05, 1);
+        let separate = compare(&old, &new, 0.05, 1, None);
         assert_ne!(separate.cells[0].verdict(), Some(Verdict::Same));
     }
 
@@ -428,7 +560,7 @@ mod tests {
         before.settings.rounds = 3;
         let mut after = report(vec![with_throughput(1.5)]);
         after.settings.rounds = 3;
-        let c = compare(&before, &after, 0.05, 1);
+        let c = compare(&before, &after, 0.05, 1, None);
         let ch = &c.cells[0];
         assert_eq!(
             ch.verdict(),
@@ -448,10 +580,10 @@ mod tests {
             "{}",
             c.counts()
         );
-        let same = compare(&before, &before, 0.05, 1);
+        let same = compare(&before, &before, 0.05, 1, None);
         assert_eq!(same.cells[0].throughput_verdict(), Some(Verdict::Same));
         let plain = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
-        let missing = compare(&plain, &after, 0.05, 1);
+        let missing = compare(&plain, &after, 0.05, 1, None);
         assert_eq!(missing.cells[0].throughput, LatencyChange::Missing);
         assert!(!missing.counts().contains("throughput"));
     }
@@ -474,7 +606,7 @@ mod tests {
             cell(Precision::Int8Channel, Outcome::Ok, &samples(1.0)),
             cell(Precision::F16Native, Outcome::Ok, &samples(1.0)),
         ]);
-        let c = compare(&before, &after, 0.05, 1);
+        let c = compare(&before, &after, 0.05, 1, None);
         let by = |p: Precision| c.cells.iter().find(|x| x.id.precision == p).unwrap();
         assert_eq!(by(Precision::F32).verdict(), Some(Verdict::Slower));
         assert!(by(Precision::F32).is_regression());
@@ -519,6 +651,7 @@ mod tests {
             &run([1.4, 1.0, 1.5, 1.0]),
             0.05,
             1,
+            None,
         );
         assert_eq!(verdicts(&c), vec![Some(Verdict::Unsure); 4]);
         // Peers within 1%: the one cell made ×1.25 slower is caught, and only it.
@@ -527,6 +660,7 @@ mod tests {
             &run([1.25, 1.01, 0.99, 1.0]),
             0.05,
             1,
+            None,
         );
         let v = verdicts(&c);
         assert_eq!(v[0], Some(Verdict::Slower), "{v:?}");
@@ -545,7 +679,7 @@ mod tests {
             .map(|(i, v)| if (10..20).contains(&i) { v * 1.5 } else { *v })
             .collect();
         swung.cells[3] = cell(Precision::Int8Channel, Outcome::Ok, &raw);
-        let c = compare(&swung, &run([1.25, 1.01, 0.99, 1.0]), 0.05, 1);
+        let c = compare(&swung, &run([1.25, 1.01, 0.99, 1.0]), 0.05, 1, None);
         let f32 = &c.cells[0];
         assert_eq!(f32.verdict(), Some(Verdict::Unsure), "{f32:?}");
         let row = render(&c)
@@ -566,7 +700,13 @@ mod tests {
         with_swung_native
             .cells
             .push(cell(Precision::F16Native, Outcome::Ok, &native));
-        let c = compare(&with_swung_native, &run([1.7, 1.01, 0.99, 1.0]), 0.05, 1);
+        let c = compare(
+            &with_swung_native,
+            &run([1.7, 1.01, 0.99, 1.0]),
+            0.05,
+            1,
+            None,
+        );
         assert_eq!(
             c.cells[0].verdict(),
             Some(Verdict::Unsure),
@@ -587,10 +727,11 @@ mod tests {
             &with_native([1.4, 1.0, 1.5, 1.0], 1.25),
             0.05,
             1,
+            None,
         );
         assert_eq!(verdicts(&c)[4], Some(Verdict::Unsure));
         let lone = |s: f64| report(vec![cell(Precision::F16Native, Outcome::Ok, &samples(s))]);
-        let c = compare(&lone(1.0), &lone(1.25), 0.05, 1);
+        let c = compare(&lone(1.0), &lone(1.25), 0.05, 1, None);
         assert_eq!(verdicts(&c), vec![Some(Verdict::Unsure)]);
         assert!(
             render(&c).contains("| 1.250 [0, ∞) (unbounded) | unsure |"),
@@ -599,17 +740,129 @@ mod tests {
         );
     }
 
+    /// Four simulated cells of one page each, at `scales`.
+    fn peers_run(scales: [f64; 4]) -> Report {
+        report(
+            Precision::SIMULATED
+                .iter()
+                .zip(scales)
+                .map(|(p, s)| cell(*p, Outcome::Ok, &samples(s)))
+                .collect(),
+        )
+    }
+
+    /// Peers ±10–20% leave 30% `unsure`; a history that saw forty pages of
+    /// the class within ±1% pools with them, and the 30% is `slower`, marked
+    /// (history), with the history named under the table.
+    #[test]
+    fn a_history_of_quiet_pages_narrows_a_single_round_comparison() {
+        let (before, after) = (
+            peers_run([1.0, 1.2, 0.9, 1.1]),
+            peers_run([1.3, 1.2, 0.9, 1.1]),
+        );
+        let alone = compare(&before, &after, 0.05, 1, None);
+        assert_eq!(alone.cells[0].verdict(), Some(Verdict::Unsure));
+        let tight = [1.0, 1.01, 0.99, 1.0];
+        let class = crate::analysis::learned::Class {
+            host: String::new(),
+            browser: "firefox".parse().unwrap(),
+            backend: Backend::Webgpu,
+            batch: 1,
+        };
+        let spread = verdict::LearnedSpread {
+            runs: 10,
+            ..verdict::LearnedSpread::from_groups(std::iter::repeat_n(&tight[..], 10))
+        };
+        let learned = Learned {
+            source: "h.sqlite".into(),
+            runs: 10,
+            classes: [(class, spread)].into(),
+        };
+        let c = compare(&before, &after, 0.05, 1, Some(&learned));
+        let LatencyChange::Judged(e) = &c.cells[0].latency else {
+            panic!("{:?}", c.cells[0])
+        };
+        assert_eq!((e.basis, e.verdict), (Basis::History, Verdict::Slower));
+        assert!(
+            c.cells[1..]
+                .iter()
+                .all(|x| x.verdict() != Some(Verdict::Slower))
+        );
+        let md = render(&c);
+        assert!(md.contains("] (history) | slower |"), "{md}");
+        assert!(md.contains("Learned from the history h.sqlite"), "{md}");
+        assert!(!render(&alone).contains("Learned from"));
+        // Another batch's class learned nothing: its cells keep the peers.
+        let mut other = after.clone();
+        for cell in &mut other.cells {
+            cell.batch = 32;
+        }
+        let mut other_before = before.clone();
+        for cell in &mut other_before.cells {
+            cell.batch = 32;
+        }
+        let c = compare(&other_before, &other, 0.05, 1, Some(&learned));
+        assert_eq!(c.cells[0].verdict(), Some(Verdict::Unsure));
+    }
+
+    /// A page taken on a busy host is no evidence: a single busy page refuses
+    /// the verdict, naming why; of three pages, the two quiet ones are judged.
+    #[test]
+    fn pages_on_a_busy_host_are_left_out_of_separate_comparisons() {
+        let paged = |scale: f64, busy: [Option<&str>; 3]| {
+            let mut c = cell(Precision::F32, Outcome::Ok, &samples(scale));
+            let rounds = busy
+                .iter()
+                .map(|reason| qbench_core::schema::Round {
+                    samples: 10,
+                    host: Some(crate::testing::host_activity(*reason)),
+                    ..crate::testing::round(scale * 10.0)
+                })
+                .collect();
+            c.sampling = Some(qbench_core::schema::Sampling {
+                stop: qbench_core::sampling::Stop::Max,
+                ci_half_width_pct: 1.0,
+                rounds,
+            });
+            c
+        };
+        let busy = Some("other processes used 0.9 cores");
+        let quiet = report(vec![paged(1.0, [None; 3])]);
+        let one_busy = report(vec![paged(1.0, [None, busy, None])]);
+        let all_busy = report(vec![paged(1.0, [busy; 3])]);
+        let c = compare(&quiet, &all_busy, 0.05, 1, None);
+        assert_eq!(
+            c.cells[0].latency,
+            LatencyChange::NotComparable(
+                "every page now ran on a busy host (other processes used 0.9 cores): no evidence of speed"
+                    .into()
+            )
+        );
+        let c = compare(&all_busy, &quiet, 0.05, 1, None);
+        assert!(
+            matches!(&c.cells[0].latency, LatencyChange::NotComparable(w) if w.starts_with("every page before")),
+            "{:?}",
+            c.cells[0].latency
+        );
+        // Two quiet pages against three: judged on the rounds.
+        let c = compare(&quiet, &one_busy, 0.05, 1, None);
+        let LatencyChange::Judged(e) = &c.cells[0].latency else {
+            panic!("{:?}", c.cells[0])
+        };
+        assert_eq!(e.basis, Basis::Rounds);
+    }
+
     #[test]
     fn single_round_reports_carry_the_caveat() {
         let mut before = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
         let mut after = before.clone();
         before.settings.rounds = 3;
         after.settings.rounds = 1;
-        let c = compare(&before, &after, 0.05, 1);
+        let c = compare(&before, &after, 0.05, 1, None);
         assert!(c.single_round());
         assert!(render(&c).contains(SINGLE_ROUND));
         after.settings.rounds = 3;
-        let c = compare(&before, &after, 0.05, 1);
+        let c = compare(&before, &after, 0.05, 1, None);
         assert!(!c.single_round());
         assert!(!render(&c).contains("single round"));
     }
@@ -642,7 +895,7 @@ mod tests {
             }
         }
         // Two reports of two rounds each are judged on their rounds: no caveat.
-        let c = compare(&r, &r, 0.05, 1);
+        let c = compare(&r, &r, 0.05, 1, None);
         assert!(!render(&c).contains(PAIRED_TWO_ROUNDS));
     }
 
@@ -655,7 +908,7 @@ mod tests {
         let mut after = report(vec![cell(Precision::F32, Outcome::Ok, &samples(1.0))]);
         after.planned.push(before.cells[1].id());
         after.interrupted = Some("SIGTERM".into());
-        let c = compare(&before, &after, 0.05, 1);
+        let c = compare(&before, &after, 0.05, 1, None);
         assert!(c.partial);
         let f16 = c
             .cells
@@ -689,6 +942,7 @@ mod tests {
             &report(vec![with(q(99.5, 97.6))]),
             0.05,
             1,
+            None,
         );
         assert!(
             !c.cells[0].is_regression(),
@@ -699,6 +953,7 @@ mod tests {
             &report(vec![with(q(99.3, 98.0))]),
             0.05,
             1,
+            None,
         );
         assert!(c.cells[0].is_regression());
         assert!(
@@ -723,7 +978,7 @@ mod tests {
         before.environments.push(env("", true));
         let mut after = report(vec![cell(Precision::F32, Outcome::Ok, &samples(0.1))]);
         after.environments.push(env("ampere", false));
-        let c = compare(&before, &after, 0.05, 1);
+        let c = compare(&before, &after, 0.05, 1, None);
         let LatencyChange::NotComparable(why) = &c.cells[0].latency else {
             panic!("{:?}", c.cells[0].latency)
         };
@@ -746,6 +1001,7 @@ mod tests {
             &report(vec![on("ci-2")]),
             0.05,
             1,
+            None,
         );
         assert_eq!(c.cells.len(), 1);
         assert_eq!(c.cells[0].transition, Transition::Unchanged);
@@ -756,6 +1012,7 @@ mod tests {
             &report(vec![on("a"), on("b")]),
             0.05,
             1,
+            None,
         );
         assert_eq!(c.cells.len(), 2);
         assert!(

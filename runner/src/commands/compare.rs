@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use qbench_core::schema::Report;
+
 use crate::analysis;
+use crate::analysis::learned::Learned;
 use crate::exit::{Ended, ResultExt};
 use crate::report;
 use crate::report::export;
@@ -33,6 +36,12 @@ pub struct CompareArgs {
     /// Also write the comparison as JSON: every cell's transition, medians, ratio with its interval, basis and verdict, quality change.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Learn how far pages of each class land apart on these hosts from this SQLite history (`run --history`), and widen single-round intervals by that instead of only what the two reports show.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// How many of the history's newest runs to learn from.
+    #[arg(long, value_name = "N", default_value_t = crate::defaults::HISTORY_WINDOW, requires = "history")]
+    pub history_window: usize,
 }
 
 /// Runs `qbench compare`.
@@ -48,8 +57,17 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<Ended> {
         report::json::read(&args.before)?,
         report::json::read(&args.after)?,
     );
-    let comparison =
-        analysis::compare::compare(&old, &new, args.threshold / 100.0, args.bootstrap_seed);
+    let learned = match &args.history {
+        Some(path) => Some(learn(path, args.history_window, [&old, &new])?),
+        None => None,
+    };
+    let comparison = analysis::compare::compare(
+        &old,
+        &new,
+        args.threshold / 100.0,
+        args.bootstrap_seed,
+        learned.as_ref(),
+    );
     print!("{}", report::compare::render(&comparison));
     let outputs: Vec<export::Output> = [
         args.json
@@ -80,4 +98,26 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<Ended> {
         )));
     }
     Ok(Ended::AsExpected)
+}
+
+/// What the history at `path` learned of its newest `window` runs, the two
+/// compared reports' own runs left out. A history that is not there is an
+/// error, not an empty one.
+fn learn(path: &std::path::Path, window: usize, reports: [&Report; 2]) -> anyhow::Result<Learned> {
+    if !path.is_file() {
+        return Err(anyhow::anyhow!(
+            "--history {}: no such file (a history is written by `qbench run --history`)",
+            path.display()
+        ))
+        .bad_input();
+    }
+    if window == 0 {
+        return Err(anyhow::anyhow!(
+            "--history-window 0: learn from one run at least"
+        ))
+        .bad_input();
+    }
+    let conn = crate::history::store::open(path)?;
+    let exclude = reports.map(|r| r.started.as_str());
+    Learned::from_history(&conn, &path.display().to_string(), window, &exclude)
 }

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::Connection;
 
+use qbench_core::verdict::MIN_LEARNED_DF;
+
+use crate::analysis::learned::Learned;
 use crate::exit::{Ended, ResultExt, bad_input};
 use crate::history::store::{
     Change, Filter, RECENT_RUNS, changes, earlier_report, has_run, insert, open, prune, runs,
@@ -58,6 +61,18 @@ pub enum HistoryCommand {
         #[arg(long)]
         fail_on_breakage: bool,
     },
+    /// How far pages of each class (host, browser, backend, batch) landed apart in the newest runs, and the smallest slowdown that lets a comparison of single rounds call (what `compare --history` learns).
+    Spread {
+        /// How many of the newest runs to learn from.
+        #[arg(long, value_name = "N", default_value_t = crate::defaults::HISTORY_WINDOW)]
+        window: usize,
+        /// Smallest latency change that counts, percent.
+        #[arg(long, default_value_t = crate::defaults::THRESHOLD_PCT)]
+        threshold: f64,
+        /// Speed verdicts the comparison gives at once, whose intervals hold at 95% together (a default run on a machine like CI's: 68 ok cells' latency and 26 WebGPU throughputs).
+        #[arg(long, value_name = "N", default_value_t = crate::defaults::VERDICTS)]
+        verdicts: usize,
+    },
     /// Deletes old runs (and their cells) to bound the file's size; at least one of the options.
     #[command(group(clap::ArgGroup::new("which").required(true).multiple(true)))]
     Prune {
@@ -103,6 +118,13 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Ended> {
                 )));
             }
         }
+        HistoryCommand::Spread {
+            window,
+            threshold,
+            verdicts,
+        } => {
+            print_spread(&conn, &args.db, *window, *threshold, *verdicts)?;
+        }
         HistoryCommand::Prune { keep, older_than } => {
             let deleted = prune(&mut conn, *keep, older_than.as_deref())?;
             println!(
@@ -113,6 +135,72 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Ended> {
         }
     }
     Ok(Ended::AsExpected)
+}
+
+/// `history spread`: each class's learned spread as a table.
+fn print_spread(
+    conn: &Connection,
+    db: &Path,
+    window: usize,
+    threshold: f64,
+    verdicts: usize,
+) -> anyhow::Result<()> {
+    if !(threshold > 0.0 && threshold < 100.0) {
+        return Err(bad_input(anyhow::anyhow!(
+            "--threshold {threshold} is not a percentage in (0, 100)"
+        )));
+    }
+    let learned = Learned::from_history(conn, &db.display().to_string(), window, &[])?;
+    print!(
+        "{}",
+        spread_table(&learned, window, threshold / 100.0, verdicts)
+    );
+    Ok(())
+}
+
+/// Each class's learned spread: its pages and runs, how far one page lands
+/// from its group's level (one standard deviation), how far two pages may
+/// lie apart (95%), and the smallest slowdown a comparison of single rounds
+/// giving `verdicts` verdicts at once can then call `slower` at `threshold`.
+fn spread_table(learned: &Learned, window: usize, threshold: f64, verdicts: usize) -> String {
+    let mut out = format!(
+        "{}: {} of the newest {window} runs have quiet pages of ok cells\n",
+        learned.source, learned.runs
+    );
+    if learned.classes.is_empty() {
+        return out;
+    }
+    out.push_str(&format!(
+        "{:<28} {:>5} {:>4} {:>9} {:>10} {:>16}\n",
+        "class",
+        "pages",
+        "runs",
+        "one page",
+        "two pages",
+        format!("slower at {:.0}% of {verdicts}", threshold * 100.0)
+    ));
+    for (class, spread) in &learned.classes {
+        let sigma = spread.sigma().map_or("–".into(), |s| {
+            format!("±{:.1}%", (s.exp() - 1.0) * 100.0)
+        });
+        let (apart, slowest) = match (
+            spread.half_width(1),
+            spread.smallest_slowdown(threshold, verdicts),
+        ) {
+            (Some(h), Some(s)) => (format!("×{:.3}", h.exp()), format!("×{s:.3}")),
+            _ => (
+                "–".into(),
+                format!("– (df {} < {MIN_LEARNED_DF})", spread.df),
+            ),
+        };
+        out.push_str(&format!(
+            "{:<28} {:>5} {:>4} {sigma:>9} {apart:>10} {slowest:>16}\n",
+            class.to_string(),
+            spread.pages,
+            spread.runs
+        ));
+    }
+    out
 }
 
 /// `history import`: each report once (a run already there is skipped).
@@ -245,6 +333,15 @@ pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Re
         ))
     })?;
     let previous = earlier_report(conn, &view, newest.id)?;
+    let learned = match &previous {
+        Some((_, old)) => Some(Learned::from_history(
+            conn,
+            &db.display().to_string(),
+            crate::defaults::HISTORY_WINDOW,
+            &[&old.started, &report.started],
+        )?),
+        None => None,
+    };
     let comparison = previous.as_ref().map(|(label, old)| {
         (
             label.as_str(),
@@ -253,6 +350,7 @@ pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Re
                 &report,
                 crate::defaults::THRESHOLD_PCT / 100.0,
                 qbench_core::verdict::DEFAULT_SEED,
+                learned.as_ref(),
             ),
         )
     });
@@ -270,4 +368,58 @@ pub fn html(conn: &Connection, db: &Path, out: &Path, last: usize) -> anyhow::Re
     };
     export::write_all(&[output], &input)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::pages::PageRow;
+    use qbench_core::{Backend, Precision};
+
+    #[test]
+    fn the_spread_table_says_what_a_single_round_can_call() {
+        // Batch 1: nine runs of two f32 pages ×1.02 apart (df 9); batch 32: one run.
+        let page = |run, batch, median| PageRow {
+            run,
+            build: "b".into(),
+            host: "ci".into(),
+            browser: "chromium".parse().unwrap(),
+            backend: Backend::Cpu,
+            precision: Precision::F32,
+            batch,
+            median,
+        };
+        let mut pages: Vec<PageRow> = (1..=9)
+            .flat_map(|run| [page(run, 1, 1.0), page(run, 1, 1.02)])
+            .collect();
+        // Each run a build of its own: nine groups of two pages.
+        for p in &mut pages {
+            p.build = format!("run {}", p.run);
+        }
+        pages.push(page(10, 32, 5.0));
+        let learned = Learned::from_pages("h.sqlite", &pages);
+        let table = spread_table(&learned, 30, 0.05, 20);
+        let sigma = 1.02f64.ln() / 2f64.sqrt();
+        let half = qbench_core::verdict::t975(9.0) * 2f64.sqrt() * sigma;
+        let family = qbench_core::verdict::family_quantile(9.0, 20) * 2f64.sqrt() * sigma;
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "h.sqlite: 10 of the newest 30 runs have quiet pages of ok cells"
+        );
+        assert!(lines[1].starts_with("class") && lines[1].ends_with("slower at 5% of 20"));
+        let expect = format!(
+            "{:<28} {:>5} {:>4} {:>9} {:>10} {:>16}",
+            "ci chromium cpu batch 1",
+            18,
+            9,
+            format!("±{:.1}%", (sigma.exp() - 1.0) * 100.0),
+            format!("×{:.3}", half.exp()),
+            format!("×{:.3}", 1.05 * family.exp())
+        );
+        assert_eq!(lines[2], expect);
+        assert!(lines[3].starts_with("ci chromium cpu batch 32"), "{table}");
+        assert!(lines[3].ends_with("– (df 0 < 8)"), "{table}");
+        assert_eq!(lines.len(), 4);
+    }
 }

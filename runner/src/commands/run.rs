@@ -14,6 +14,7 @@ use qbench_core::schema::{PairedWith, Report, RunSettings};
 use serde_json::{Map, Value};
 
 use crate::analysis;
+use crate::analysis::learned::Learned;
 use crate::cancel::Cancel;
 use crate::collect::References;
 use crate::collect::sink::{self, Sink};
@@ -521,8 +522,15 @@ fn finish(
     let threshold = config.threshold / 100.0;
     let seed = qbench_core::verdict::DEFAULT_SEED;
     let report = &sink.report;
+    let learn = |old: &Report| learned(inputs.history.as_ref(), config, [old, report]);
     let comparison = match &inputs.earlier {
-        Some(old) => Some(analysis::compare::compare(old, report, threshold, seed)),
+        Some(old) => Some(analysis::compare::compare(
+            old,
+            report,
+            threshold,
+            seed,
+            learn(old).as_ref(),
+        )),
         None => report
             .paired_bundle
             .is_some()
@@ -533,7 +541,7 @@ fn finish(
     let against_previous = match (&comparison, &recorded.previous) {
         (None, Some((label, old))) => Some((
             label.as_str(),
-            analysis::compare::compare(old, report, threshold, seed),
+            analysis::compare::compare(old, report, threshold, seed, learn(old).as_ref()),
         )),
         _ => None,
     };
@@ -552,6 +560,22 @@ fn finish(
     sink.write_failures.extend(failures);
     print_results(&sink.report, comparison.as_ref(), &config.out);
     ending(&sink, config, comparison.as_ref(), cancel)
+}
+
+/// What the history learned of how far this host's pages land apart, the
+/// compared reports' own runs left out; a history that cannot be read is
+/// told and left out of the comparison.
+fn learned(
+    history: Option<&rusqlite::Connection>,
+    config: &RunConfig,
+    reports: [&Report; 2],
+) -> Option<Learned> {
+    let (conn, path) = (history?, config.history.as_ref()?);
+    let exclude = reports.map(|r| r.started.as_str());
+    let source = path.display().to_string();
+    Learned::from_history(conn, &source, crate::defaults::HISTORY_WINDOW, &exclude)
+        .inspect_err(|e| eprintln!("qbench: could not learn from the history {source}: {e:#}"))
+        .ok()
 }
 
 /// What the history gave the page.

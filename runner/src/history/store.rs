@@ -14,7 +14,7 @@ use crate::exit::{ResultExt, bad_input};
 
 /// The schema, one migration per version (SQLite's `user_version`). Never edit
 /// a shipped migration: add one.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     // 1: runs and their cells.
     "CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
@@ -54,6 +54,8 @@ const MIGRATIONS: [&str; 3] = [
     CREATE INDEX cells_by_identity ON cells (browser, backend, precision, batch, host);",
     // 3: the whole report, so a page can be drawn again from the history.
     "ALTER TABLE runs ADD COLUMN report TEXT;",
+    // 4: every page (round) of every ok cell, for the spread of pages.
+    super::pages::MIGRATION,
 ];
 
 fn migrations(up_to: usize) -> Migrations<'static> {
@@ -66,7 +68,7 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     open_at(path, MIGRATIONS.len())
 }
 
-fn open_at(path: &Path, version: usize) -> anyhow::Result<Connection> {
+pub(super) fn open_at(path: &Path, version: usize) -> anyhow::Result<Connection> {
     let mut conn = Connection::open(path)
         .with_context(|| format!("opening the history {}", path.display()))
         .bad_input()?;
@@ -151,6 +153,7 @@ pub fn insert(conn: &mut Connection, report: &Report, source: &str) -> anyhow::R
             ])?;
         }
     }
+    super::pages::insert(&tx, run, report)?;
     tx.commit()?;
     Ok(run)
 }

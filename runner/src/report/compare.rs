@@ -9,7 +9,9 @@ use qbench_core::verdict::{Basis, RatioEstimate};
 
 use super::text::markdown as md;
 use crate::fmt::significant;
-use qbench_core::comparison::{CellChange, Comparison, LatencyChange, Transition, status};
+use qbench_core::comparison::{
+    CellChange, Comparison, LatencyChange, LearnedFrom, Transition, status,
+};
 
 /// A ratio and its interval in the table, with what a single-round interval
 /// was widened by after it: `1.070 [1.012, 1.125] (swing)`, or
@@ -20,7 +22,9 @@ fn interval(e: &RatioEstimate) -> String {
         _ => format!("[{:.3}, {:.3}]", e.low, e.high),
     };
     let mark = match e.basis {
-        Basis::Peers | Basis::Swing | Basis::Unbounded => format!(" ({})", e.basis.name()),
+        Basis::Peers | Basis::Swing | Basis::History | Basis::Unbounded => {
+            format!(" ({})", e.basis.name())
+        }
         Basis::Samples | Basis::Rounds | Basis::Pairs => String::new(),
     };
     format!("{:.3} {bounds}{mark}", e.ratio)
@@ -31,9 +35,21 @@ pub const SINGLE_ROUND: &str = "One side ran a single round: a cell's samples sh
 separate runs of one build differ (on a shared 2-core machine, by up to ×1.6 on CPU cells). Each interval is widened \
 by how far the cell's peers (the simulated precisions of its browser, backend and batch, the same arithmetic in pages of \
 their own) differ from one another, and at least by the largest swing of level inside any page of that browser, backend \
-and batch (a level moved that far while the code stayed the same); an interval so widened is marked (peers) or (swing). With fewer \
+and batch (a level moved that far while the code stayed the same); an interval so widened is marked (peers) or (swing), and \
+holds with the comparison's other speed verdicts at 95% together, as a gate needs. With fewer \
 than two peers on both sides nothing bounds it: it is marked (unbounded) and the cell is unsure. For a gate, run both sides with \
 --rounds 3 or more, or pair the builds (--baseline-pkg).\n";
+
+/// The line under a comparison of single rounds that learned from a history.
+pub fn learned_line(from: &LearnedFrom) -> String {
+    format!(
+        "Learned from the history {}: how far pages of each class (host, browser, backend and batch) \
+landed apart in its last {} runs, pooled with the peers; an interval that spread decided is marked (history). \
+`qbench history spread` shows each class's spread and the smallest slowdown it lets a single round call.\n",
+        md(&from.source),
+        from.runs
+    )
+}
 
 /// The caveat under a paired comparison of a single round.
 pub const PAIRED_SINGLE_ROUND: &str = "One round: the pairs cancel the machine's drift, but not a module's own state \
@@ -71,6 +87,9 @@ pub fn render(c: &Comparison) -> String {
         } else {
             SINGLE_ROUND
         });
+        if let Some(from) = &c.learned_from {
+            out.push_str(&learned_line(from));
+        }
     } else if c.paired.is_some() && c.rounds == 2 {
         out.push_str(PAIRED_TWO_ROUNDS);
     }

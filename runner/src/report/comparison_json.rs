@@ -9,7 +9,7 @@ use qbench_core::schema::{PairedWith, Status};
 use qbench_core::verdict::{Basis, RatioEstimate, Verdict};
 
 use qbench_core::comparison::{
-    CellChange, Comparison, Counts, LatencyChange, QualityChange, Transition,
+    CellChange, Comparison, Counts, LatencyChange, LearnedFrom, QualityChange, Transition,
 };
 
 /// The format's version; bumped when a field changes meaning or goes away.
@@ -24,6 +24,8 @@ struct Document<'c> {
     partial: bool,
     single_round: bool,
     rounds: u32,
+    /// The history single-round intervals learned how far pages land apart from.
+    learned_from: Option<&'c LearnedFrom>,
     counts: Counts,
     cells: Vec<CellEntry<'c>>,
 }
@@ -126,6 +128,7 @@ pub fn render(c: &Comparison) -> String {
         partial: c.partial,
         single_round: c.single_round(),
         rounds: c.rounds,
+        learned_from: c.learned_from.as_ref(),
         counts: c.tally(),
         cells: c.cells.iter().map(entry).collect(),
     };
@@ -218,6 +221,10 @@ mod tests {
             partial: true,
             rounds: 3,
             paired: Some(PairedWith::Package),
+            learned_from: Some(LearnedFrom {
+                source: "h.sqlite".into(),
+                runs: 12,
+            }),
         };
         let v: serde_json::Value = serde_json::from_str(&render(&comparison)).unwrap();
         assert_eq!(v["schema_version"], 1);
@@ -225,6 +232,10 @@ mod tests {
         assert_eq!(v["paired"], "package");
         assert_eq!(v["partial"], true);
         assert_eq!(v["rounds"], 3);
+        assert_eq!(
+            v["learned_from"],
+            serde_json::json!({"source": "h.sqlite", "runs": 12})
+        );
         assert_eq!(
             v["counts"],
             serde_json::json!({"regressions": 2, "fixes": 0, "slower": 1, "faster": 0,

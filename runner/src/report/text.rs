@@ -165,6 +165,7 @@ mod tests {
             partial: false,
             rounds: 1,
             paired: None,
+            learned_from: None,
         };
         (new, comparison)
     }

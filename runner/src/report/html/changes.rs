@@ -22,6 +22,14 @@ pub(super) fn changes(page: &mut Page, extras: Extras<'_>) {
         esc(&c.counts()),
         c.threshold * 100.0
     );
+    if let Some(from) = c.learned_from.as_ref().filter(|_| c.single_round()) {
+        let _ = write!(
+            page.body,
+            "<p class=\"meta\">Single-round intervals pool how far pages of each class landed apart in {} runs of the history {}.</p>",
+            from.runs,
+            esc(&from.source)
+        );
+    }
     let changed: Vec<_> = c
         .cells
         .iter()
