@@ -635,15 +635,7 @@ mod tests {
     /// simulated precisions, the same arithmetic) landed from one another.
     #[test]
     fn a_single_session_is_judged_against_its_peers_spread() {
-        let run = |scales: [f64; 4]| {
-            report(
-                Precision::SIMULATED
-                    .iter()
-                    .zip(scales)
-                    .map(|(p, s)| cell(*p, Outcome::Ok, &samples(s)))
-                    .collect(),
-            )
-        };
+        let run = peers_run;
         let verdicts = |c: &Comparison| c.cells.iter().map(|x| x.verdict()).collect::<Vec<_>>();
         // One build twice, each page at a level of its own (×1.4–1.5 apart).
         let c = compare(
