@@ -69,3 +69,22 @@ pub fn every_cell(status: &[qbench_core::schema::Status]) -> qbench_core::expect
         reason: None,
     }
 }
+
+/// A cell of `browser`, `backend`, `precision` and `batch` on host `ci`,
+/// not yet run.
+pub fn cell_on_ci(
+    browser: &str,
+    backend: qbench_core::Backend,
+    precision: qbench_core::Precision,
+    batch: u32,
+) -> qbench_core::schema::Cell {
+    let mut c = qbench_core::schema::Cell::new(
+        browser.parse().expect("a browser name"),
+        backend,
+        precision,
+        batch,
+        qbench_model::weights::memory(precision),
+    );
+    c.host = Some("ci".into());
+    c
+}

@@ -92,17 +92,20 @@ impl Learned {
                 .or_default()
                 .push(p.median);
         }
-        let mut classes: BTreeMap<Class, LearnedSpread> = BTreeMap::new();
+        let mut by_class: BTreeMap<Class, Vec<&[f64]>> = BTreeMap::new();
         for ((class, _, _), medians) in &groups {
-            let add = LearnedSpread::from_groups([medians.as_slice()]);
-            let spread = classes.entry(class.clone()).or_default();
-            spread.squares += add.squares;
-            spread.df += add.df;
-            spread.pages += add.pages;
+            by_class.entry(class.clone()).or_default().push(medians);
         }
-        for (class, spread) in &mut classes {
-            spread.runs = runs.get(class).map_or(0, BTreeSet::len);
-        }
+        let classes = by_class
+            .into_iter()
+            .map(|(class, groups)| {
+                let spread = LearnedSpread {
+                    runs: runs.get(&class).map_or(0, BTreeSet::len),
+                    ..LearnedSpread::from_groups(groups)
+                };
+                (class, spread)
+            })
+            .collect();
         let all_runs: BTreeSet<i64> = pages.iter().map(|p| p.run).collect();
         Self {
             source: source.to_string(),
@@ -168,17 +171,8 @@ mod tests {
         ];
         let learned = Learned::from_pages("h.sqlite", &pages);
         assert_eq!((learned.source.as_str(), learned.runs), ("h.sqlite", 3));
-        let cell = |batch| {
-            let mut c = Cell::new(
-                "firefox".parse().unwrap(),
-                Backend::Cpu,
-                Precision::F32,
-                batch,
-                qbench_model::weights::memory(Precision::F32),
-            );
-            c.host = Some("ci".into());
-            c
-        };
+        let cell =
+            |batch| crate::testing::cell_on_ci("firefox", Backend::Cpu, Precision::F32, batch);
         let one = learned.of(&cell(1)).unwrap();
         // Squares: 2 (0 and 2) + 2 (10 and 12) + 0 (20 and 20); df 1 + 1 + 1.
         assert!((one.squares - 4.0).abs() < 1e-9, "{one:?}");

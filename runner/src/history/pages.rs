@@ -135,22 +135,15 @@ pub fn recent(conn: &Connection, window: usize, exclude: &[&str]) -> anyhow::Res
 mod tests {
     use super::*;
     use crate::history::store::{insert as insert_run, open, open_at};
-    use crate::testing::{host_activity, round, settings};
-    use qbench_core::schema::{Cell, Sampling};
+    use crate::testing::{cell_on_ci, host_activity, round, settings};
+    use qbench_core::schema::Sampling;
 
     /// A run of two Chromium CPU batch-1 cells, `f32` with `medians` as its
     /// rounds (the second one busy) and an `f16` that failed.
     fn report(started: &str, medians: &[f64]) -> Report {
         let mut r = Report::new("0.1.0", started, settings());
         for precision in [Precision::F32, Precision::F16] {
-            let mut c = Cell::new(
-                "chromium".parse().unwrap(),
-                Backend::Cpu,
-                precision,
-                1,
-                qbench_model::weights::memory(precision),
-            );
-            c.host = Some("ci".into());
+            let mut c = cell_on_ci("chromium", Backend::Cpu, precision, 1);
             let mut rounds: Vec<_> = medians.iter().map(|&m| round(m)).collect();
             if let Some(second) = rounds.get_mut(1) {
                 second.host = Some(host_activity(Some("other processes used 0.9 cores")));

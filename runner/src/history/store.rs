@@ -523,7 +523,7 @@ pub fn has_run(conn: &Connection, started: &str, hosts: &str) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qbench_core::schema::{Cell, Environment, Latency, Outcome};
+    use qbench_core::schema::{Environment, Latency, Outcome};
     use qbench_core::stats::Summary;
     use qbench_core::{Backend, Precision};
 
@@ -536,14 +536,7 @@ mod tests {
             ..Environment::default()
         });
         for (precision, outcome) in [(Precision::F32, Outcome::Ok), (Precision::F16, f16_status)] {
-            let mut c = Cell::new(
-                "chromium".parse().unwrap(),
-                Backend::Webgpu,
-                precision,
-                1,
-                qbench_model::weights::memory(precision),
-            );
-            c.host = Some("ci".into());
+            let mut c = crate::testing::cell_on_ci("chromium", Backend::Webgpu, precision, 1);
             if outcome == Outcome::Ok {
                 let raw = vec![median, median * 1.01, median * 0.99];
                 c.latency_ms = Some(Latency {

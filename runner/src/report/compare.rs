@@ -44,7 +44,7 @@ than two peers on both sides nothing bounds it: it is marked (unbounded) and the
 pub fn learned_line(from: &LearnedFrom) -> String {
     format!(
         "Learned from the history {}: how far pages of each class (host, browser, backend and batch) \
-landed apart in its last {} runs, pooled with the peers; an interval that spread decided is marked (history). \
+landed apart in {} of its newest runs, pooled with the peers; an interval that spread decided is marked (history). \
 `qbench history spread` shows each class's spread and the smallest slowdown it lets a single round call.\n",
         md(&from.source),
         from.runs
